@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+
+	"github.com/kilnhq/kiln/pkg/config"
+	"github.com/kilnhq/kiln/sandbox"
+)
+
+// Exit statuses of `kiln run`, one per outcome. They are part of the CLI's
+// contract: scripts rely on them.
+var outcomeStatus = map[sandbox.Outcome]int{
+	sandbox.OutcomeOK:             0,
+	sandbox.OutcomeToolError:      1,
+	sandbox.OutcomeTimeout:        3,
+	sandbox.OutcomeMemoryLimit:    4,
+	sandbox.OutcomeTrap:           5,
+	sandbox.OutcomeOutputTooLarge: 6,
+	sandbox.OutcomeBadModule:      7,
+	sandbox.OutcomeCanceled:       8,
+}
+
+const runHelp = `Calls one tool of a module in a fresh sandbox and prints the MCP result as
+JSON on stdout; a summary (outcome, duration, peak memory) and the module's
+logs go to stderr.
+
+Exit status:
+  0  the tool returned a result
+  1  the tool returned an error result (isError)
+  2  bad usage (unknown flag, unknown tool, arguments not a JSON object)
+  3  timeout          4  memory limit      5  trap (the module crashed)
+  6  output too large 7  bad module        8  canceled (interrupted)`
+
+func runRun(env *environment, args []string) int {
+	var cfg config.Config
+	fs := newFlagSet(env, "run", "tool.wasm --tool NAME [--args JSON] [flags]", runHelp)
+	cfg.RegisterStorage(fs, env.getenv)
+	lim := sandbox.DefaultLimits()
+	tool := fs.String("tool", "", "tool to call (default: the module's only tool)")
+	argsJSON := fs.String("args", "{}", "arguments as a JSON object")
+	fs.DurationVar(&lim.Timeout, "timeout", lim.Timeout, "wall-clock limit")
+	memory := byteSize(lim.Memory)
+	fs.Var(&memory, "memory", "memory limit, such as 64MiB")
+	output := byteSize(lim.OutputBytes)
+	fs.Var(&output, "output", "result size limit, such as 1MiB")
+	var envs envFlags
+	fs.Var(&envs, "var", "NAME=VALUE sets a declared env var of the module (repeatable)")
+	pos, status, ok := parseExact(env, fs, args, 1)
+	if !ok {
+		return status
+	}
+	lim.Memory, lim.OutputBytes = uint64(memory), int(output)
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintln(env.stderr, "kiln run:", err)
+		return exitUsage
+	}
+	wasm, err := os.ReadFile(pos[0])
+	if err != nil {
+		fmt.Fprintln(env.stderr, "kiln run:", err)
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	engine, err := sandbox.NewEngine(ctx, sandbox.Config{CacheDir: cfg.CacheDir()})
+	if err != nil {
+		fmt.Fprintln(env.stderr, "kiln run:", err)
+		return exitFailed
+	}
+	defer engine.Close(ctx)
+	mod, err := engine.Load(ctx, wasm)
+	if err != nil {
+		fmt.Fprintln(env.stderr, "kiln run:", err)
+		var bad *sandbox.BadModuleError
+		if errors.As(err, &bad) {
+			return outcomeStatus[sandbox.OutcomeBadModule]
+		}
+		return exitFailed
+	}
+	if *tool == "" {
+		if len(mod.Manifest.Tools) != 1 {
+			fmt.Fprintf(env.stderr, "kiln run: the module has %d tools; choose one with --tool (%s)\n", len(mod.Manifest.Tools), toolNames(mod))
+			return exitUsage
+		}
+		*tool = mod.Manifest.Tools[0].Name
+	}
+	res, err := engine.Call(ctx, mod, sandbox.Request{Tool: *tool, Args: []byte(*argsJSON), Env: envs.values, Limits: lim})
+	var reqErr *sandbox.RequestError
+	switch {
+	case errors.As(err, &reqErr):
+		fmt.Fprintf(env.stderr, "kiln run: %s (tools: %s)\n", strings.TrimPrefix(err.Error(), "sandbox: "), toolNames(mod))
+		return exitUsage
+	case err != nil:
+		fmt.Fprintln(env.stderr, "kiln run:", err)
+		return exitFailed
+	}
+	for _, l := range res.Logs {
+		fmt.Fprintf(env.stderr, "[%s] %s\n", l.Level, l.Message)
+	}
+	if res.Console != "" {
+		fmt.Fprint(env.stderr, res.Console)
+		if !strings.HasSuffix(res.Console, "\n") {
+			fmt.Fprintln(env.stderr)
+		}
+	}
+	fmt.Fprintf(env.stderr, "kiln run: outcome=%s duration=%v peak_memory=%dKiB", res.Outcome, res.Duration.Round(10_000), res.PeakMemory>>10)
+	if res.Detail != "" {
+		fmt.Fprintf(env.stderr, " detail=%q", res.Detail)
+	}
+	fmt.Fprintln(env.stderr)
+	out, err := json.Marshal(res.Output)
+	if err != nil {
+		fmt.Fprintln(env.stderr, "kiln run:", err)
+		return exitFailed
+	}
+	fmt.Fprintln(env.stdout, string(out))
+	return outcomeStatus[res.Outcome]
+}
+
+func toolNames(m *sandbox.Module) string {
+	var names []string
+	for _, t := range m.Manifest.Tools {
+		names = append(names, t.Name)
+	}
+	return strings.Join(names, ", ")
+}

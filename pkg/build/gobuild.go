@@ -1,0 +1,254 @@
+// Package build turns the Go source of a tool into a tool module: it
+// compiles the source to WASI with the Go toolkit, offline, then asks the
+// module for its manifest and embeds it in the kiln.manifest section.
+package build
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	toolkit "github.com/kilnhq/kiln/toolkits/go"
+
+	"github.com/kilnhq/kiln/sandbox"
+	"github.com/kilnhq/kiln/sandbox/manifest"
+)
+
+// Limits on the source accepted for one tool.
+const (
+	MaxSourceFiles = 32
+	MaxSourceBytes = 1 << 20
+)
+
+// GoBuilder compiles Go tool sources. The zero value is not usable; set
+// Engine and GoCache at least.
+type GoBuilder struct {
+	// Engine runs the built module once to read its manifest.
+	Engine *sandbox.Engine
+	// Go is the go command; empty means "go" from GOROOT or PATH.
+	Go string
+	// GoCache is the GOCACHE used by every build, kept between builds so the
+	// standard library for wasip1 is compiled once.
+	GoCache string
+	// Timeout bounds one build (default 2 minutes).
+	Timeout time.Duration
+}
+
+// Error is a build that failed because of the source: it carries the
+// compiler's output with paths relative to the source directory.
+type Error struct {
+	Output string
+}
+
+func (e *Error) Error() string { return "build failed:\n" + e.Output }
+
+// SourceError is source that was refused before compiling.
+type SourceError struct{ Reason string }
+
+func (e *SourceError) Error() string { return "build: " + e.Reason }
+
+// BuildDir builds the Go files of dir (not its subdirectories) into a tool
+// module with an embedded manifest.
+func (b *GoBuilder) BuildDir(ctx context.Context, dir string) ([]byte, error) {
+	files, err := readSource(dir)
+	if err != nil {
+		return nil, err
+	}
+	return b.Build(ctx, files)
+}
+
+// Build builds a tool module from Go files given by name (such as
+// "main.go"), all in package main.
+func (b *GoBuilder) Build(ctx context.Context, files map[string][]byte) ([]byte, error) {
+	if err := checkFiles(files); err != nil {
+		return nil, err
+	}
+	goCmd, err := b.goCommand()
+	if err != nil {
+		return nil, err
+	}
+	if b.GoCache == "" {
+		return nil, errors.New("build: GoBuilder.GoCache is not set")
+	}
+	goCache, err := filepath.Abs(b.GoCache)
+	if err != nil {
+		return nil, fmt.Errorf("build: %w", err)
+	}
+	timeout := b.Timeout
+	if timeout <= 0 {
+		timeout = 2 * time.Minute
+	}
+	work, err := os.MkdirTemp("", "kiln-build-")
+	if err != nil {
+		return nil, fmt.Errorf("build: %w", err)
+	}
+	defer os.RemoveAll(work)
+
+	toolDir := filepath.Join(work, "tool")
+	if err := writeModule(work, toolDir, files); err != nil {
+		return nil, fmt.Errorf("build: preparing the build directory: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	out := filepath.Join(work, "tool.wasm")
+	cmd := exec.CommandContext(ctx, goCmd, "build", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
+	cmd.Dir = toolDir
+	cmd.Env = []string{
+		"HOME=" + work,
+		"GOCACHE=" + goCache,
+		"GOPATH=" + filepath.Join(work, "gopath"),
+		"GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0",
+		"GOPROXY=off", "GOSUMDB=off", "GOFLAGS=-mod=mod", "GONOSUMDB=", "GOPRIVATE=",
+		"GOTOOLCHAIN=local", "GOWORK=off", "GOENV=off", "GOTELEMETRY=off",
+		"TMPDIR=" + work,
+	}
+	// The compiler runs child processes: kill the whole group on timeout.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	var output bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &output, &output
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("build: the Go compiler did not finish within %v: %w", timeout, ctx.Err())
+		}
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return nil, &Error{Output: cleanOutput(output.String(), work)}
+		}
+		return nil, fmt.Errorf("build: running %s: %w", goCmd, err)
+	}
+	wasm, err := os.ReadFile(out)
+	if err != nil {
+		return nil, fmt.Errorf("build: %w", err)
+	}
+	lim := sandbox.DefaultLimits()
+	lim.Timeout = 10 * time.Second
+	payload, err := b.Engine.Describe(ctx, wasm, lim)
+	if err != nil {
+		return nil, fmt.Errorf("build: the module did not describe itself (does main call kiln.Run?): %w", err)
+	}
+	if _, err := manifest.Parse(payload); err != nil {
+		return nil, fmt.Errorf("build: %w", err)
+	}
+	return manifest.Embed(wasm, payload)
+}
+
+func (b *GoBuilder) goCommand() (string, error) {
+	if b.Go != "" {
+		return b.Go, nil
+	}
+	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); runtime.GOROOT() != "" && fileExists(p) {
+		return p, nil
+	}
+	p, err := exec.LookPath("go")
+	if err != nil {
+		return "", errors.New("build: the go command was not found; install Go 1.24 or later or set its path")
+	}
+	return p, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func readSource(dir string) (map[string][]byte, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, &SourceError{Reason: fmt.Sprintf("reading source directory: %v", err)}
+	}
+	files := map[string][]byte{}
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return nil, &SourceError{Reason: fmt.Sprintf("reading %s: %v", name, err)}
+		}
+		files[name] = data
+	}
+	return files, nil
+}
+
+func checkFiles(files map[string][]byte) error {
+	if len(files) == 0 {
+		return &SourceError{Reason: "no .go files to build"}
+	}
+	if len(files) > MaxSourceFiles {
+		return &SourceError{Reason: fmt.Sprintf("%d files; at most %d are allowed", len(files), MaxSourceFiles)}
+	}
+	total := 0
+	for name, data := range files {
+		if name != filepath.Base(name) || !strings.HasSuffix(name, ".go") || strings.HasPrefix(name, ".") {
+			return &SourceError{Reason: fmt.Sprintf("file name %q must be a plain name ending in .go", name)}
+		}
+		total += len(data)
+	}
+	if total > MaxSourceBytes {
+		return &SourceError{Reason: fmt.Sprintf("%d bytes of source; at most %d are allowed", total, MaxSourceBytes)}
+	}
+	return nil
+}
+
+// writeModule lays out the tool module next to a copy of the toolkit it
+// depends on, so the build needs no network and no module cache.
+func writeModule(work, toolDir string, files map[string][]byte) error {
+	kitDir := filepath.Join(work, "toolkit")
+	err := fs.WalkDir(toolkit.Source(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(kitDir, path)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := fs.ReadFile(toolkit.Source(), path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(toolDir, 0o755); err != nil {
+		return err
+	}
+	gomod := fmt.Sprintf("module kilntool\n\ngo 1.24\n\nrequire %[1]s v0.0.0\n\nreplace %[1]s => ../toolkit\n", toolkit.ModulePath)
+	if err := os.WriteFile(filepath.Join(toolDir, "go.mod"), []byte(gomod), 0o644); err != nil {
+		return err
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(toolDir, name), data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cleanOutput strips the temporary directory from compiler messages so they
+// name files as the author knows them.
+func cleanOutput(out, work string) string {
+	out = strings.ReplaceAll(out, filepath.Join(work, "tool")+string(filepath.Separator), "")
+	out = strings.ReplaceAll(out, work+string(filepath.Separator), "")
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if strings.HasPrefix(l, "# ") { // "# kilntool" package header
+			continue
+		}
+		lines = append(lines, l)
+	}
+	return strings.Join(lines, "\n")
+}

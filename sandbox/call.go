@@ -1,0 +1,235 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/sys"
+)
+
+// Request is one tool call.
+type Request struct {
+	Tool string
+	// Args is the arguments object as JSON; empty means {}.
+	Args []byte
+	// Env holds values for env vars the manifest declares. The module sees
+	// these and nothing else of the host's environment.
+	Env    map[string]string
+	Limits Limits
+}
+
+// RequestError reports a request the module was never started for: an
+// unknown tool, arguments that are not a JSON object, an undeclared env var
+// or invalid limits.
+type RequestError struct{ Reason string }
+
+func (e *RequestError) Error() string { return "sandbox: " + e.Reason }
+
+// Call runs one tool call in a fresh instance of the module: no memory,
+// global or file state survives from one call to the next. The error is
+// non-nil only for a bad request (a *RequestError) or a host failure; how
+// the module behaved is in Result.Outcome.
+func (e *Engine) Call(ctx context.Context, m *Module, req Request) (Result, error) {
+	if err := req.Limits.validate(); err != nil {
+		return Result{}, &RequestError{Reason: strings.TrimPrefix(err.Error(), "sandbox: ")}
+	}
+	if _, ok := m.Manifest.Tool(req.Tool); !ok {
+		return Result{}, &RequestError{Reason: fmt.Sprintf("the module has no tool %q", req.Tool)}
+	}
+	args := req.Args
+	if len(bytes.TrimSpace(args)) == 0 {
+		args = []byte("{}")
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(args, &obj); err != nil || obj == nil {
+		return Result{}, &RequestError{Reason: "arguments must be a JSON object"}
+	}
+	cfg := wazero.NewModuleConfig().
+		WithName(""). // anonymous: many instances of one module may run at once
+		WithArgs(req.Tool).
+		WithStdin(bytes.NewReader(args)).
+		WithSysWalltime().
+		WithSysNanotime().
+		WithRandSource(rand.Reader).
+		WithStartFunctions("_start")
+	names := make([]string, 0, len(req.Env))
+	for name := range req.Env {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if _, ok := m.Manifest.EnvVar(name); !ok {
+			return Result{}, &RequestError{Reason: fmt.Sprintf("env var %s is not declared by the module", name)}
+		}
+		cfg = cfg.WithEnv(name, req.Env[name])
+	}
+
+	state := &callState{limits: req.Limits, logs: logSink{budget: req.Limits.LogBytes}}
+	var stdout *resultWriter
+	if m.Manifest.Plain {
+		stdout = &resultWriter{limit: req.Limits.OutputBytes}
+		cfg = cfg.WithStdout(stdout).WithStderr(&state.logs)
+	} else {
+		cfg = cfg.WithStdout(&state.logs).WithStderr(&state.logs)
+	}
+
+	res := Result{}
+	if m.minPages > req.Limits.memoryPages() {
+		res.Outcome = OutcomeMemoryLimit
+		res.Detail = fmt.Sprintf("the module's initial memory (%d pages) exceeds the limit of %d pages", m.minPages, req.Limits.memoryPages())
+		res.Output = limitOutput(res.Outcome, req.Limits)
+		return res, nil
+	}
+
+	entry, err := e.acquire(ctx, m)
+	if err != nil {
+		return Result{}, err
+	}
+	mem, runErr := e.run(ctx, entry.compiled, cfg, state, &res)
+	if err := e.release(ctx, entry); err != nil {
+		return Result{}, err
+	}
+
+	res.PeakMemory = mem.peak
+	res.Logs, res.Console, res.LogsTruncated = state.logs.entries, validUTF8(state.logs.console.Bytes()), state.logs.truncated
+	res.Outcome, res.Detail = classify(runErr, mem, req.Limits)
+	switch {
+	case res.Outcome != OutcomeOK:
+	case m.Manifest.Plain:
+		res.Output = plainOutput(stdout.buf.Bytes())
+	case !state.resultSet:
+		res.Outcome, res.Detail = OutcomeTrap, "the module exited without calling kiln.result"
+	default:
+		if res.Output, err = parseResult(state.result); err != nil {
+			res.Outcome, res.Detail = OutcomeTrap, err.Error()
+		}
+	}
+	if m.Manifest.Plain && res.Outcome == OutcomeToolError {
+		// A plain program that fails says why on stderr or stdout.
+		msg := strings.TrimSpace(res.Console)
+		if msg == "" {
+			msg = strings.TrimSpace(validUTF8(stdout.buf.Bytes()))
+		}
+		res.Output = errorOutput("%s: %s", res.Detail, msg)
+	}
+	switch res.Outcome {
+	case OutcomeOK, OutcomeToolError:
+		if res.Output.IsError {
+			res.Outcome = OutcomeToolError
+		}
+	default:
+		res.Output = limitOutput(res.Outcome, req.Limits)
+	}
+	return res, nil
+}
+
+// run instantiates the compiled module, which runs _start to completion,
+// and records the duration in res.
+func (e *Engine) run(ctx context.Context, compiled wazero.CompiledModule, cfg wazero.ModuleConfig, state *callState, res *Result) (*limitedMemory, error) {
+	mem := &limitedMemory{limit: uint64(state.limits.memoryPages()) * pageSize}
+	callCtx, cancel := context.WithTimeout(ctx, state.limits.Timeout)
+	defer cancel()
+	callCtx = context.WithValue(callCtx, callStateKey{}, state)
+	callCtx = experimental.WithMemoryAllocator(callCtx, mem)
+
+	start := time.Now()
+	inst, err := e.rt.InstantiateModule(callCtx, compiled, cfg)
+	res.Duration = time.Since(start)
+	if inst != nil {
+		err = errors.Join(err, inst.Close(ctx))
+	}
+	return mem, err
+}
+
+// classify maps how the instance stopped to an outcome. OutcomeOK here
+// means "exited normally"; Call then looks at the result itself.
+func classify(err error, mem *limitedMemory, lim Limits) (Outcome, string) {
+	var exit *sys.ExitError
+	var hostErr *hostError
+	switch {
+	case err == nil:
+		return OutcomeOK, ""
+	case errors.Is(err, errOutputTooLarge):
+		return OutcomeOutputTooLarge, fmt.Sprintf("the output passed the %d byte limit", lim.OutputBytes)
+	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded:
+		return OutcomeTimeout, fmt.Sprintf("the call ran longer than %v", lim.Timeout)
+	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeContextCanceled:
+		return OutcomeCanceled, "the caller canceled the call"
+	case mem.refused:
+		// Whatever the module did after a refused grow (exit, trap), the
+		// memory limit is why it stopped.
+		return OutcomeMemoryLimit, fmt.Sprintf("the module tried to grow its memory past %d bytes", mem.limit)
+	case errors.As(err, &exit) && exit.ExitCode() == 0:
+		return OutcomeOK, ""
+	case errors.As(err, &exit):
+		return OutcomeToolError, fmt.Sprintf("the module exited with status %d", exit.ExitCode())
+	case errors.As(err, &hostErr):
+		return OutcomeTrap, hostErr.msg
+	}
+	// A Wasm trap: keep the first line, without the stack trace.
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return OutcomeTrap, msg
+}
+
+// limitOutput is the result an agent sees when a call did not finish.
+func limitOutput(o Outcome, lim Limits) ToolResult {
+	switch o {
+	case OutcomeTimeout:
+		return errorOutput("The tool did not finish within its time limit of %v.", lim.Timeout)
+	case OutcomeMemoryLimit:
+		return errorOutput("The tool needed more than its memory limit of %d MiB.", lim.Memory>>20)
+	case OutcomeOutputTooLarge:
+		return errorOutput("The tool's output exceeded the limit of %d bytes.", lim.OutputBytes)
+	case OutcomeCanceled:
+		return errorOutput("The call was canceled.")
+	case OutcomeBadModule:
+		return errorOutput("The tool's module cannot run on this host.")
+	}
+	return errorOutput("The tool crashed.")
+}
+
+// plainOutput turns a plain module's stdout into a result: a JSON object
+// becomes structuredContent as well as text.
+func plainOutput(stdout []byte) ToolResult {
+	out := ToolResult{Content: []Content{{Type: "text", Text: validUTF8(stdout)}}}
+	trimmed := bytes.TrimSpace(stdout)
+	if len(trimmed) > 0 && trimmed[0] == '{' && json.Valid(trimmed) {
+		out.StructuredContent = json.RawMessage(trimmed)
+	}
+	return out
+}
+
+var contentTypes = map[string]bool{"text": true, "image": true, "audio": true, "resource_link": true, "resource": true}
+
+// parseResult decodes and checks an ABI module's result document.
+func parseResult(data []byte) (ToolResult, error) {
+	var r ToolResult
+	if err := json.Unmarshal(data, &r); err != nil {
+		return ToolResult{}, fmt.Errorf("the module returned an invalid result document: %v", err)
+	}
+	for i, c := range r.Content {
+		if !contentTypes[c.Type] {
+			return ToolResult{}, fmt.Errorf("the module's result content[%d] has unknown type %q", i, c.Type)
+		}
+	}
+	if s := bytes.TrimSpace(r.StructuredContent); len(s) > 0 && (s[0] != '{' || string(s) == "null") {
+		if string(s) == "null" {
+			r.StructuredContent = nil
+		} else {
+			return ToolResult{}, errors.New("the module's structuredContent is not a JSON object")
+		}
+	}
+	if r.Content == nil {
+		r.Content = []Content{}
+	}
+	return r, nil
+}

@@ -1,0 +1,79 @@
+package sandbox
+
+import (
+	"bytes"
+	"errors"
+	"unicode/utf8"
+)
+
+// errOutputTooLarge ends a call from inside a host function. wazero turns a
+// panic in a host function into an error from the call, wrapping it with %w
+// (the same mechanism proc_exit uses), so the module stops at once instead of
+// looping on failed writes.
+var errOutputTooLarge = errors.New("output too large")
+
+// resultWriter collects a plain module's stdout, which is its result.
+type resultWriter struct {
+	buf   bytes.Buffer
+	limit int
+}
+
+func (w *resultWriter) Write(p []byte) (int, error) {
+	if w.buf.Len()+len(p) > w.limit {
+		panic(errOutputTooLarge)
+	}
+	return w.buf.Write(p)
+}
+
+// logSink gathers everything a call logs under one byte budget. Past the
+// budget it drops data but reports success: a chatty tool is not an error.
+type logSink struct {
+	budget    int
+	entries   []LogEntry
+	console   bytes.Buffer
+	truncated bool
+}
+
+// take returns how much of n bytes still fits in the budget.
+func (s *logSink) take(n int) int {
+	if n > s.budget {
+		n = s.budget
+		s.truncated = true
+	}
+	s.budget -= n
+	return n
+}
+
+// Write implements io.Writer for stdout and stderr.
+func (s *logSink) Write(p []byte) (int, error) {
+	s.console.Write(p[:s.take(len(p))])
+	return len(p), nil
+}
+
+// maxLogLine caps one line from the log host function.
+const maxLogLine = 4 << 10
+
+var levelNames = [...]string{"debug", "info", "warn", "error"}
+
+func (s *logSink) log(level uint32, msg []byte) {
+	if len(msg) > maxLogLine {
+		msg = msg[:maxLogLine]
+		s.truncated = true
+	}
+	n := s.take(len(msg))
+	if n == 0 && len(msg) > 0 {
+		return
+	}
+	name := "info"
+	if int(level) < len(levelNames) {
+		name = levelNames[level]
+	}
+	s.entries = append(s.entries, LogEntry{Level: name, Message: validUTF8(msg[:n])})
+}
+
+func validUTF8(b []byte) string {
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	return string(bytes.ToValidUTF8(b, []byte("\uFFFD")))
+}

@@ -1,0 +1,205 @@
+// Package sandbox runs tool modules: one call, one fresh WebAssembly
+// instance, under memory, time and output limits.
+//
+//	engine, err := sandbox.NewEngine(ctx, sandbox.Config{CacheDir: "kiln-data/cache"})
+//	if err != nil { ... }
+//	defer engine.Close(ctx)
+//	mod, err := engine.Load(ctx, wasm) // validates the module and compiles it once
+//	if err != nil { ... }              // a *BadModuleError explains what is wrong
+//	res, err := engine.Call(ctx, mod, sandbox.Request{
+//		Tool: "word_count", Args: []byte(`{"text":"a b"}`), Limits: sandbox.DefaultLimits(),
+//	})
+//	// res.Outcome says how the call ended; res.Output is the MCP result.
+//
+// The contract between the host and a module is toolkits/ABI.md.
+package sandbox
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/kilnhq/kiln/sandbox/manifest"
+)
+
+// Config configures an Engine.
+type Config struct {
+	// CacheDir holds wazero's on-disk compilation cache, so a module compiled
+	// once is loaded quickly by later processes. Empty disables it.
+	CacheDir string
+	// MaxCompiled is how many compiled modules stay in memory (default 64).
+	MaxCompiled int
+}
+
+// Engine compiles and runs tool modules. It is safe for concurrent use.
+type Engine struct {
+	rt    wazero.Runtime
+	cache wazero.CompilationCache
+
+	mu  sync.Mutex
+	lru *compiledLRU
+}
+
+// NewEngine creates an engine with its own wazero runtime.
+func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
+	if cfg.MaxCompiled <= 0 {
+		cfg.MaxCompiled = 64
+	}
+	rc := wazero.NewRuntimeConfigCompiler().
+		// TODO(fuel): replace with fuel-based deadlines; this costs 4-5x on
+		// loop-heavy guests (see DESIGN.md).
+		WithCloseOnContextDone(true)
+	var cache wazero.CompilationCache
+	if cfg.CacheDir != "" {
+		if err := os.MkdirAll(cfg.CacheDir, 0o700); err != nil {
+			return nil, fmt.Errorf("sandbox: creating cache dir: %w", err)
+		}
+		var err error
+		if cache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir); err != nil {
+			return nil, fmt.Errorf("sandbox: opening compilation cache: %w", err)
+		}
+		rc = rc.WithCompilationCache(cache)
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, rc)
+	e := &Engine{rt: rt, cache: cache, lru: newCompiledLRU(cfg.MaxCompiled)}
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		return nil, errors.Join(fmt.Errorf("sandbox: instantiating WASI: %w", err), e.Close(ctx))
+	}
+	if err := instantiateHost(ctx, rt); err != nil {
+		return nil, errors.Join(fmt.Errorf("sandbox: instantiating host functions: %w", err), e.Close(ctx))
+	}
+	return e, nil
+}
+
+// Close releases the runtime and every compiled module.
+func (e *Engine) Close(ctx context.Context) error {
+	err := e.rt.Close(ctx)
+	if e.cache != nil {
+		err = errors.Join(err, e.cache.Close(ctx))
+	}
+	return err
+}
+
+// Module is a validated tool module, ready to call.
+type Module struct {
+	// Hash is the hex SHA-256 of the module binary: its identity everywhere.
+	Hash     string
+	Manifest *manifest.Manifest
+
+	wasm     []byte // kept to recompile after LRU eviction
+	minPages uint32
+}
+
+// BadModuleError explains why a module cannot be loaded.
+type BadModuleError struct{ Err error }
+
+func (e *BadModuleError) Error() string { return "bad module: " + e.Err.Error() }
+func (e *BadModuleError) Unwrap() error { return e.Err }
+
+func badModule(format string, args ...any) error {
+	return &BadModuleError{Err: fmt.Errorf(format, args...)}
+}
+
+// Load validates a module binary against the ABI, compiles it (or takes it
+// from the caches) and returns a handle for Call.
+func (e *Engine) Load(ctx context.Context, wasm []byte) (*Module, error) {
+	payload, found, err := manifest.Extract(wasm)
+	if err != nil {
+		return nil, &BadModuleError{Err: err}
+	}
+	man := manifest.Plain()
+	if found {
+		if man, err = manifest.Parse(payload); err != nil {
+			return nil, &BadModuleError{Err: err}
+		}
+	}
+	minPages, err := manifest.MemoryMinPages(wasm)
+	if err != nil {
+		return nil, &BadModuleError{Err: err}
+	}
+	sum := sha256.Sum256(wasm)
+	m := &Module{Hash: hex.EncodeToString(sum[:]), Manifest: man, wasm: wasm, minPages: minPages}
+	entry, err := e.acquire(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	if err := errors.Join(checkShape(entry.compiled, man), e.release(ctx, entry)); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// checkShape refuses modules that could never run under the ABI, so that the
+// problem surfaces at upload rather than on the first call.
+func checkShape(compiled wazero.CompiledModule, man *manifest.Manifest) error {
+	if _, ok := compiled.ExportedFunctions()["_start"]; !ok {
+		return badModule("it exports no _start function: a tool module is a WASI command")
+	}
+	for _, f := range compiled.ImportedFunctions() {
+		module, name, _ := f.Import()
+		switch {
+		case module == wasi_snapshot_preview1.ModuleName:
+		case module == HostModule && !man.Plain:
+		case module == HostModule:
+			return badModule("it imports %s.%s but has no %s section", module, name, manifest.SectionName)
+		default:
+			return badModule("it imports %s.%s; only %s and %s functions are provided", module, name, wasi_snapshot_preview1.ModuleName, HostModule)
+		}
+	}
+	if len(compiled.ImportedMemories()) > 0 {
+		return badModule("it imports a memory; a tool module must define its own")
+	}
+	return nil
+}
+
+// acquire returns the module's compiled form from the in-memory LRU, or
+// compiles it (quickly, when the on-disk cache has it). The caller must
+// release the entry when its call is over.
+func (e *Engine) acquire(ctx context.Context, m *Module) (*compiledEntry, error) {
+	e.mu.Lock()
+	entry, ok := e.lru.acquire(m.Hash)
+	e.mu.Unlock()
+	if ok {
+		return entry, nil
+	}
+	// Compile outside the lock: it can take a second for a large module.
+	c, err := e.rt.CompileModule(ctx, m.wasm)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("sandbox: compiling module: %w", ctx.Err())
+		}
+		return nil, badModule("it does not compile: %v", err)
+	}
+	e.mu.Lock()
+	if entry, ok := e.lru.acquire(m.Hash); ok { // another call compiled it meanwhile
+		e.mu.Unlock()
+		return entry, c.Close(ctx)
+	}
+	entry, closable := e.lru.add(m.Hash, c)
+	e.mu.Unlock()
+	var closeErr error
+	for _, old := range closable {
+		closeErr = errors.Join(closeErr, old.Close(ctx))
+	}
+	if closeErr != nil {
+		return nil, errors.Join(fmt.Errorf("sandbox: closing evicted modules: %w", closeErr), e.release(ctx, entry))
+	}
+	return entry, nil
+}
+
+func (e *Engine) release(ctx context.Context, entry *compiledEntry) error {
+	e.mu.Lock()
+	closeNow := e.lru.release(entry)
+	e.mu.Unlock()
+	if closeNow {
+		return entry.compiled.Close(ctx)
+	}
+	return nil
+}

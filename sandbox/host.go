@@ -1,0 +1,87 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// HostModule is the import module name of Kiln's host functions.
+const HostModule = "kiln"
+
+// callState is what the host functions of one call share with Call. It
+// travels in the context, so one host module instance serves every call.
+type callState struct {
+	limits    Limits
+	result    []byte
+	resultSet bool
+	logs      logSink
+}
+
+type callStateKey struct{}
+
+func stateFrom(ctx context.Context) *callState {
+	s, _ := ctx.Value(callStateKey{}).(*callState)
+	if s == nil {
+		// Only Call instantiates modules with these imports; reaching here
+		// means a host bug, not a guest one.
+		panic("sandbox: host function called outside a call")
+	}
+	return s
+}
+
+// hostError is a guest misuse of a host function; it ends the call as a trap.
+type hostError struct{ msg string }
+
+func (e *hostError) Error() string { return e.msg }
+
+func readGuest(mod api.Module, fn string, ptr, n uint32) []byte {
+	b, ok := mod.Memory().Read(ptr, n)
+	if !ok {
+		panic(&hostError{fmt.Sprintf("%s.%s: range [%d, %d) is outside memory", HostModule, fn, ptr, uint64(ptr)+uint64(n))})
+	}
+	return b
+}
+
+// instantiateHost registers the ABI v1 host functions with the runtime.
+func instantiateHost(ctx context.Context, rt wazero.Runtime) error {
+	i32 := api.ValueTypeI32
+	_, err := rt.NewHostModuleBuilder(HostModule).
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(hostResult), []api.ValueType{i32, i32}, nil).
+		WithParameterNames("ptr", "len").
+		Export("result").
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(hostLog), []api.ValueType{i32, i32, i32}, nil).
+		WithParameterNames("level", "ptr", "len").
+		Export("log").
+		Instantiate(ctx)
+	return err
+}
+
+// hostResult is kiln.result(ptr, len): the module's one result document.
+func hostResult(ctx context.Context, mod api.Module, stack []uint64) {
+	s := stateFrom(ctx)
+	ptr, n := api.DecodeU32(stack[0]), api.DecodeU32(stack[1])
+	if s.resultSet {
+		panic(&hostError{"kiln.result: called more than once"})
+	}
+	if uint64(n) > uint64(s.limits.OutputBytes) {
+		panic(errOutputTooLarge)
+	}
+	// Copy: the instance and its memory are gone once the call returns.
+	s.result = append([]byte(nil), readGuest(mod, "result", ptr, n)...)
+	s.resultSet = true
+}
+
+// hostLog is kiln.log(level, ptr, len).
+func hostLog(ctx context.Context, mod api.Module, stack []uint64) {
+	s := stateFrom(ctx)
+	level, ptr, n := api.DecodeU32(stack[0]), api.DecodeU32(stack[1]), api.DecodeU32(stack[2])
+	if level > 3 {
+		panic(&hostError{fmt.Sprintf("kiln.log: level %d is not 0-3", level)})
+	}
+	s.logs.log(level, readGuest(mod, "log", ptr, n))
+}

@@ -1,0 +1,3 @@
+module github.com/kilnhq/kiln/toolkits/go
+
+go 1.24

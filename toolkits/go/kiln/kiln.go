@@ -1,0 +1,284 @@
+// Package kiln is the Go toolkit for writing Kiln tool modules.
+//
+// A tool module is a WebAssembly (WASI preview1) program that offers one or
+// more tools to AI agents. With this package a tool is a typed Go function;
+// the toolkit derives the tool's JSON Schemas from the Go types, validates
+// and decodes the arguments, encodes the result, and turns a returned error
+// into an MCP error result (isError). The wire contract it implements is
+// toolkits/ABI.md.
+//
+//	type In struct {
+//		Text string `json:"text" description:"The text to count words in"`
+//	}
+//	type Out struct {
+//		Words int `json:"words"`
+//	}
+//
+//	func count(ctx context.Context, in In) (Out, error) {
+//		return Out{Words: len(strings.Fields(in.Text))}, nil
+//	}
+//
+//	func main() {
+//		kiln.Run(kiln.Module{Tools: []kiln.Tool{
+//			kiln.NewTool("word_count", "Counts the words in a text", count),
+//		}})
+//	}
+//
+// Build it with `kiln build DIR -o tool.wasm`. Outside Kiln (go run on your
+// machine) the result is printed to stdout, which makes quick checks easy:
+//
+//	echo '{"text":"a b c"}' | go run . word_count
+package kiln
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+)
+
+// ABIVersion is the version of toolkits/ABI.md this toolkit implements.
+const ABIVersion = 1
+
+// DescribeTool is the reserved tool name under which `kiln build` runs a
+// module once to collect its manifest. It cannot clash with a real tool
+// because tool names may not contain a colon.
+const DescribeTool = "kiln:describe"
+
+// Module describes everything a tool module offers and needs.
+type Module struct {
+	// Tools are the tools the module offers. At least one is required.
+	Tools []Tool
+	// Env declares the environment variables the module reads. The host passes
+	// only declared variables; anything else is invisible to the module.
+	Env []EnvVar
+	// Egress lists the hosts the module may reach over the host HTTP function
+	// (for example "api.github.com" or "*.example.com").
+	Egress []string
+}
+
+// EnvVar declares one environment variable a module reads.
+type EnvVar struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Required variables must be configured before the server can be called.
+	Required bool `json:"required,omitempty"`
+	// Secret values are stored encrypted and never shown after they are set.
+	Secret bool `json:"secret,omitempty"`
+	// PerRequest variables may also arrive with each request (X-Kiln-Env-NAME).
+	PerRequest bool `json:"perRequest,omitempty"`
+}
+
+// Tool is one callable tool. Create it with NewTool.
+type Tool struct {
+	name        string
+	description string
+	input       *Schema
+	output      *Schema
+	err         error // a schema derivation problem, reported by Run
+	call        func(ctx context.Context, args json.RawMessage) Result
+}
+
+// Name returns the tool's name.
+func (t Tool) Name() string { return t.name }
+
+var toolName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+// NewTool turns a typed handler into a tool. In must be a struct (its fields
+// are the tool's arguments); Out is the result:
+//   - a struct or map becomes structuredContent (with an output schema) and a
+//     text item holding the same JSON;
+//   - a string becomes a single text item;
+//   - a Result is passed through as is.
+//
+// Struct fields use their `json` tag for the name, a `description` tag for
+// the schema description and an `enum:"a,b,c"` tag to restrict values.
+// Fields are required unless they are pointers or tagged omitempty.
+//
+// A handler error becomes a result with isError set and the error text as
+// content: the agent sees it and can correct its call.
+func NewTool[In, Out any](name, description string, handler func(context.Context, In) (Out, error)) Tool {
+	t := Tool{name: name, description: description}
+	if !toolName.MatchString(name) {
+		t.err = fmt.Errorf("tool name %q must be 1-64 characters of A-Z a-z 0-9 _ . -", name)
+		return t
+	}
+	var err error
+	inType := reflect.TypeFor[In]()
+	if inType.Kind() != reflect.Struct {
+		t.err = fmt.Errorf("tool %s: input type %s must be a struct", name, inType)
+		return t
+	}
+	if t.input, err = SchemaFor(inType); err != nil {
+		t.err = fmt.Errorf("tool %s: input: %w", name, err)
+		return t
+	}
+	outType := reflect.TypeFor[Out]()
+	structured := outType.Kind() == reflect.Struct && outType != reflect.TypeFor[Result]() ||
+		outType.Kind() == reflect.Map
+	if structured {
+		if t.output, err = SchemaFor(outType); err != nil {
+			t.err = fmt.Errorf("tool %s: output: %w", name, err)
+			return t
+		}
+	}
+	input := t.input
+	t.call = func(ctx context.Context, args json.RawMessage) Result {
+		if err := input.ValidateJSON(args); err != nil {
+			return ErrorResult(fmt.Errorf("invalid arguments: %w", err))
+		}
+		var in In
+		if err := json.Unmarshal(args, &in); err != nil {
+			return ErrorResult(fmt.Errorf("invalid arguments: %w", err))
+		}
+		out, err := handler(ctx, in)
+		if err != nil {
+			return ErrorResult(err)
+		}
+		return toResult(out, structured)
+	}
+	return t
+}
+
+func toResult(out any, structured bool) Result {
+	switch v := out.(type) {
+	case Result:
+		return v
+	case string:
+		return TextResult(v)
+	}
+	data, err := json.Marshal(out)
+	if err != nil {
+		return ErrorResult(fmt.Errorf("encoding result: %w", err))
+	}
+	r := Result{Content: []Content{{Type: "text", Text: string(data)}}}
+	if structured && string(data) != "null" {
+		r.StructuredContent = data
+	}
+	return r
+}
+
+// Result is an MCP tool result.
+type Result struct {
+	Content           []Content       `json:"content"`
+	StructuredContent json.RawMessage `json:"structuredContent,omitempty"`
+	IsError           bool            `json:"isError,omitempty"`
+}
+
+// Content is one MCP content item: text, or base64 data for images and audio.
+type Content struct {
+	Type     string `json:"type"` // "text", "image" or "audio"
+	Text     string `json:"text,omitempty"`
+	Data     string `json:"data,omitempty"`
+	MIMEType string `json:"mimeType,omitempty"`
+}
+
+// TextResult returns a result with a single text item.
+func TextResult(text string) Result {
+	return Result{Content: []Content{{Type: "text", Text: text}}}
+}
+
+// ErrorResult returns an isError result carrying err's message.
+func ErrorResult(err error) Result {
+	r := TextResult(err.Error())
+	r.IsError = true
+	return r
+}
+
+// Env returns the value of a declared environment variable ("" when unset).
+func Env(name string) string { return os.Getenv(name) }
+
+// Run serves one call to the module and then returns: the host starts a
+// fresh instance for every call, so nothing outlives it. Call Run from main.
+func Run(m Module) {
+	os.Exit(serve(m, os.Args, os.Stdin, defaultHost()))
+}
+
+// host is the part of the ABI the toolkit calls; tests substitute a recorder.
+type host interface {
+	result(data []byte)
+	log(level Level, msg string)
+}
+
+// serve implements one call and returns the process exit status.
+func serve(m Module, args []string, stdin io.Reader, h host) int {
+	if len(args) < 1 {
+		fmt.Fprintln(os.Stderr, "kiln: no tool name in argv[0]")
+		return 2
+	}
+	name := args[0]
+	if len(args) > 1 { // native runs: `go run . TOOL`
+		name = args[1]
+	}
+	if name == DescribeTool {
+		man, err := m.manifest()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "kiln:", err)
+			return 3
+		}
+		h.result(man)
+		return 0
+	}
+	res := m.call(context.Background(), name, stdin)
+	data, err := json.Marshal(res)
+	if err != nil { // only a handler's own Result with invalid JSON gets here
+		data, _ = json.Marshal(ErrorResult(fmt.Errorf("encoding result: %w", err)))
+	}
+	h.result(data)
+	return 0
+}
+
+func (m Module) call(ctx context.Context, name string, stdin io.Reader) Result {
+	for _, t := range m.Tools {
+		if t.name != name {
+			continue
+		}
+		if t.err != nil {
+			return ErrorResult(t.err)
+		}
+		args, err := io.ReadAll(stdin)
+		if err != nil {
+			return ErrorResult(fmt.Errorf("reading arguments: %w", err))
+		}
+		if len(args) == 0 {
+			args = []byte("{}")
+		}
+		return t.call(ctx, args)
+	}
+	return ErrorResult(fmt.Errorf("unknown tool %q", name))
+}
+
+// manifest is the JSON written into the module's kiln.manifest section.
+func (m Module) manifest() ([]byte, error) {
+	type toolEntry struct {
+		Name         string  `json:"name"`
+		Description  string  `json:"description,omitempty"`
+		InputSchema  *Schema `json:"inputSchema"`
+		OutputSchema *Schema `json:"outputSchema,omitempty"`
+	}
+	if len(m.Tools) == 0 {
+		return nil, errors.New("module declares no tools")
+	}
+	out := struct {
+		ABI    int         `json:"abi"`
+		Tools  []toolEntry `json:"tools"`
+		Env    []EnvVar    `json:"env,omitempty"`
+		Egress []string    `json:"egress,omitempty"`
+	}{ABI: ABIVersion, Env: m.Env, Egress: m.Egress}
+	seen := map[string]bool{}
+	for _, t := range m.Tools {
+		if t.err != nil {
+			return nil, t.err
+		}
+		if seen[t.name] {
+			return nil, fmt.Errorf("tool %q is declared twice", t.name)
+		}
+		seen[t.name] = true
+		out.Tools = append(out.Tools, toolEntry{t.name, t.description, t.input, t.output})
+	}
+	return json.Marshal(out)
+}
