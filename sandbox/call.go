@@ -102,6 +102,14 @@ func (e *Engine) Call(ctx context.Context, m *Module, req Request) (Result, erro
 	res.PeakMemory = mem.peak
 	res.Logs, res.Console, res.LogsTruncated = state.logs.entries, validUTF8(state.logs.console.Bytes()), state.logs.truncated
 	res.Outcome, res.Detail = classify(runErr, mem, req.Limits)
+	if res.Outcome == OutcomeToolError && !m.Manifest.Plain {
+		// An ABI module reports tool errors in its result; a non-zero exit
+		// is a crash, such as a Go panic.
+		res.Outcome = OutcomeTrap
+		if line := crashLine(res.Console); line != "" {
+			res.Detail += ": " + line
+		}
+	}
 	switch {
 	case res.Outcome != OutcomeOK:
 	case m.Manifest.Plain:
@@ -126,6 +134,8 @@ func (e *Engine) Call(ctx context.Context, m *Module, req Request) (Result, erro
 		if res.Output.IsError {
 			res.Outcome = OutcomeToolError
 		}
+	case OutcomeTrap:
+		res.Output = errorOutput("The tool crashed: %s.", res.Detail)
 	default:
 		res.Output = limitOutput(res.Outcome, req.Limits)
 	}
@@ -195,6 +205,17 @@ func limitOutput(o Outcome, lim Limits) ToolResult {
 		return errorOutput("The tool's module cannot run on this host.")
 	}
 	return errorOutput("The tool crashed.")
+}
+
+// crashLine finds the line in which a runtime explains a crash, such as Go's
+// "panic: ..." or "fatal error: ...".
+func crashLine(console string) string {
+	for _, line := range strings.Split(console, "\n") {
+		if strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ") {
+			return line
+		}
+	}
+	return ""
 }
 
 // plainOutput turns a plain module's stdout into a result: a JSON object

@@ -19,6 +19,7 @@ Commands:
   build     build a Go tool source directory into a tool module (.wasm)
   run       call one tool of a module in the sandbox and print the result
   inspect   print a module's hash and manifest
+  embed     attach a manifest to a module built without the Go toolkit
 
 Run "kiln <command> --help" for a command's flags. Every flag can also be set
 by the KILN_* environment variable named in its help.
@@ -47,6 +48,7 @@ func dispatch(env *environment, args []string) int {
 		{"build", runBuild},
 		{"run", runRun},
 		{"inspect", runInspect},
+		{"embed", runEmbed},
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(env.stdout, usage)

@@ -1,0 +1,371 @@
+package sandbox_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kilnhq/kiln/pkg/testmodules"
+	"github.com/kilnhq/kiln/sandbox"
+	"github.com/kilnhq/kiln/sandbox/manifest"
+)
+
+var builds testmodules.Builds
+
+func newEngine(t testing.TB, cfg sandbox.Config) *sandbox.Engine {
+	t.Helper()
+	e, err := sandbox.NewEngine(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := e.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return e
+}
+
+func load(t testing.TB, e *sandbox.Engine, wasm []byte) *sandbox.Module {
+	t.Helper()
+	m, err := e.Load(context.Background(), wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func hostile(t testing.TB) []byte { return builds.Go(t, "sandbox/testdata/hostile") }
+
+func wat(t testing.TB, name string) []byte {
+	return testmodules.WAT(t, "sandbox/testdata/wat/"+name+".wasm")
+}
+
+func limits() sandbox.Limits {
+	l := sandbox.DefaultLimits()
+	l.Timeout = 2 * time.Second
+	return l
+}
+
+func call(t testing.TB, e *sandbox.Engine, m *sandbox.Module, tool, args string, lim sandbox.Limits) sandbox.Result {
+	t.Helper()
+	res, err := e.Call(context.Background(), m, sandbox.Request{Tool: tool, Args: []byte(args), Limits: lim})
+	if err != nil {
+		t.Fatalf("Call(%s): %v", tool, err)
+	}
+	return res
+}
+
+func text(r sandbox.Result) string {
+	var parts []string
+	for _, c := range r.Output.Content {
+		parts = append(parts, c.Text)
+	}
+	return strings.Join(parts, "\n")
+}
+
+// TestHostileModules runs modules that each misbehave in one way and checks
+// the typed outcome, the message an agent sees, and that the host still
+// serves a normal call afterwards.
+func TestHostileModules(t *testing.T) {
+	e := newEngine(t, sandbox.Config{})
+	goMod := load(t, e, hostile(t))
+	short := limits()
+	short.Timeout = 300 * time.Millisecond
+	big := limits()
+	big.Memory = 512 << 20
+	big.Timeout = time.Minute // encoding 100 MB of JSON takes a while
+
+	tests := []struct {
+		name    string
+		module  *sandbox.Module
+		tool    string
+		args    string
+		lim     sandbox.Limits
+		outcome sandbox.Outcome
+		says    string // in the agent-facing message
+	}{
+		{"wat infinite loop", load(t, e, wat(t, "spin")), "main", `{}`, short, sandbox.OutcomeTimeout, "time limit of 300ms"},
+		{"go infinite loop", goMod, "spin", `{}`, short, sandbox.OutcomeTimeout, "time limit"},
+		{"wat unbounded memory.grow", load(t, e, wat(t, "grow")), "main", `{}`, limits(), sandbox.OutcomeMemoryLimit, "memory limit of 64 MiB"},
+		{"go unbounded allocation", goMod, "alloc", `{"mib":1000}`, limits(), sandbox.OutcomeMemoryLimit, "memory limit"},
+		{"initial memory above limit", load(t, e, wat(t, "hugememory")), "main", `{}`, limits(), sandbox.OutcomeMemoryLimit, "memory limit"},
+		{"wat deep recursion", load(t, e, wat(t, "recurse")), "main", `{}`, limits(), sandbox.OutcomeTrap, "stack overflow"},
+		{"go panic", goMod, "crash", `{}`, limits(), sandbox.OutcomeTrap, "assignment to entry in nil map"},
+		{"wat 100 MB to stdout", load(t, e, wat(t, "flood")), "main", `{}`, limits(), sandbox.OutcomeOutputTooLarge, "1048576 bytes"},
+		{"go 100 MB result", goMod, "big_result", `{"mib":100}`, big, sandbox.OutcomeOutputTooLarge, "exceeded"},
+		{"result outside memory", load(t, e, wat(t, "badptr")), "badptr", `{}`, limits(), sandbox.OutcomeTrap, "outside memory"},
+		{"exit without result", load(t, e, wat(t, "noresult")), "noresult", `{}`, limits(), sandbox.OutcomeTrap, "without calling kiln.result"},
+		{"tool error", goMod, "fail", `{}`, limits(), sandbox.OutcomeToolError, "the city was not found"},
+		{"invalid arguments", goMod, "alloc", `{"mib":"lots"}`, limits(), sandbox.OutcomeToolError, `at "mib": expected a integer`},
+		{"plain program failing", load(t, e, wat(t, "plainfail")), "main", `{}`, limits(), sandbox.OutcomeToolError, "no such city"},
+	}
+	echo := load(t, e, testmodules.WAT(t, "toolkits/wat/echo.wasm"))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := call(t, e, tt.module, tt.tool, tt.args, tt.lim)
+			if res.Outcome != tt.outcome {
+				t.Fatalf("outcome = %v (%s), want %v", res.Outcome, res.Detail, tt.outcome)
+			}
+			if !res.Output.IsError {
+				t.Errorf("result is not marked isError: %+v", res.Output)
+			}
+			if !strings.Contains(text(res)+res.Detail, tt.says) {
+				t.Errorf("message %q (detail %q) does not mention %q", text(res), res.Detail, tt.says)
+			}
+			if res.Outcome == sandbox.OutcomeMemoryLimit && res.PeakMemory > tt.lim.Memory {
+				t.Errorf("peak memory %d passed the limit %d", res.PeakMemory, tt.lim.Memory)
+			}
+			// The host is unharmed: the next call works.
+			if after := call(t, e, echo, "echo", `{"x":1}`, limits()); after.Outcome != sandbox.OutcomeOK {
+				t.Fatalf("call after %s: %v %s", tt.name, after.Outcome, after.Detail)
+			}
+		})
+	}
+}
+
+func TestTimeoutStopsPromptly(t *testing.T) {
+	e := newEngine(t, sandbox.Config{})
+	m := load(t, e, wat(t, "spin"))
+	lim := limits()
+	lim.Timeout = 100 * time.Millisecond
+	res := call(t, e, m, "main", `{}`, lim)
+	if res.Outcome != sandbox.OutcomeTimeout {
+		t.Fatalf("outcome = %v", res.Outcome)
+	}
+	// Generous: the point is that the loop is interrupted at all.
+	if res.Duration > 5*time.Second {
+		t.Fatalf("took %v to stop a 100ms call", res.Duration)
+	}
+}
+
+func TestCallerCancellationStopsTheModule(t *testing.T) {
+	e := newEngine(t, sandbox.Config{})
+	m := load(t, e, wat(t, "spin"))
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	res, err := e.Call(ctx, m, sandbox.Request{Tool: "main", Limits: limits()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != sandbox.OutcomeCanceled {
+		t.Fatalf("outcome = %v (%s), want canceled", res.Outcome, res.Detail)
+	}
+}
+
+// TestFreshStatePerCall calls tools that count their calls in a global: a
+// fresh instance per call means the count is always 1, even when calls run
+// at the same time.
+func TestFreshStatePerCall(t *testing.T) {
+	e := newEngine(t, sandbox.Config{})
+	modules := map[string]struct {
+		m    *sandbox.Module
+		tool string
+	}{
+		"go":  {load(t, e, hostile(t)), "count"},
+		"wat": {load(t, e, testmodules.WAT(t, "toolkits/wat/echo.wasm")), "echo"},
+	}
+	for name, tc := range modules {
+		t.Run(name, func(t *testing.T) {
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Go(func() {
+					for range 3 {
+						res := call(t, e, tc.m, tc.tool, `{}`, limits())
+						var out struct{ Calls int }
+						if err := json.Unmarshal(res.Output.StructuredContent, &out); err != nil {
+							t.Errorf("structuredContent %s: %v", res.Output.StructuredContent, err)
+							return
+						}
+						if out.Calls != 1 {
+							t.Errorf("calls = %d: state leaked from an earlier call", out.Calls)
+						}
+					}
+				})
+			}
+			wg.Wait()
+		})
+	}
+}
+
+func TestOnlyDeclaredEnvIsVisible(t *testing.T) {
+	t.Setenv("KILN_TEST_HOST_SECRET", "host-only")
+	e := newEngine(t, sandbox.Config{})
+	m := load(t, e, hostile(t))
+	res, err := e.Call(context.Background(), m, sandbox.Request{
+		Tool: "getenv", Args: []byte(`{"name":"KILN_TEST_HOST_SECRET"}`),
+		Env: map[string]string{"GREETING": "hello"}, Limits: limits(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Value   string
+		Environ []string
+	}
+	if err := json.Unmarshal(res.Output.StructuredContent, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Value != "" {
+		t.Errorf("the module read a host variable: %q", out.Value)
+	}
+	if len(out.Environ) != 1 || out.Environ[0] != "GREETING=hello" {
+		t.Errorf("environ = %q, want only GREETING=hello", out.Environ)
+	}
+
+	_, err = e.Call(context.Background(), m, sandbox.Request{
+		Tool: "getenv", Args: []byte(`{"name":"PATH"}`), Env: map[string]string{"PATH": "/bin"}, Limits: limits(),
+	})
+	var reqErr *sandbox.RequestError
+	if !errors.As(err, &reqErr) || !strings.Contains(err.Error(), "PATH is not declared") {
+		t.Fatalf("undeclared env var: err = %v", err)
+	}
+}
+
+func TestNoFilesystem(t *testing.T) {
+	e := newEngine(t, sandbox.Config{})
+	m := load(t, e, hostile(t))
+	target := filepath.Join(t.TempDir(), "written-by-guest")
+	for _, tc := range []struct{ tool, path string }{
+		{"read_file", "/etc/passwd"},
+		{"read_file", "../../../../etc/hostname"},
+		{"list_dir", "/"},
+		{"list_dir", "."},
+		{"write_file", target},
+	} {
+		res := call(t, e, m, tc.tool, `{"path":"`+tc.path+`"}`, limits())
+		if res.Outcome != sandbox.OutcomeToolError {
+			t.Errorf("%s %s: outcome %v, output %q", tc.tool, tc.path, res.Outcome, text(res))
+		}
+	}
+	if _, err := os.Stat(target); !os.IsNotExist(err) {
+		t.Fatalf("the module created %s", target)
+	}
+}
+
+func TestBadModulesAreRefusedAtLoad(t *testing.T) {
+	e := newEngine(t, sandbox.Config{})
+	echo := testmodules.WAT(t, "toolkits/wat/echo.wasm")
+	embed := func(payload string) []byte {
+		out, err := manifest.Embed(echo, []byte(payload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		wasm []byte
+		says string
+	}{
+		{"malformed manifest", embed(`{"abi":1,"tools":[{"name":"echo"`), "not a valid manifest"},
+		{"manifest for another ABI", embed(`{"abi":2,"tools":[]}`), "abi version 2"},
+		{"schema not an object", embed(`{"abi":1,"tools":[{"name":"echo","inputSchema":{"type":"string"}}]}`), `"type": "object"`},
+		{"unknown field", embed(`{"abi":1,"tools":[{"name":"echo","inputSchema":{"type":"object"}}],"fs":["/"]}`), `unknown field "fs"`},
+		{"imports an unknown host function", wat(t, "badimport"), "env.system"},
+		{"kiln imports without a manifest", mustStrip(t, echo), "no kiln.manifest section"},
+		{"not wasm", []byte("#!/bin/sh\nrm -rf /\n"), "not a WebAssembly binary"},
+		{"truncated", echo[:len(echo)/2], "bad module"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.Load(context.Background(), tt.wasm)
+			var bad *sandbox.BadModuleError
+			if !errors.As(err, &bad) {
+				t.Fatalf("err = %v, want a BadModuleError", err)
+			}
+			if !strings.Contains(err.Error(), tt.says) {
+				t.Errorf("error %q does not mention %q", err, tt.says)
+			}
+		})
+	}
+}
+
+// mustStrip removes the manifest section, leaving the kiln imports.
+func mustStrip(t *testing.T, wasm []byte) []byte {
+	sections, err := manifest.Sections(wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := append([]byte(nil), wasm[:8]...)
+	for _, s := range sections {
+		if s.Name != manifest.SectionName {
+			out = append(out, wasm[s.Start:s.End]...)
+		}
+	}
+	return out
+}
+
+func TestBadRequests(t *testing.T) {
+	e := newEngine(t, sandbox.Config{})
+	m := load(t, e, testmodules.WAT(t, "toolkits/wat/echo.wasm"))
+	zeroTimeout := limits()
+	zeroTimeout.Timeout = 0
+	for name, req := range map[string]sandbox.Request{
+		"unknown tool":       {Tool: "nope", Limits: limits()},
+		"array arguments":    {Tool: "echo", Args: []byte(`[1]`), Limits: limits()},
+		"null arguments":     {Tool: "echo", Args: []byte(`null`), Limits: limits()},
+		"broken JSON":        {Tool: "echo", Args: []byte(`{"a":`), Limits: limits()},
+		"zero timeout":       {Tool: "echo", Limits: zeroTimeout},
+		"no limits at all":   {Tool: "echo"},
+		"undeclared env var": {Tool: "echo", Env: map[string]string{"HOME": "/root"}, Limits: limits()},
+	} {
+		_, err := e.Call(context.Background(), m, req)
+		var reqErr *sandbox.RequestError
+		if !errors.As(err, &reqErr) {
+			t.Errorf("%s: err = %v, want a RequestError", name, err)
+		}
+	}
+}
+
+func TestPlainWASIProgramIsToolMain(t *testing.T) {
+	e := newEngine(t, sandbox.Config{})
+	m := load(t, e, wat(t, "plainjson"))
+	if !m.Manifest.Plain || len(m.Manifest.Tools) != 1 || m.Manifest.Tools[0].Name != "main" {
+		t.Fatalf("manifest = %+v", m.Manifest)
+	}
+	res := call(t, e, m, "main", `{"city":"Oslo"}`, limits())
+	if res.Outcome != sandbox.OutcomeOK || string(res.Output.StructuredContent) != `{"city":"Oslo"}` {
+		t.Fatalf("result = %v %s", res.Outcome, res.Output.StructuredContent)
+	}
+}
+
+func TestLogsAreCapped(t *testing.T) {
+	e := newEngine(t, sandbox.Config{})
+	m := load(t, e, hostile(t))
+	lim := limits()
+	lim.LogBytes = 100
+	res := call(t, e, m, "crash", `{}`, lim) // a Go panic prints a long trace
+	if len(res.Console) > 100 || !res.LogsTruncated {
+		t.Fatalf("console is %d bytes, truncated=%v", len(res.Console), res.LogsTruncated)
+	}
+}
+
+func TestEvictedModulesStillRun(t *testing.T) {
+	e := newEngine(t, sandbox.Config{MaxCompiled: 1})
+	echo := load(t, e, testmodules.WAT(t, "toolkits/wat/echo.wasm"))
+	plain := load(t, e, wat(t, "plainjson"))
+	for range 3 {
+		if r := call(t, e, echo, "echo", `{}`, limits()); r.Outcome != sandbox.OutcomeOK {
+			t.Fatalf("echo: %v %s", r.Outcome, r.Detail)
+		}
+		if r := call(t, e, plain, "main", `{}`, limits()); r.Outcome != sandbox.OutcomeOK {
+			t.Fatalf("plain: %v %s", r.Outcome, r.Detail)
+		}
+	}
+}
+
+func TestLogsReachTheResult(t *testing.T) {
+	e := newEngine(t, sandbox.Config{})
+	m := load(t, e, testmodules.WAT(t, "toolkits/wat/echo.wasm"))
+	res := call(t, e, m, "echo", `{}`, limits())
+	if len(res.Logs) != 1 || res.Logs[0] != (sandbox.LogEntry{Level: "info", Message: "echo called"}) {
+		t.Fatalf("logs = %+v", res.Logs)
+	}
+}
