@@ -68,10 +68,10 @@ func dispatch(env *environment, args []string) int {
 
 // Exit statuses shared by every command; `kiln run` adds one per outcome.
 const (
-	exitOK      = 0
-	exitFailed  = 1
-	exitUsage   = 2
-	exitHelp = -1 // internal marker: help was printed, exit 0
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+	exitHelp   = -1 // internal marker: help was printed, exit 0
 )
 
 // newFlagSet returns a FlagSet that prints help on env.stderr and does not exit.

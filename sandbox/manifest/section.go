@@ -39,6 +39,15 @@ func Sections(wasm []byte) ([]Section, error) {
 			return nil, fmt.Errorf("section at offset %d: size %d runs past the end of the binary", start, size)
 		}
 		s := Section{ID: id, Payload: wasm[pos : pos+int(size)], Start: start, End: pos + int(size)}
+		if hasVector(id) {
+			// wazero's decoder allocates a vector's count up front: a
+			// 20-byte module claiming 2^32 imports exhausts host memory. Every
+			// element takes at least one byte, which bounds honest counts.
+			count, _, err := readU32(s.Payload)
+			if err != nil || uint64(count) > uint64(len(s.Payload)) {
+				return nil, fmt.Errorf("section %d at offset %d: vector count exceeds the section size", id, start)
+			}
+		}
 		if id == 0 {
 			nameLen, n, err := readU32(s.Payload)
 			if err != nil || uint64(n)+uint64(nameLen) > uint64(len(s.Payload)) {
@@ -51,6 +60,12 @@ func Sections(wasm []byte) ([]Section, error) {
 		pos += int(size)
 	}
 	return out, nil
+}
+
+// hasVector reports sections whose payload starts with a vector count:
+// type, import, function, table, memory, global, export, element, code, data and tag.
+func hasVector(id byte) bool {
+	return id >= 1 && id <= 11 && id != 8 || id == 13
 }
 
 // Extract returns the manifest section's payload, or found=false when the

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kilnhq/kiln/pkg/testmodules"
+)
+
+// runKiln runs a command in-process with its own data dir.
+func runKiln(t *testing.T, args ...string) (status int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	dataDir := t.TempDir()
+	env := &environment{stdout: &out, stderr: &errOut, getenv: func(name string) string {
+		if name == "KILN_DATA_DIR" {
+			return dataDir
+		}
+		return ""
+	}}
+	status = dispatch(env, args)
+	return status, out.String(), errOut.String()
+}
+
+func fixture(name string) string {
+	return filepath.Join(testmodules.Root(), "sandbox", "testdata", "wat", name+".wasm")
+}
+
+func echoModule() string { return filepath.Join(testmodules.Root(), "toolkits", "wat", "echo.wasm") }
+
+func TestRunExitStatuses(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		status int
+		stdout string
+	}{
+		{"ok", []string{"run", echoModule(), "--args", `{"a":1}`}, 0, `"args":{"a":1}`},
+		{"flags before the module", []string{"run", "--tool", "echo", echoModule()}, 0, `"calls":1`},
+		{"tool error", []string{"run", fixture("plainfail")}, 1, "no such city"},
+		{"unknown tool", []string{"run", echoModule(), "--tool", "nope"}, 2, ""},
+		{"arguments not an object", []string{"run", echoModule(), "--args", `[]`}, 2, ""},
+		{"unknown flag", []string{"run", echoModule(), "--fuel", "1"}, 2, ""},
+		{"bad size", []string{"run", echoModule(), "--memory", "lots"}, 2, ""},
+		{"missing module", []string{"run"}, 2, ""},
+		{"module file missing", []string{"run", "/nonexistent.wasm"}, 2, ""},
+		{"timeout", []string{"run", fixture("spin"), "--timeout", "100ms"}, 3, "time limit"},
+		{"memory limit", []string{"run", fixture("grow"), "--memory", "8MiB"}, 4, "memory limit of 8 MiB"},
+		{"trap", []string{"run", fixture("recurse")}, 5, "crashed"},
+		{"output too large", []string{"run", fixture("flood"), "--output", "64KiB"}, 6, "65536 bytes"},
+		{"bad module", []string{"run", fixture("badimport")}, 7, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, stdout, stderr := runKiln(t, tt.args...)
+			if status != tt.status {
+				t.Fatalf("status = %d, want %d\nstdout: %s\nstderr: %s", status, tt.status, stdout, stderr)
+			}
+			if !strings.Contains(stdout, tt.stdout) {
+				t.Errorf("stdout %q does not contain %q", stdout, tt.stdout)
+			}
+			if status >= 2 && strings.TrimSpace(stderr) == "" {
+				t.Error("a failure without a message on stderr")
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, cmd := range []string{"serve", "build", "run", "inspect", "embed"} {
+		status, _, stderr := runKiln(t, cmd, "--help")
+		if status != 0 || !strings.Contains(stderr, "Usage: kiln "+cmd) {
+			t.Errorf("%s --help: status %d, %q", cmd, status, stderr)
+		}
+	}
+	if status, stdout, _ := runKiln(t, "--help"); status != 0 || !strings.Contains(stdout, "Commands:") {
+		t.Errorf("kiln --help: status %d", status)
+	}
+	if status, _, stderr := runKiln(t, "frobnicate"); status != 2 || !strings.Contains(stderr, "unknown command") {
+		t.Errorf("unknown command: status %d, %q", status, stderr)
+	}
+}
+
+func TestInspectAndEmbed(t *testing.T) {
+	status, stdout, stderr := runKiln(t, "inspect", echoModule())
+	if status != 0 {
+		t.Fatalf("inspect: %d %s", status, stderr)
+	}
+	var report struct {
+		Hash     string
+		Plain    bool
+		Manifest struct{ Tools []struct{ Name string } }
+	}
+	if err := json.Unmarshal([]byte(stdout), &report); err != nil {
+		t.Fatal(err)
+	}
+	if len(report.Hash) != 64 || report.Plain || report.Manifest.Tools[0].Name != "echo" {
+		t.Fatalf("report = %+v", report)
+	}
+
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"abi":1,"tools":[]}`), 0o644)
+	if status, _, stderr := runKiln(t, "embed", fixture("spin"), bad, "-o", filepath.Join(dir, "out.wasm")); status != 1 || !strings.Contains(stderr, "no tools") {
+		t.Fatalf("embed of an invalid manifest: %d %s", status, stderr)
+	}
+	if status, _, stderr := runKiln(t, "inspect", bad); status != 1 || !strings.Contains(stderr, "not a WebAssembly binary") {
+		t.Fatalf("inspect of JSON: %d %s", status, stderr)
+	}
+}
+
+func TestBuildShowsCompilerErrors(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nfunc main() { undefined() }\n"), 0o644)
+	status, _, stderr := runKiln(t, "build", dir, "-o", filepath.Join(dir, "tool.wasm"))
+	if status != 1 || !strings.Contains(stderr, "main.go:3:15: undefined: undefined") {
+		t.Fatalf("status %d, stderr:\n%s", status, stderr)
+	}
+}
+
+// TestServeStartsWithZeroConfigAndStopsOnSIGTERM runs the real binary.
+func TestServeStartsWithZeroConfigAndStopsOnSIGTERM(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "kiln")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	work := t.TempDir()
+	cmd := exec.Command(bin, "serve")
+	cmd.Dir = work // the default data dir, ./kiln-data, lands here
+	cmd.Env = []string{"KILN_ADDR=" + addr}
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	url := fmt.Sprintf("http://%s/healthz", addr)
+	var resp *http.Response
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if resp, err = http.Get(url); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("health endpoint never answered: %v\n%s", err, logs.String())
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz = %d", resp.StatusCode)
+	}
+	if _, err := os.Stat(filepath.Join(work, "kiln-data")); err != nil {
+		t.Errorf("default data dir not created: %v", err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, logs.String())
+		}
+	case <-ctx.Done():
+		t.Fatal("did not stop after SIGTERM")
+	}
+	if !strings.Contains(logs.String(), "stopped") {
+		t.Errorf("no graceful shutdown in the log:\n%s", logs.String())
+	}
+}
+
+func TestServeRejectsBadConfig(t *testing.T) {
+	if status, _, stderr := runKiln(t, "serve", "--env", "staging"); status != 2 || !strings.Contains(stderr, `"staging"`) {
+		t.Fatalf("status %d: %s", status, stderr)
+	}
+	if status, _, stderr := runKiln(t, "serve", "--addr", "256.0.0.1:1"); status != 1 || !strings.Contains(stderr, "listening") {
+		t.Fatalf("status %d: %s", status, stderr)
+	}
+}
