@@ -12,8 +12,11 @@ import (
 	"time"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/kilnhq/kiln/sandbox/fuel"
 )
 
 // Request is one tool call.
@@ -59,8 +62,7 @@ func (e *Engine) Call(ctx context.Context, m *Module, req Request) (Result, erro
 		WithStdin(bytes.NewReader(args)).
 		WithSysWalltime().
 		WithSysNanotime().
-		WithRandSource(rand.Reader).
-		WithStartFunctions("_start")
+		WithRandSource(rand.Reader)
 	names := make([]string, 0, len(req.Env))
 	for name := range req.Env {
 		names = append(names, name)
@@ -77,9 +79,9 @@ func (e *Engine) Call(ctx context.Context, m *Module, req Request) (Result, erro
 	var stdout *resultWriter
 	if m.Manifest.Plain {
 		stdout = &resultWriter{limit: req.Limits.OutputBytes}
-		cfg = cfg.WithStdout(stdout).WithStderr(&state.logs)
+		cfg = cfg.WithStdout(meteredWriter{stdout, state}).WithStderr(meteredWriter{&state.logs, state})
 	} else {
-		cfg = cfg.WithStdout(&state.logs).WithStderr(&state.logs)
+		cfg = cfg.WithStdout(meteredWriter{&state.logs, state}).WithStderr(meteredWriter{&state.logs, state})
 	}
 
 	res := Result{}
@@ -100,8 +102,11 @@ func (e *Engine) Call(ctx context.Context, m *Module, req Request) (Result, erro
 	}
 
 	res.PeakMemory = mem.peak
+	if state.meter != nil {
+		_, _, res.FuelUsed = state.meter.result()
+	}
 	res.Logs, res.Console, res.LogsTruncated = state.logs.entries, validUTF8(state.logs.console.Bytes()), state.logs.truncated
-	res.Outcome, res.Detail = classify(runErr, mem, req.Limits)
+	res.Outcome, res.Detail = classify(runErr, mem, state)
 	if res.Outcome == OutcomeToolError && !m.Manifest.Plain {
 		// An ABI module reports tool errors in its result; a non-zero exit
 		// is a crash, such as a Go panic.
@@ -142,44 +147,68 @@ func (e *Engine) Call(ctx context.Context, m *Module, req Request) (Result, erro
 	return res, nil
 }
 
-// run instantiates the compiled module, which runs _start to completion,
-// and records the duration in res.
+// run instantiates the compiled module (which runs nothing), gives it its
+// fuel, starts the watchdog, and runs the start function and _start.
 func (e *Engine) run(ctx context.Context, compiled wazero.CompiledModule, cfg wazero.ModuleConfig, state *callState, res *Result) (*limitedMemory, error) {
 	mem := &limitedMemory{limit: uint64(state.limits.memoryPages()) * pageSize}
-	callCtx, cancel := context.WithTimeout(ctx, state.limits.Timeout)
-	defer cancel()
-	callCtx = context.WithValue(callCtx, callStateKey{}, state)
+	if err := e.slots.acquire(ctx); err != nil {
+		return mem, err
+	}
+	defer e.slots.release()
+	callCtx := context.WithValue(ctx, callStateKey{}, state)
 	callCtx = experimental.WithMemoryAllocator(callCtx, mem)
 
 	start := time.Now()
-	inst, err := e.rt.InstantiateModule(callCtx, compiled, cfg)
-	res.Duration = time.Since(start)
-	if inst != nil {
-		err = errors.Join(err, inst.Close(ctx))
+	inst, err := e.rt.InstantiateModule(callCtx, compiled, cfg.WithStartFunctions())
+	if err != nil {
+		res.Duration = time.Since(start)
+		return mem, err
 	}
-	return mem, err
+	counter, ok := inst.ExportedGlobal(fuel.GlobalExport).(api.MutableGlobal)
+	if !ok {
+		return mem, errors.Join(errors.New("sandbox: the module is not instrumented"), inst.Close(ctx))
+	}
+	state.meter = newMeter(counter, state.limits.Fuel)
+	done := make(chan struct{})
+	go state.meter.watch(ctx, state.limits.Timeout, done)
+	for _, name := range []string{fuel.StartExport, "_start"} {
+		if f := inst.ExportedFunction(name); f != nil {
+			if _, err = f.Call(callCtx); err != nil {
+				break
+			}
+		}
+	}
+	close(done)
+	res.Duration = time.Since(start)
+	return mem, errors.Join(err, inst.Close(ctx))
 }
 
 // classify maps how the instance stopped to an outcome. OutcomeOK here
 // means "exited normally"; Call then looks at the result itself.
-func classify(err error, mem *limitedMemory, lim Limits) (Outcome, string) {
+func classify(err error, mem *limitedMemory, state *callState) (Outcome, string) {
 	var exit *sys.ExitError
 	var hostErr *hostError
+	lim := state.limits
+	var reason stopReason
+	var outOfFuel bool
+	if state.meter != nil {
+		reason, outOfFuel, _ = state.meter.result()
+	}
 	switch {
-	case err == nil:
+	case err == nil || errors.As(err, &exit) && exit.ExitCode() == 0:
 		return OutcomeOK, ""
+	case reason == deadline, errors.Is(err, context.DeadlineExceeded):
+		return OutcomeTimeout, fmt.Sprintf("the call ran longer than %v", lim.Timeout)
+	case reason == canceled, errors.Is(err, context.Canceled):
+		return OutcomeCanceled, "the caller canceled the call"
 	case errors.Is(err, errOutputTooLarge):
 		return OutcomeOutputTooLarge, fmt.Sprintf("the output passed the %d byte limit", lim.OutputBytes)
-	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded:
-		return OutcomeTimeout, fmt.Sprintf("the call ran longer than %v", lim.Timeout)
-	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeContextCanceled:
-		return OutcomeCanceled, "the caller canceled the call"
+	case outOfFuel:
+		return OutcomeFuelExhausted, fmt.Sprintf("the call used all of its %d units of fuel", lim.Fuel)
 	case mem.refused:
 		// Whatever the module did after a refused grow (exit, trap), the
 		// memory limit is why it stopped.
 		return OutcomeMemoryLimit, fmt.Sprintf("the module tried to grow its memory past %d bytes", mem.limit)
-	case errors.As(err, &exit) && exit.ExitCode() == 0:
-		return OutcomeOK, ""
 	case errors.As(err, &exit):
 		return OutcomeToolError, fmt.Sprintf("the module exited with status %d", exit.ExitCode())
 	case errors.As(err, &hostErr):
@@ -195,6 +224,8 @@ func limitOutput(o Outcome, lim Limits) ToolResult {
 	switch o {
 	case OutcomeTimeout:
 		return errorOutput("The tool did not finish within its time limit of %v.", lim.Timeout)
+	case OutcomeFuelExhausted:
+		return errorOutput("The tool used up its compute budget of %d units of fuel.", lim.Fuel)
 	case OutcomeMemoryLimit:
 		return errorOutput("The tool needed more than its memory limit of %d MiB.", lim.Memory>>20)
 	case OutcomeOutputTooLarge:

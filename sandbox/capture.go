@@ -3,6 +3,8 @@ package sandbox
 import (
 	"bytes"
 	"errors"
+	"io"
+	"math"
 	"unicode/utf8"
 )
 
@@ -11,6 +13,18 @@ import (
 // (the same mechanism proc_exit uses), so the module stops at once instead of
 // looping on failed writes.
 var errOutputTooLarge = errors.New("output too large")
+
+// meteredWriter charges fuel for WASI writes (stdout, stderr) before
+// passing them on.
+type meteredWriter struct {
+	w     io.Writer
+	state *callState
+}
+
+func (m meteredWriter) Write(p []byte) (int, error) {
+	m.state.meter.charge(copyCost(uint32(min(len(p), math.MaxUint32))))
+	return m.w.Write(p)
+}
 
 // resultWriter collects a plain module's stdout, which is its result.
 type resultWriter struct {

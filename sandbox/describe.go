@@ -7,6 +7,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 
+	"github.com/kilnhq/kiln/sandbox/fuel"
 	"github.com/kilnhq/kiln/sandbox/manifest"
 )
 
@@ -21,20 +22,24 @@ func (e *Engine) Describe(ctx context.Context, wasm []byte, lim Limits) ([]byte,
 	if err := lim.validate(); err != nil {
 		return nil, err
 	}
-	compiled, err := e.rt.CompileModule(ctx, wasm)
+	if _, found, err := manifest.Extract(wasm); err != nil || found {
+		return nil, badModule("describe needs a module without a %s section", manifest.SectionName)
+	}
+	metered, err := fuel.Instrument(wasm, fuel.Options{MaxMemoryPages: e.maxPages})
+	if err != nil {
+		return nil, &BadModuleError{Err: err}
+	}
+	compiled, err := e.rt.CompileModule(ctx, metered)
 	if err != nil {
 		return nil, badModule("it does not compile: %v", err)
 	}
 	defer compiled.Close(ctx)
-	if _, found, err := manifest.Extract(wasm); err != nil || found {
-		return nil, badModule("describe needs a module without a %s section", manifest.SectionName)
-	}
 	state := &callState{limits: lim, logs: logSink{budget: lim.LogBytes}}
 	cfg := wazero.NewModuleConfig().WithName("").WithArgs(DescribeTool).
 		WithStdin(bytes.NewReader(nil)).WithStdout(&state.logs).WithStderr(&state.logs)
 	var res Result
 	mem, runErr := e.run(ctx, compiled, cfg, state, &res)
-	if outcome, detail := classify(runErr, mem, lim); outcome != OutcomeOK {
+	if outcome, detail := classify(runErr, mem, state); outcome != OutcomeOK {
 		return nil, fmt.Errorf("sandbox: describing the module: %s (%s): %s", outcome, detail, bytes.TrimSpace(state.logs.console.Bytes()))
 	}
 	if !state.resultSet {

@@ -20,12 +20,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"runtime"
 	"sync"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
+	"github.com/kilnhq/kiln/sandbox/fuel"
 	"github.com/kilnhq/kiln/sandbox/manifest"
 )
 
@@ -36,12 +40,19 @@ type Config struct {
 	CacheDir string
 	// MaxCompiled is how many compiled modules stay in memory (default 64).
 	MaxCompiled int
+	// MaxMemory is the largest memory limit any call may ask for (default
+	// 1 GiB). Modules are instrumented with their memory maximum capped to it.
+	MaxMemory uint64
 }
 
 // Engine compiles and runs tool modules. It is safe for concurrent use.
 type Engine struct {
 	rt    wazero.Runtime
 	cache wazero.CompilationCache
+
+	maxPages   uint32
+	meteredDir string // on-disk cache of instrumented modules; "" for none
+	slots      slots
 
 	mu  sync.Mutex
 	lru *compiledLRU
@@ -52,10 +63,15 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.MaxCompiled <= 0 {
 		cfg.MaxCompiled = 64
 	}
-	rc := wazero.NewRuntimeConfigCompiler().
-		// TODO(fuel): replace with fuel-based deadlines; this costs 4-5x on
-		// loop-heavy guests (see DESIGN.md).
-		WithCloseOnContextDone(true)
+	if cfg.MaxMemory == 0 {
+		cfg.MaxMemory = 1 << 30
+	}
+	if cfg.MaxMemory < pageSize || cfg.MaxMemory > 4<<30 {
+		return nil, fmt.Errorf("sandbox: MaxMemory %d must be between 64 KiB and 4 GiB", cfg.MaxMemory)
+	}
+	// No WithCloseOnContextDone: it costs 4-5x on loop-heavy guests. The
+	// injected fuel checks stop a call at its deadline instead (meter.go).
+	rc := wazero.NewRuntimeConfigCompiler()
 	var cache wazero.CompilationCache
 	if cfg.CacheDir != "" {
 		if err := os.MkdirAll(cfg.CacheDir, 0o700); err != nil {
@@ -68,7 +84,17 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 		rc = rc.WithCompilationCache(cache)
 	}
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
-	e := &Engine{rt: rt, cache: cache, lru: newCompiledLRU(cfg.MaxCompiled)}
+	e := &Engine{
+		rt: rt, cache: cache, lru: newCompiledLRU(cfg.MaxCompiled),
+		maxPages: uint32(cfg.MaxMemory / pageSize),
+		slots:    make(slots, max(1, runtime.GOMAXPROCS(0)-1)),
+	}
+	if cfg.CacheDir != "" {
+		e.meteredDir = filepath.Join(cfg.CacheDir, fmt.Sprintf("fuel-v%d-%dp", fuel.Version, e.maxPages))
+		if err := os.MkdirAll(e.meteredDir, 0o700); err != nil {
+			return nil, errors.Join(fmt.Errorf("sandbox: creating cache dir: %w", err), e.Close(ctx))
+		}
+	}
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		return nil, errors.Join(fmt.Errorf("sandbox: instantiating WASI: %w", err), e.Close(ctx))
 	}
@@ -87,13 +113,14 @@ func (e *Engine) Close(ctx context.Context) error {
 	return err
 }
 
-// Module is a validated tool module, ready to call.
+// Module is a validated, instrumented tool module, ready to call.
 type Module struct {
-	// Hash is the hex SHA-256 of the module binary: its identity everywhere.
+	// Hash is the hex SHA-256 of the module binary as given to Load: its
+	// identity everywhere.
 	Hash     string
 	Manifest *manifest.Manifest
 
-	wasm     []byte // kept to recompile after LRU eviction
+	wasm     []byte // the instrumented binary, kept to recompile after LRU eviction
 	minPages uint32
 }
 
@@ -125,7 +152,12 @@ func (e *Engine) Load(ctx context.Context, wasm []byte) (*Module, error) {
 		return nil, &BadModuleError{Err: err}
 	}
 	sum := sha256.Sum256(wasm)
-	m := &Module{Hash: hex.EncodeToString(sum[:]), Manifest: man, wasm: wasm, minPages: minPages}
+	hash := hex.EncodeToString(sum[:])
+	metered, err := e.instrument(hash, wasm)
+	if err != nil {
+		return nil, err
+	}
+	m := &Module{Hash: hash, Manifest: man, wasm: metered, minPages: minPages}
 	entry, err := e.acquire(ctx, m)
 	if err != nil {
 		return nil, err
@@ -134,6 +166,37 @@ func (e *Engine) Load(ctx context.Context, wasm []byte) (*Module, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// instrument returns the metered form of a module, from the on-disk cache
+// keyed by (hash, instrumenter version, memory cap) when it is there, so
+// each module is instrumented once, not per call nor per process.
+func (e *Engine) instrument(hash string, wasm []byte) ([]byte, error) {
+	var path string
+	if e.meteredDir != "" {
+		path = filepath.Join(e.meteredDir, hash+".wasm")
+		if cached, err := os.ReadFile(path); err == nil {
+			return cached, nil
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("sandbox: reading instrumented module: %w", err)
+		}
+	}
+	metered, err := fuel.Instrument(wasm, fuel.Options{MaxMemoryPages: e.maxPages})
+	if err != nil {
+		return nil, &BadModuleError{Err: err}
+	}
+	if path != "" {
+		// Write then rename, so a concurrent reader never sees half a file.
+		tmp, err := os.CreateTemp(e.meteredDir, hash+".tmp-*")
+		if err != nil {
+			return nil, fmt.Errorf("sandbox: caching instrumented module: %w", err)
+		}
+		_, werr := tmp.Write(metered)
+		if err := errors.Join(werr, tmp.Close(), os.Rename(tmp.Name(), path)); err != nil {
+			return nil, errors.Join(fmt.Errorf("sandbox: caching instrumented module: %w", err), os.Remove(tmp.Name()))
+		}
+	}
+	return metered, nil
 }
 
 // checkShape refuses modules that could never run under the ABI, so that the

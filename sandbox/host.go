@@ -15,6 +15,7 @@ const HostModule = "kiln"
 // travels in the context, so one host module instance serves every call.
 type callState struct {
 	limits    Limits
+	meter     *meter // set once the instance exists
 	result    []byte
 	resultSet bool
 	logs      logSink
@@ -71,6 +72,7 @@ func hostResult(ctx context.Context, mod api.Module, stack []uint64) {
 	if uint64(n) > uint64(s.limits.OutputBytes) {
 		panic(errOutputTooLarge)
 	}
+	s.meter.charge(copyCost(n))
 	// Copy: the instance and its memory are gone once the call returns.
 	s.result = append([]byte(nil), readGuest(mod, "result", ptr, n)...)
 	s.resultSet = true
@@ -83,5 +85,10 @@ func hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 	if level > 3 {
 		panic(&hostError{fmt.Sprintf("kiln.log: level %d is not 0-3", level)})
 	}
+	s.meter.charge(copyCost(n))
 	s.logs.log(level, readGuest(mod, "log", ptr, n))
 }
+
+// copyCost is the fuel a host function charges for moving n bytes: one unit
+// per call and one per 8 bytes, about what a guest copy loop would pay.
+func copyCost(n uint32) int64 { return 1 + int64(n)/8 }

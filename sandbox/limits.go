@@ -8,6 +8,9 @@ import (
 // Limits bound one call. Every field must be positive; the caller (in the
 // service, the customer's tier) decides the values and passes them down.
 type Limits struct {
+	// Fuel caps the work the module may do: about one unit per WebAssembly
+	// instruction executed (see sandbox/fuel), plus host function charges.
+	Fuel uint64
 	// Memory caps the module's linear memory in bytes (rounded down to whole
 	// 64 KiB pages). Growing past it fails inside the module; a module that
 	// then stops ends with OutcomeMemoryLimit.
@@ -25,13 +28,15 @@ type Limits struct {
 
 // DefaultLimits are the limits `kiln run` uses when no flag overrides them.
 func DefaultLimits() Limits {
-	return Limits{Memory: 64 << 20, Timeout: 5 * time.Second, OutputBytes: 1 << 20, LogBytes: 64 << 10}
+	return Limits{Fuel: 1_000_000_000, Memory: 64 << 20, Timeout: 5 * time.Second, OutputBytes: 1 << 20, LogBytes: 64 << 10}
 }
 
 const pageSize = 64 << 10
 
 func (l Limits) validate() error {
 	switch {
+	case l.Fuel == 0:
+		return fmt.Errorf("sandbox: fuel must be positive")
 	case l.Memory < pageSize:
 		return fmt.Errorf("sandbox: memory limit %d is below one 64 KiB page", l.Memory)
 	case l.Memory > 4<<30:

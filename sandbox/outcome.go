@@ -30,9 +30,11 @@ const (
 	// OutcomeCanceled: the caller canceled the call (for example, the MCP
 	// client went away).
 	OutcomeCanceled
+	// OutcomeFuelExhausted: the call used all of Limits.Fuel.
+	OutcomeFuelExhausted
 )
 
-var outcomeNames = [...]string{"ok", "tool_error", "timeout", "memory_limit", "trap", "output_too_large", "bad_module", "canceled"}
+var outcomeNames = [...]string{"ok", "tool_error", "timeout", "memory_limit", "trap", "output_too_large", "bad_module", "canceled", "fuel_exhausted"}
 
 func (o Outcome) String() string {
 	if int(o) < len(outcomeNames) {
@@ -58,6 +60,8 @@ type Result struct {
 	Duration time.Duration `json:"durationNs"`
 	// PeakMemory is the largest size the linear memory reached, in bytes.
 	PeakMemory uint64 `json:"peakMemory"`
+	// FuelUsed is the fuel the call consumed (see sandbox/fuel for the unit).
+	FuelUsed uint64 `json:"fuelUsed"`
 	// Logs are the lines sent through the log host function.
 	Logs []LogEntry `json:"logs,omitempty"`
 	// Console is what the module wrote to stderr (and, for ABI modules, to

@@ -78,9 +78,14 @@ func TestHostileModules(t *testing.T) {
 	goMod := load(t, e, hostile(t))
 	short := limits()
 	short.Timeout = 300 * time.Millisecond
+	short.Fuel = 1 << 50 // the deadline, not the fuel, must stop these
+	lowFuel := limits()
+	lowFuel.Fuel = 5_000_000 // enough for the Go runtime to start (~4.5M)
+	lowFuel.Timeout = time.Minute
 	big := limits()
 	big.Memory = 512 << 20
 	big.Timeout = time.Minute // encoding 100 MB of JSON takes a while
+	big.Fuel = 1 << 50
 
 	tests := []struct {
 		name    string
@@ -93,6 +98,9 @@ func TestHostileModules(t *testing.T) {
 	}{
 		{"wat infinite loop", load(t, e, wat(t, "spin")), "main", `{}`, short, sandbox.OutcomeTimeout, "time limit of 300ms"},
 		{"go infinite loop", goMod, "spin", `{}`, short, sandbox.OutcomeTimeout, "time limit"},
+		{"wat infinite loop, fuel first", load(t, e, wat(t, "spin")), "main", `{}`, lowFuel, sandbox.OutcomeFuelExhausted, "5000000 units of fuel"},
+		{"go infinite loop, fuel first", goMod, "spin", `{}`, lowFuel, sandbox.OutcomeFuelExhausted, "compute budget"},
+		{"wat deep recursion, fuel first", load(t, e, wat(t, "recurse")), "main", `{}`, func() sandbox.Limits { l := limits(); l.Fuel = 1000; return l }(), sandbox.OutcomeFuelExhausted, "fuel"},
 		{"wat unbounded memory.grow", load(t, e, wat(t, "grow")), "main", `{}`, limits(), sandbox.OutcomeMemoryLimit, "memory limit of 64 MiB"},
 		{"go unbounded allocation", goMod, "alloc", `{"mib":1000}`, limits(), sandbox.OutcomeMemoryLimit, "memory limit"},
 		{"initial memory above limit", load(t, e, wat(t, "hugememory")), "main", `{}`, limits(), sandbox.OutcomeMemoryLimit, "memory limit"},

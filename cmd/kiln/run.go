@@ -24,6 +24,7 @@ var outcomeStatus = map[sandbox.Outcome]int{
 	sandbox.OutcomeOutputTooLarge: 6,
 	sandbox.OutcomeBadModule:      7,
 	sandbox.OutcomeCanceled:       8,
+	sandbox.OutcomeFuelExhausted:  9,
 }
 
 const runHelp = `Calls one tool of a module in a fresh sandbox and prints the MCP result as
@@ -35,7 +36,8 @@ Exit status:
   1  the tool returned an error result (isError)
   2  bad usage (unknown flag, unknown tool, arguments not a JSON object)
   3  timeout          4  memory limit      5  trap (the module crashed)
-  6  output too large 7  bad module        8  canceled (interrupted)`
+  6  output too large 7  bad module        8  canceled (interrupted)
+  9  fuel exhausted`
 
 func runRun(env *environment, args []string) int {
 	var cfg config.Config
@@ -45,6 +47,7 @@ func runRun(env *environment, args []string) int {
 	tool := fs.String("tool", "", "tool to call (default: the module's only tool)")
 	argsJSON := fs.String("args", "{}", "arguments as a JSON object")
 	fs.DurationVar(&lim.Timeout, "timeout", lim.Timeout, "wall-clock limit")
+	fs.Uint64Var(&lim.Fuel, "fuel", lim.Fuel, "compute limit, in units of about one WebAssembly instruction")
 	memory := byteSize(lim.Memory)
 	fs.Var(&memory, "memory", "memory limit, such as 64MiB")
 	output := byteSize(lim.OutputBytes)
@@ -108,7 +111,7 @@ func runRun(env *environment, args []string) int {
 			fmt.Fprintln(env.stderr)
 		}
 	}
-	fmt.Fprintf(env.stderr, "kiln run: outcome=%s duration=%v peak_memory=%dKiB", res.Outcome, res.Duration.Round(10_000), res.PeakMemory>>10)
+	fmt.Fprintf(env.stderr, "kiln run: outcome=%s duration=%v fuel=%d peak_memory=%dKiB", res.Outcome, res.Duration.Round(10_000), res.FuelUsed, res.PeakMemory>>10)
 	if res.Detail != "" {
 		fmt.Fprintf(env.stderr, " detail=%q", res.Detail)
 	}
