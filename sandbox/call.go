@@ -103,7 +103,7 @@ func (e *Engine) Call(ctx context.Context, m *Module, req Request) (Result, erro
 
 	res.PeakMemory = mem.peak
 	if state.meter != nil {
-		_, _, res.FuelUsed = state.meter.result()
+		res.FuelUsed = state.meter.used()
 	}
 	res.Logs, res.Console, res.LogsTruncated = state.logs.entries, validUTF8(state.logs.console.Bytes()), state.logs.truncated
 	res.Outcome, res.Detail = classify(runErr, mem, state)
@@ -147,39 +147,31 @@ func (e *Engine) Call(ctx context.Context, m *Module, req Request) (Result, erro
 	return res, nil
 }
 
-// run instantiates the compiled module (which runs nothing), gives it its
-// fuel, starts the watchdog, and runs the start function and _start.
+// run instantiates the compiled module (running its start section, if it
+// has one) and then _start. The fuel counter starts at 0, so the first
+// check asks refuel for the first slice.
 func (e *Engine) run(ctx context.Context, compiled wazero.CompiledModule, cfg wazero.ModuleConfig, state *callState, res *Result) (*limitedMemory, error) {
 	mem := &limitedMemory{limit: uint64(state.limits.memoryPages()) * pageSize}
-	if err := e.slots.acquire(ctx); err != nil {
-		return mem, err
-	}
-	defer e.slots.release()
+	state.meter = newMeter(ctx, state.limits.Fuel, state.limits.Timeout)
 	callCtx := context.WithValue(ctx, callStateKey{}, state)
 	callCtx = experimental.WithMemoryAllocator(callCtx, mem)
 
 	start := time.Now()
+	defer func() { res.Duration = time.Since(start) }()
 	inst, err := e.rt.InstantiateModule(callCtx, compiled, cfg.WithStartFunctions())
 	if err != nil {
-		res.Duration = time.Since(start)
 		return mem, err
 	}
 	counter, ok := inst.ExportedGlobal(fuel.GlobalExport).(api.MutableGlobal)
 	if !ok {
 		return mem, errors.Join(errors.New("sandbox: the module is not instrumented"), inst.Close(ctx))
 	}
-	state.meter = newMeter(counter, state.limits.Fuel)
-	done := make(chan struct{})
-	go state.meter.watch(ctx, state.limits.Timeout, done)
-	for _, name := range []string{fuel.StartExport, "_start"} {
-		if f := inst.ExportedFunction(name); f != nil {
-			if _, err = f.Call(callCtx); err != nil {
-				break
-			}
-		}
+	state.meter.counter = counter
+	if f := inst.ExportedFunction("_start"); f != nil {
+		_, err = f.Call(callCtx)
 	}
-	close(done)
-	res.Duration = time.Since(start)
+	state.meter.last = int64(counter.Get())
+	state.meter.counter = nil
 	return mem, errors.Join(err, inst.Close(ctx))
 }
 
@@ -189,21 +181,16 @@ func classify(err error, mem *limitedMemory, state *callState) (Outcome, string)
 	var exit *sys.ExitError
 	var hostErr *hostError
 	lim := state.limits
-	var reason stopReason
-	var outOfFuel bool
-	if state.meter != nil {
-		reason, outOfFuel, _ = state.meter.result()
-	}
 	switch {
 	case err == nil || errors.As(err, &exit) && exit.ExitCode() == 0:
 		return OutcomeOK, ""
-	case reason == deadline, errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, errDeadline):
 		return OutcomeTimeout, fmt.Sprintf("the call ran longer than %v", lim.Timeout)
-	case reason == canceled, errors.Is(err, context.Canceled):
+	case errors.Is(err, errCanceled):
 		return OutcomeCanceled, "the caller canceled the call"
 	case errors.Is(err, errOutputTooLarge):
 		return OutcomeOutputTooLarge, fmt.Sprintf("the output passed the %d byte limit", lim.OutputBytes)
-	case outOfFuel:
+	case errors.Is(err, errFuelExhausted):
 		return OutcomeFuelExhausted, fmt.Sprintf("the call used all of its %d units of fuel", lim.Fuel)
 	case mem.refused:
 		// Whatever the module did after a refused grow (exit, trap), the

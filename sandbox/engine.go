@@ -23,7 +23,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 
 	"github.com/tetratelabs/wazero"
@@ -52,7 +51,6 @@ type Engine struct {
 
 	maxPages   uint32
 	meteredDir string // on-disk cache of instrumented modules; "" for none
-	slots      slots
 
 	mu  sync.Mutex
 	lru *compiledLRU
@@ -87,7 +85,6 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 	e := &Engine{
 		rt: rt, cache: cache, lru: newCompiledLRU(cfg.MaxCompiled),
 		maxPages: uint32(cfg.MaxMemory / pageSize),
-		slots:    make(slots, max(1, runtime.GOMAXPROCS(0)-1)),
 	}
 	if cfg.CacheDir != "" {
 		e.meteredDir = filepath.Join(cfg.CacheDir, fmt.Sprintf("fuel-v%d-%dp", fuel.Version, e.maxPages))
@@ -100,6 +97,9 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	if err := instantiateHost(ctx, rt); err != nil {
 		return nil, errors.Join(fmt.Errorf("sandbox: instantiating host functions: %w", err), e.Close(ctx))
+	}
+	if err := instantiateRefuel(ctx, rt); err != nil {
+		return nil, errors.Join(err, e.Close(ctx))
 	}
 	return e, nil
 }
@@ -209,6 +209,7 @@ func checkShape(compiled wazero.CompiledModule, man *manifest.Manifest) error {
 		module, name, _ := f.Import()
 		switch {
 		case module == wasi_snapshot_preview1.ModuleName:
+		case module == fuel.ImportModule: // added by the instrumenter, which refuses it in input
 		case module == HostModule && !man.Plain:
 		case module == HostModule:
 			return badModule("it imports %s.%s but has no %s section", module, name, manifest.SectionName)

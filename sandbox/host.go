@@ -15,7 +15,7 @@ const HostModule = "kiln"
 // travels in the context, so one host module instance serves every call.
 type callState struct {
 	limits    Limits
-	meter     *meter // set once the instance exists
+	meter     *meter
 	result    []byte
 	resultSet bool
 	logs      logSink

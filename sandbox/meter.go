@@ -3,130 +3,102 @@ package sandbox
 import (
 	"context"
 	"errors"
-	"math"
-	"sync"
+	"fmt"
 	"time"
 
+	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/kilnhq/kiln/sandbox/fuel"
 )
 
-// exhausted is what the watchdog writes into the fuel counter: negative, so
-// the next check traps, and far enough from math.MinInt64 that the guest's
-// own decrements cannot wrap it around to positive.
-const exhaustedValue int64 = math.MinInt64 / 2
+// fuelSlice is how much fuel the module gets at a time. When a slice runs
+// out, the module calls refuel, and the host decides whether to go on: the
+// slice bounds how long a module runs without the host looking (about 1-5
+// ms of work), which is the precision of deadlines and cancellation and
+// the longest the Go runtime waits for this goroutine to stop for garbage
+// collection (Go cannot preempt JIT-compiled code).
+const fuelSlice = 5_000_000
 
-type stopReason int
-
-const (
-	running stopReason = iota
-	deadline
-	canceled
+// Errors that end a call from inside refuel. wazero returns a host
+// function's panic value wrapped with %w.
+var (
+	errFuelExhausted = errors.New("fuel exhausted")
+	errDeadline      = errors.New("deadline exceeded")
+	errCanceled      = errors.New("canceled")
 )
 
-// meter is one call's fuel counter: a mutable i64 global in the instance
-// that the guest decrements natively, the host functions charge, and the
-// watchdog empties when the call must stop.
-//
-// Memory model: the guest's accesses are machine code outside Go's memory
-// model, so the race between the guest and the watchdog is resolved by the
-// hardware: the counter is an aligned 64-bit word, whose loads and stores
-// are single-copy atomic on amd64 and arm64, and cache coherence makes the
-// watchdog's store visible to the guest's next load. The guest reads the
-// counter from memory at every check. Its read-modify-write can overwrite a
-// watchdog store (a lost update), so the watchdog stores again every
-// millisecond until the call returns. Go-side accesses (watchdog, host
-// functions) are serialized by mu.
+// meter is one call's fuel account. Everything here runs on the call's own
+// goroutine (the module, its host functions, refuel), so it needs no locks:
+// there is no watchdog to race with.
 type meter struct {
-	mu      sync.Mutex
-	global  api.MutableGlobal
-	given   int64
-	reason  stopReason
-	leftAt  int64 // the counter when the watchdog first fired
-	stopped bool
+	ctx      context.Context
+	deadline time.Time
+	budget   int64
+	granted  int64 // fuel handed out so far, in slices
+	counter  api.MutableGlobal
+	last     int64 // the counter as last seen by the host
 }
 
-func newMeter(global api.MutableGlobal, fuel uint64) *meter {
-	given := int64(min(fuel, math.MaxInt64/2))
-	global.Set(uint64(given))
-	return &meter{global: global, given: given}
+func newMeter(ctx context.Context, budget uint64, timeout time.Duration) *meter {
+	deadline := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	return &meter{ctx: ctx, deadline: deadline, budget: int64(min(budget, 1<<62))}
 }
 
-// charge takes fuel for work the host does on the guest's behalf. Going
-// negative traps at the guest's next check.
+// refuel is called by the module when its counter goes negative.
+func (m *meter) refuel(counter int64) int64 {
+	m.last = min(counter, 0)
+	used := m.granted - m.last
+	switch {
+	case m.ctx.Err() != nil && errors.Is(m.ctx.Err(), context.DeadlineExceeded):
+		panic(errDeadline)
+	case m.ctx.Err() != nil:
+		panic(errCanceled)
+	case !time.Now().Before(m.deadline):
+		panic(errDeadline)
+	case used >= m.budget:
+		panic(errFuelExhausted)
+	}
+	next := min(fuelSlice, m.budget-used)
+	m.granted = used + next
+	m.last = next
+	return next
+}
+
+// charge takes fuel for work the host does on the module's behalf; going
+// negative sends the module to refuel at its next check.
 func (m *meter) charge(units int64) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.stopped {
-		m.global.Set(uint64(int64(m.global.Get()) - units))
+	if m.counter != nil {
+		m.counter.Set(uint64(int64(m.counter.Get()) - units))
 	}
 }
 
-// stop empties the counter, remembering why and how much was left.
-func (m *meter) stop(reason stopReason) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.stopped {
-		m.stopped, m.reason, m.leftAt = true, reason, int64(m.global.Get())
+// used reports the fuel consumed, read from the counter while the instance
+// exists (m.counter) and from refuel's last view otherwise.
+func (m *meter) used() uint64 {
+	left := m.last
+	if m.counter != nil {
+		left = int64(m.counter.Get())
 	}
-	empty := exhaustedValue // a variable: a negative constant cannot convert to uint64
-	m.global.Set(uint64(empty))
+	return uint64(max(0, min(m.granted-left, m.budget)))
 }
 
-// watch stops the call at its deadline or when ctx ends, until done closes.
-func (m *meter) watch(ctx context.Context, timeout time.Duration, done <-chan struct{}) {
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	var reason stopReason
-	select {
-	case <-done:
-		return
-	case <-timer.C:
-		reason = deadline
-	case <-ctx.Done():
-		reason = canceled
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			reason = deadline
-		}
+// instantiateRefuel registers kiln_fuel.refuel, the import the fuel
+// rewrite adds to every module.
+func instantiateRefuel(ctx context.Context, rt wazero.Runtime) error {
+	_, err := rt.NewHostModuleBuilder(fuel.ImportModule).
+		NewFunctionBuilder().
+		WithGoFunction(api.GoFunc(func(ctx context.Context, stack []uint64) {
+			stack[0] = uint64(stateFrom(ctx).meter.refuel(int64(stack[0])))
+		}), []api.ValueType{api.ValueTypeI64}, []api.ValueType{api.ValueTypeI64}).
+		WithParameterNames("counter").
+		Export(fuel.ImportName).
+		Instantiate(ctx)
+	if err != nil {
+		return fmt.Errorf("sandbox: instantiating the refuel function: %w", err)
 	}
-	m.stop(reason)
-	ticker := time.NewTicker(time.Millisecond)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-done:
-			return
-		case <-ticker.C:
-			m.stop(reason)
-		}
-	}
+	return nil
 }
-
-// result reports why the call was stopped (running if it was not), whether
-// it ran out of fuel, and the fuel used.
-func (m *meter) result() (reason stopReason, outOfFuel bool, used uint64) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	left := int64(m.global.Get())
-	if m.stopped {
-		left = m.leftAt
-	}
-	used = uint64(m.given - max(0, min(left, m.given)))
-	return m.reason, !m.stopped && left < 0, used
-}
-
-// slots bounds how many guests run at once. A guest executing machine code
-// holds its OS thread and its P (Go cannot preempt JIT code), so with
-// GOMAXPROCS guests running, the watchdog's timer could never fire. Keeping
-// one P free guarantees it does.
-type slots chan struct{}
-
-func (s slots) acquire(ctx context.Context) error {
-	select {
-	case s <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (s slots) release() { <-s }

@@ -9,22 +9,26 @@ type span struct {
 	start, end int
 	class      class
 	nop        bool
+	// funcRef is set for call and ref.func, whose function index moves.
+	funcRef   bool
+	funcIndex uint32
 }
 
 // meterer holds what rewriting a body needs.
 type meterer struct {
-	global uint32 // index of the fuel counter
+	global uint32              // index of the fuel counter, one past the module's own globals
+	types  uint32              // the module's own type count
+	refuel uint32              // function index of the refuel import
+	shift  func(uint32) uint32 // input function index to output function index
 	// exact charges every instruction on its own: a reference count of
 	// executed instructions for calibrating the segment charges.
 	exact bool
 }
 
 // meterBody returns a copy of a function body (locals and code) with fuel
-// charges: each straight-line segment charges its instruction count when it
-// starts, and the function entry and every loop header also trap when the
-// counter is negative. Any non-terminating execution passes function
-// entries or loop headers without end, so it stops. base is the body's
-// offset in the module, for error messages.
+// charges: each straight-line segment charges its cost when it starts, and
+// the function entry and every loop header also call refuel when the
+// counter is negative. base is the body's offset in the module, for errors.
 func (m meterer) meterBody(body []byte, base int) ([]byte, error) {
 	r := &reader{b: body, base: base}
 	groups, err := r.count(2)
@@ -45,7 +49,7 @@ func (m meterer) meterBody(body []byte, base int) ([]byte, error) {
 		}
 	}
 	codeStart := r.pos
-	spans, err := decodeSpans(r)
+	spans, err := m.decodeSpans(r)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +77,7 @@ func (m meterer) meterBody(body []byte, base int) ([]byte, error) {
 		case m.exact:
 			for k := i; k <= j; k++ {
 				out = m.charge(out, spans[k].cost(), entry && k == i)
-				out = append(out, body[spans[k].start:spans[k].end]...)
+				out = m.copy(out, body, spans[k])
 			}
 			i = j + 1
 			dead = spans[j].class == jump
@@ -86,7 +90,7 @@ func (m meterer) meterBody(body []byte, base int) ([]byte, error) {
 			out = m.charge(out, cost, false)
 		}
 		for k := i; k <= j; k++ {
-			out = append(out, body[spans[k].start:spans[k].end]...)
+			out = m.copy(out, body, spans[k])
 		}
 		switch spans[j].class {
 		case jump:
@@ -119,7 +123,41 @@ func endsSegment(c class) bool {
 	return c != plain && c != blockStart
 }
 
-// charge appends `counter -= cost`, and with check, `if counter < 0 { unreachable }`.
+// copy appends one instruction, renumbering its function index if it has one.
+func (m meterer) copy(out, body []byte, s span) []byte {
+	if !s.funcRef {
+		return append(out, body[s.start:s.end]...)
+	}
+	out = append(out, body[s.start])
+	return appendULEB(out, uint64(m.shift(s.funcIndex)))
+}
+
+// checkIndices refuses global and type indices past the module's own: the
+// rewrite appends a global (the fuel counter) and a type, and an invalid
+// module must not become a valid one that writes its own fuel.
+func (m meterer) checkIndices(op byte, imm []byte, offset int) error {
+	r := &reader{b: imm, base: offset + 1}
+	switch op {
+	case 0x23, 0x24: // global.get, global.set
+		if idx, _ := r.u32(); idx >= m.global {
+			return r.fail("global index %d out of range", idx)
+		}
+	case 0x11: // call_indirect
+		if idx, _ := r.u32(); idx >= m.types {
+			return r.fail("type index %d out of range", idx)
+		}
+	case 0x02, 0x03, 0x04: // block types that are type indices
+		if len(imm) > 0 && imm[0] != 0x40 && (imm[0] < 0x6f || imm[0] > 0x7f) {
+			if idx, _ := r.sleb(33); idx >= int64(m.types) {
+				return r.fail("type index %d out of range", idx)
+			}
+		}
+	}
+	return nil
+}
+
+// charge appends `counter -= cost`, and with check,
+// `if counter < 0 { counter = refuel(counter) }`.
 func (m meterer) charge(out []byte, cost int, check bool) []byte {
 	if cost > 0 {
 		out = append(out, 0x23) // global.get
@@ -132,14 +170,21 @@ func (m meterer) charge(out []byte, cost int, check bool) []byte {
 	if check {
 		out = append(out, 0x23) // global.get
 		out = appendULEB(out, uint64(m.global))
-		out = append(out, 0x42, 0x00, 0x53, 0x04, 0x40, 0x00, 0x0b) // i64.const 0, i64.lt_s, if, unreachable, end
+		out = append(out, 0x42, 0x00, 0x53, 0x04, 0x40) // i64.const 0, i64.lt_s, if
+		out = append(out, 0x23)                         // global.get
+		out = appendULEB(out, uint64(m.global))
+		out = append(out, 0x10) // call refuel
+		out = appendULEB(out, uint64(m.refuel))
+		out = append(out, 0x24) // global.set
+		out = appendULEB(out, uint64(m.global))
+		out = append(out, 0x0b) // end
 	}
 	return out
 }
 
 // decodeSpans decodes every instruction of a body and checks that blocks
 // nest and that the final end is the last byte.
-func decodeSpans(r *reader) ([]span, error) {
+func (m meterer) decodeSpans(r *reader) ([]span, error) {
 	var spans []span
 	var stack []class // open blockStart/loopStart/ifStart/elseArm
 	for !r.eof() {
@@ -149,7 +194,16 @@ func decodeSpans(r *reader) ([]span, error) {
 		if err != nil {
 			return nil, err
 		}
-		spans = append(spans, span{start, r.pos, c, op == 0x01})
+		if err := m.checkIndices(op, r.b[start+1:r.pos], r.base+start); err != nil {
+			return nil, err
+		}
+		sp := span{start: start, end: r.pos, class: c, nop: op == 0x01}
+		if op == 0x10 || op == 0xd2 { // call, ref.func
+			idx := &reader{b: r.b[start+1 : r.pos]}
+			sp.funcIndex, _ = idx.u32()
+			sp.funcRef = true
+		}
+		spans = append(spans, sp)
 		switch c {
 		case blockStart, loopStart, ifStart:
 			stack = append(stack, c)

@@ -1,20 +1,35 @@
 // Package fuel rewrites a WebAssembly module so that it meters its own
-// execution: every function entry and loop header charges a mutable i64
-// global, exported as "kiln.fuel", and traps when it goes negative.
+// execution.
+//
+// The module gets a mutable i64 global, the fuel counter, exported as
+// "kiln.fuel" and starting at 0. Every straight-line segment of code subtracts its cost from
+// it; at every function entry and loop header, a counter below zero calls
+// the imported host function kiln_fuel.refuel(counter) -> i64, which either
+// ends the call (fuel or time used up) or returns the next slice of fuel.
+// Any execution that does not end passes function entries or loop headers
+// without end, so it reaches the host within one slice: that is how the
+// host enforces fuel budgets, deadlines and cancellation, and how the Go
+// runtime gets the goroutine back for garbage collection, without wazero's
+// costly WithCloseOnContextDone.
+//
+// One unit of fuel is one executed instruction that does work: block, loop,
+// end, else and nop are free, because they compile to no machine code.
 package fuel
 
 // Version is the instrumenter version; artifacts are cached by (module
 // hash, Version), so any change to the rewriting must bump it.
-const Version = 1
+const Version = 2
 
 // GlobalExport is the export name of the fuel counter (a mutable i64 global).
 // The host sets it before running the module and reads it afterwards.
 const GlobalExport = "kiln.fuel"
 
-// StartExport is the export name under which the module's start function,
-// if it had one, is exported: the start section is removed so that the host
-// can set the fuel counter before any guest code runs, and then calls it.
-const StartExport = "kiln.start"
+// ImportModule and ImportName name the refuel function the rewrite imports:
+// (func (param i64) (result i64)). The host must provide it.
+const (
+	ImportModule = "kiln_fuel"
+	ImportName   = "refuel"
+)
 
 // Options tune the rewrite.
 type Options struct {

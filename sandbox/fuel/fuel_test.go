@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/kilnhq/kiln/sandbox/fuel"
@@ -23,22 +22,23 @@ func readFixture(t testing.TB, path string) []byte {
 	return wasm
 }
 
-// runWithFuel instantiates an instrumented module, gives it fuel and runs
-// _start; it returns the fuel left and the error.
-func runWithFuel(t testing.TB, wasm []byte, fuelGiven int64) (left int64, err error) {
+// runWithFuel runs _start of an instrumented module with a fuel budget and
+// returns the fuel used and the error.
+func runWithFuel(t testing.TB, wasm []byte, budget int64) (used int64, err error) {
 	t.Helper()
 	ctx := context.Background()
 	rt := wazero.NewRuntime(ctx)
 	defer rt.Close(ctx)
 	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
+	instantiateRefuel(t, rt)
+	acct := &account{budget: budget}
+	ctx = context.WithValue(ctx, accountKey{}, acct)
 	mod, err := rt.InstantiateWithConfig(ctx, wasm, wazero.NewModuleConfig().WithStartFunctions())
 	if err != nil {
 		t.Fatalf("instantiating the instrumented module: %v", err)
 	}
-	g := mod.ExportedGlobal(fuel.GlobalExport).(api.MutableGlobal)
-	g.Set(uint64(fuelGiven))
 	_, err = mod.ExportedFunction("_start").Call(ctx)
-	return int64(g.Get()), err
+	return acct.used(int64(mod.ExportedGlobal(fuel.GlobalExport).Get())), err
 }
 
 func TestInfiniteLoopRunsOutOfFuel(t *testing.T) {
@@ -46,12 +46,9 @@ func TestInfiniteLoopRunsOutOfFuel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	left, err := runWithFuel(t, out, 1_000_000)
-	if err == nil {
-		t.Fatal("an infinite loop finished")
-	}
-	if left >= 0 {
-		t.Fatalf("trapped with %d fuel left: %v", left, err)
+	used, err := runWithFuel(t, out, 3_000_000)
+	if !errors.Is(err, errOutOfFuel) || used < 3_000_000 {
+		t.Fatalf("used %d, err %v", used, err)
 	}
 }
 
@@ -60,9 +57,8 @@ func TestRecursionRunsOutOfFuel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	left, err := runWithFuel(t, out, 1000)
-	if err == nil || left >= 0 {
-		t.Fatalf("recursion with 1000 fuel: left %d, err %v", left, err)
+	if _, err := runWithFuel(t, out, 1000); !errors.Is(err, errOutOfFuel) {
+		t.Fatalf("recursion with 1000 fuel: err %v", err)
 	}
 }
 

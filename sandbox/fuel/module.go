@@ -42,11 +42,62 @@ type section struct {
 // module is what the rewrite learns while checking the sections.
 type module struct {
 	sections        []section
+	types           uint32
+	importedFuncs   uint32
 	importedGlobals uint32
 	definedGlobals  uint32
-	functions       uint32 // imported + defined
 	exportNames     map[string]bool
-	start           *uint32
+	// patches replace function indices in place: the refuel import takes
+	// index importedFuncs, so every defined function moves up by one.
+	patches map[int][]patch // by position in sections
+}
+
+// patch replaces payload[start:end] (a LEB128 function index) with value.
+type patch struct {
+	start, end int
+	value      uint32
+}
+
+// shift maps a function index of the input module to the output module.
+func (mod *module) shift(idx uint32) uint32 {
+	if idx >= mod.importedFuncs {
+		return idx + 1
+	}
+	return idx
+}
+
+// typeIndex reads a type index and checks it: the rewrite appends a type,
+// which would otherwise make an out-of-range index valid.
+func (mod *module) typeIndex(r *reader) error {
+	idx, err := r.u32()
+	if err == nil && idx >= mod.types {
+		err = r.fail("type index %d out of range", idx)
+	}
+	return err
+}
+
+// globalIndex reads a global index and checks it: the fuel counter is
+// appended at the first free index, and an invalid module must not become a
+// valid one that reaches it.
+func (mod *module) globalIndex(r *reader) error {
+	idx, err := r.u32()
+	if err == nil && idx >= mod.importedGlobals+mod.definedGlobals {
+		err = r.fail("global index %d out of range", idx)
+	}
+	return err
+}
+
+// funcIndex reads a function index and records its patch.
+func (mod *module) funcIndex(r *reader, sec int) error {
+	start := r.pos
+	idx, err := r.u32()
+	if err != nil {
+		return err
+	}
+	if idx >= mod.importedFuncs {
+		mod.patches[sec] = append(mod.patches[sec], patch{start, r.pos, idx + 1})
+	}
+	return nil
 }
 
 // instrument checks every section (bounding every count by the bytes that
@@ -57,7 +108,7 @@ func instrument(wasm []byte, opts Options, m meterer) ([]byte, error) {
 	if !bytes.HasPrefix(wasm, header) {
 		return nil, errors.New("fuel: not a WebAssembly 1.0 binary (bad magic number or version)")
 	}
-	mod := &module{exportNames: map[string]bool{}}
+	mod := &module{exportNames: map[string]bool{}, patches: map[int][]patch{}}
 	r := &reader{b: wasm, pos: len(header)}
 	last := 0
 	for !r.eof() {
@@ -84,23 +135,24 @@ func instrument(wasm []byte, opts Options, m meterer) ([]byte, error) {
 			last = rk
 		}
 		s := section{id: id, payload: payload, offset: offset}
-		if err := mod.check(s); err != nil {
+		if err := mod.check(len(mod.sections), s); err != nil {
 			return nil, err
 		}
 		mod.sections = append(mod.sections, s)
 	}
-	for _, name := range []string{GlobalExport, StartExport} {
-		if mod.exportNames[name] {
-			return nil, fmt.Errorf("fuel: the module already exports %q, a name reserved for the host", name)
-		}
+	if mod.exportNames[GlobalExport] {
+		return nil, fmt.Errorf("fuel: the module already exports %q, a name reserved for the host", GlobalExport)
 	}
 	m.global = mod.importedGlobals + mod.definedGlobals
+	m.types = mod.types
+	m.refuel = mod.importedFuncs
+	m.shift = mod.shift
 	return mod.rebuild(opts, m)
 }
 
 // check validates one section's structure far enough that the engine
 // cannot be made to over-allocate, and records what the rewrite needs.
-func (mod *module) check(s section) error {
+func (mod *module) check(sec int, s section) error {
 	r := &reader{b: s.payload, base: s.offset}
 	var err error
 	switch s.id {
@@ -109,6 +161,7 @@ func (mod *module) check(s section) error {
 		return wrap(err)
 	case secType:
 		err = each(r, 3, func() error {
+			mod.types++
 			form, err := r.byte()
 			if err != nil {
 				return err
@@ -125,8 +178,12 @@ func (mod *module) check(s section) error {
 		})
 	case secImport:
 		err = each(r, 3, func() error {
-			if _, err := r.name(); err != nil {
+			module, err := r.name()
+			if err != nil {
 				return err
+			}
+			if module == ImportModule {
+				return fmt.Errorf("the module imports from %q, a module name reserved for the host", ImportModule)
 			}
 			if _, err := r.name(); err != nil {
 				return err
@@ -137,8 +194,8 @@ func (mod *module) check(s section) error {
 			}
 			switch kind {
 			case 0x00: // function
-				mod.functions++
-				_, err = r.u32()
+				mod.importedFuncs++
+				err = mod.typeIndex(r)
 			case 0x01:
 				err = tableType(r)
 			case 0x02:
@@ -152,11 +209,7 @@ func (mod *module) check(s section) error {
 			return err
 		})
 	case secFunction:
-		err = each(r, 1, func() error {
-			mod.functions++
-			_, err := r.u32()
-			return err
-		})
+		err = each(r, 1, func() error { return mod.typeIndex(r) })
 	case secTable:
 		err = each(r, 3, func() error { return tableType(r) })
 	case secMemory:
@@ -167,7 +220,7 @@ func (mod *module) check(s section) error {
 			if err := globalType(r); err != nil {
 				return err
 			}
-			return constExpr(r)
+			return mod.constExpr(r, sec)
 		})
 	case secExport:
 		err = each(r, 3, func() error {
@@ -176,17 +229,23 @@ func (mod *module) check(s section) error {
 				return err
 			}
 			mod.exportNames[name] = true
-			if _, err := r.byte(); err != nil {
+			kind, err := r.byte()
+			if err != nil {
 				return err
+			}
+			switch kind {
+			case 0x00:
+				return mod.funcIndex(r, sec)
+			case 0x03:
+				return mod.globalIndex(r)
 			}
 			_, err = r.u32()
 			return err
 		})
 	case secStart:
-		idx, e := r.u32()
-		mod.start, err = &idx, e
+		err = mod.funcIndex(r, sec)
 	case secElement:
-		err = each(r, 2, func() error { return elementSegment(r) })
+		err = each(r, 2, func() error { return mod.elementSegment(r, sec) })
 	case secDataCount:
 		_, err = r.u32()
 	case secCode:
@@ -199,7 +258,7 @@ func (mod *module) check(s section) error {
 			return err
 		})
 	case secData:
-		err = each(r, 2, func() error { return dataSegment(r) })
+		err = each(r, 2, func() error { return mod.dataSegment(r, sec) })
 	}
 	if err == nil && !r.eof() {
 		err = r.fail("%d unexpected bytes at the end of section %d", r.left(), s.id)
@@ -268,13 +327,21 @@ func globalType(r *reader) error {
 }
 
 // constExpr skips a constant expression: one constant instruction and end.
-func constExpr(r *reader) error {
+func (mod *module) constExpr(r *reader, sec int) error {
 	op, err := r.byte()
 	if err != nil {
 		return err
 	}
 	switch op {
-	case 0x41, 0x42, 0x43, 0x44, 0x23, 0xd0, 0xd2: // t.const, global.get, ref.null, ref.func
+	case 0xd2: // ref.func
+		if err := mod.funcIndex(r, sec); err != nil {
+			return err
+		}
+	case 0x23: // global.get
+		if err := mod.globalIndex(r); err != nil {
+			return err
+		}
+	case 0x41, 0x42, 0x43, 0x44, 0xd0: // t.const, ref.null
 		if _, err := instruction(r, op); err != nil {
 			return err
 		}
@@ -299,7 +366,7 @@ func constExpr(r *reader) error {
 }
 
 // elementSegment skips one of the eight element segment encodings.
-func elementSegment(r *reader) error {
+func (mod *module) elementSegment(r *reader, sec int) error {
 	flags, err := r.u32()
 	if err != nil {
 		return err
@@ -314,7 +381,7 @@ func elementSegment(r *reader) error {
 		}
 	}
 	if active {
-		if err := constExpr(r); err != nil {
+		if err := mod.constExpr(r, sec); err != nil {
 			return err
 		}
 	}
@@ -329,23 +396,23 @@ func elementSegment(r *reader) error {
 		}
 	}
 	if exprs {
-		return each(r, 2, func() error { return constExpr(r) })
+		return each(r, 2, func() error { return mod.constExpr(r, sec) })
 	}
-	return each(r, 1, func() error { _, err := r.u32(); return err })
+	return each(r, 1, func() error { return mod.funcIndex(r, sec) })
 }
 
-func dataSegment(r *reader) error {
+func (mod *module) dataSegment(r *reader, sec int) error {
 	flags, err := r.u32()
 	if err != nil {
 		return err
 	}
 	switch flags {
 	case 0:
-		err = constExpr(r)
+		err = mod.constExpr(r, sec)
 	case 1:
 	case 2:
 		if err = memIndex(r); err == nil {
-			err = constExpr(r)
+			err = mod.constExpr(r, sec)
 		}
 	default:
 		err = r.fail("invalid data segment flags %d", flags)
@@ -369,95 +436,168 @@ func (mod *module) rebuild(opts Options, m meterer) ([]byte, error) {
 		out = appendULEB(out, uint64(len(payload)))
 		out = append(out, payload...)
 	}
-	var haveGlobal, haveExport bool
-	// Sections we add go just before the first section ranked after them.
+	added := map[byte]bool{}
+	// Sections that must exist are created just before the first section
+	// ranked after them.
 	addMissing := func(before int) {
-		if !haveGlobal && before > rank[secGlobal] {
-			emit(secGlobal, appendFuelGlobal(appendULEB(nil, 1)))
-			haveGlobal = true
-		}
-		if !haveExport && before > rank[secExport] {
-			emit(secExport, mod.appendExports(appendULEB(nil, uint64(mod.exportCount())), nil))
-			haveExport = true
+		for _, id := range []byte{secType, secImport, secGlobal, secExport} {
+			if !added[id] && before > rank[id] {
+				emit(id, mod.extend(id, appendULEB(nil, 0)))
+				added[id] = true
+			}
 		}
 	}
-	for _, s := range mod.sections {
+	for i, s := range mod.sections {
 		if s.id != secCustom {
 			addMissing(rank[s.id])
 		}
+		payload := applyPatches(s.payload, mod.patches[i])
 		switch s.id {
 		case secCustom:
-			if name, _ := (&reader{b: s.payload}).name(); strings.HasPrefix(name, ".debug_") {
+			name, _ := (&reader{b: s.payload}).name()
+			switch {
+			case strings.HasPrefix(name, ".debug_"):
 				continue // DWARF describes code offsets the rewrite moved
+			case name == "name":
+				if payload = mod.renumberNames(s.payload); payload == nil {
+					continue // a malformed name section is only lost debug names
+				}
 			}
-			emit(s.id, s.payload)
+			emit(s.id, payload)
+		case secType, secImport, secGlobal, secExport:
+			emit(s.id, mod.extend(s.id, payload))
+			added[s.id] = true
 		case secMemory:
-			payload, err := capMemory(s, opts.MaxMemoryPages)
+			capped, err := capMemory(s, opts.MaxMemoryPages)
 			if err != nil {
 				return nil, err
 			}
-			emit(s.id, payload)
-		case secGlobal:
-			r := &reader{b: s.payload}
-			n, _ := r.u32()
-			payload := appendULEB(nil, uint64(n)+1)
-			payload = append(payload, s.payload[r.pos:]...)
-			emit(s.id, appendFuelGlobal(payload))
-			haveGlobal = true
-		case secExport:
-			r := &reader{b: s.payload}
-			_, _ = r.u32() // the count, rewritten by exportCount
-			emit(s.id, mod.appendExports(appendULEB(nil, uint64(mod.exportCount())), s.payload[r.pos:]))
-			haveExport = true
-		case secStart:
-			// Removed: exported as StartExport for the host to call.
+			emit(s.id, capped)
 		case secCode:
-			payload, err := meterCode(s, m)
+			metered, err := meterCode(s, m)
 			if err != nil {
 				return nil, err
 			}
-			emit(s.id, payload)
+			emit(s.id, metered)
 		default:
-			emit(s.id, s.payload)
+			emit(s.id, payload)
 		}
 	}
 	addMissing(len(rank) + 1)
 	return out, nil
 }
 
-// exportCount is the number of exports after the rewrite.
-func (mod *module) exportCount() int {
-	n := len(mod.exportNames) + 1
-	if mod.start != nil {
-		n++
-	}
-	return n
-}
-
-// appendExports appends the module's own exports, then the fuel global and
-// the start function.
-func (mod *module) appendExports(out, existing []byte) []byte {
-	out = append(out, existing...)
-	out = appendName(out, GlobalExport)
-	out = append(out, 0x03) // global
-	out = appendULEB(out, uint64(mod.importedGlobals+mod.definedGlobals))
-	if mod.start != nil {
-		out = appendName(out, StartExport)
-		out = append(out, 0x00) // function
-		out = appendULEB(out, uint64(*mod.start))
+// extend appends the rewrite's entry to a type, import, global or export
+// section payload (whose count is rewritten).
+func (mod *module) extend(id byte, payload []byte) []byte {
+	r := &reader{b: payload}
+	n, _ := r.u32()
+	rest := payload[r.pos:]
+	var out []byte
+	switch id {
+	case secType: // (func (param i64) (result i64)), the refuel signature
+		out = appendULEB(nil, uint64(n)+1)
+		out = append(append(out, rest...), 0x60, 0x01, 0x7e, 0x01, 0x7e)
+	case secImport: // (import "kiln_fuel" "refuel" (func (type $refuel)))
+		out = appendULEB(nil, uint64(n)+1)
+		out = append(out, rest...)
+		out = appendName(out, ImportModule)
+		out = appendName(out, ImportName)
+		out = append(out, 0x00)
+		out = appendULEB(out, uint64(mod.types))
+	case secGlobal: // (global (mut i64) (i64.const 0)): no fuel until the host gives some
+		out = appendULEB(nil, uint64(n)+1)
+		out = append(append(out, rest...), 0x7e, 0x01, 0x42, 0x00, 0x0b)
+	case secExport:
+		out = appendULEB(nil, uint64(n)+1)
+		out = append(out, rest...)
+		out = appendName(out, GlobalExport)
+		out = append(out, 0x03) // global
+		out = appendULEB(out, uint64(mod.importedGlobals+mod.definedGlobals))
 	}
 	return out
+}
+
+// applyPatches returns payload with its function indices replaced.
+func applyPatches(payload []byte, patches []patch) []byte {
+	if len(patches) == 0 {
+		return payload
+	}
+	out := make([]byte, 0, len(payload)+len(patches))
+	last := 0
+	for _, p := range patches {
+		out = append(out, payload[last:p.start]...)
+		out = appendULEB(out, uint64(p.value))
+		last = p.end
+	}
+	return append(out, payload[last:]...)
+}
+
+// renumberNames rewrites the function indices of a name section: function
+// names (1), local names (2) and label names (3) are keyed by function.
+// It returns nil if the section does not parse.
+func (mod *module) renumberNames(payload []byte) []byte {
+	r := &reader{b: payload}
+	if _, err := r.name(); err != nil {
+		return nil
+	}
+	out := append([]byte(nil), payload[:r.pos]...)
+	for !r.eof() {
+		id, err := r.byte()
+		if err != nil {
+			return nil
+		}
+		size, err := r.count(1)
+		if err != nil {
+			return nil
+		}
+		sub, err := r.bytes(size)
+		if err != nil {
+			return nil
+		}
+		if id >= 1 && id <= 3 {
+			if sub = mod.renumberNameMap(sub, id != 1); sub == nil {
+				return nil
+			}
+		}
+		out = append(out, id)
+		out = appendULEB(out, uint64(len(sub)))
+		out = append(out, sub...)
+	}
+	return out
+}
+
+// renumberNameMap rewrites vec(funcidx, name) or, when indirect,
+// vec(funcidx, vec(idx, name)).
+func (mod *module) renumberNameMap(sub []byte, indirect bool) []byte {
+	r := &reader{b: sub}
+	var patches []patch
+	err := each(r, 2, func() error {
+		if err := mod.funcIndex(r, -1); err != nil {
+			return err
+		}
+		if !indirect {
+			_, err := r.name()
+			return err
+		}
+		return each(r, 2, func() error {
+			if _, err := r.u32(); err != nil {
+				return err
+			}
+			_, err := r.name()
+			return err
+		})
+	})
+	patches, mod.patches[-1] = mod.patches[-1], nil
+	if err != nil || !r.eof() {
+		return nil
+	}
+	return applyPatches(sub, patches)
 }
 
 func appendName(out []byte, name string) []byte {
 	out = appendULEB(out, uint64(len(name)))
 	return append(out, name...)
-}
-
-// appendFuelGlobal appends `(global (mut i64) (i64.const 0))`: a module has
-// no fuel until the host gives it some.
-func appendFuelGlobal(out []byte) []byte {
-	return append(out, 0x7e, 0x01, 0x42, 0x00, 0x0b)
 }
 
 // capMemory lowers the declared maximum of the memory to maxPages.

@@ -1,0 +1,207 @@
+package fuel_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/kilnhq/kiln/pkg/testmodules"
+	"github.com/kilnhq/kiln/sandbox/fuel"
+)
+
+var builds testmodules.Builds
+
+// guestRuntime runs Go tool modules outside the sandbox, raw or
+// instrumented, with a stub of the kiln host functions, so that the two
+// forms can be compared on equal terms.
+type guestRuntime struct {
+	rt wazero.Runtime
+}
+
+type resultKey struct{}
+
+// account is a refuel host for tests: it hands out fuel in slices until
+// the budget or the deadline is reached, like the sandbox does.
+type account struct {
+	budget, granted int64
+	deadline        time.Time
+	refuels         int
+}
+
+type accountKey struct{}
+
+var errOutOfFuel = errors.New("out of fuel")
+
+func (a *account) refuel(counter int64) int64 {
+	a.refuels++
+	used := a.granted - min(counter, 0)
+	if used >= a.budget || !a.deadline.IsZero() && time.Now().After(a.deadline) {
+		panic(errOutOfFuel)
+	}
+	next := min(1_000_000, a.budget-used)
+	a.granted = used + next
+	return next
+}
+
+// used reports the fuel consumed given the counter's final value.
+func (a *account) used(counter int64) int64 { return a.granted - counter }
+
+func instantiateRefuel(t testing.TB, rt wazero.Runtime) {
+	t.Helper()
+	_, err := rt.NewHostModuleBuilder(fuel.ImportModule).NewFunctionBuilder().
+		WithFunc(func(ctx context.Context, counter int64) int64 {
+			return ctx.Value(accountKey{}).(*account).refuel(counter)
+		}).Export(fuel.ImportName).Instantiate(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func newGuestRuntime(t testing.TB, closeOnContextDone bool) *guestRuntime {
+	t.Helper()
+	ctx := context.Background()
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(closeOnContextDone))
+	t.Cleanup(func() { rt.Close(ctx) })
+	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
+	_, err := rt.NewHostModuleBuilder("kiln").
+		NewFunctionBuilder().WithFunc(func(ctx context.Context, m api.Module, ptr, n uint32) {
+		b, _ := m.Memory().Read(ptr, n)
+		*ctx.Value(resultKey{}).(*[]byte) = append([]byte(nil), b...)
+	}).Export("result").
+		NewFunctionBuilder().WithFunc(func(context.Context, uint32, uint32, uint32) {}).Export("log").
+		Instantiate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	instantiateRefuel(t, rt)
+	return &guestRuntime{rt: rt}
+}
+
+func (g *guestRuntime) compile(t testing.TB, wasm []byte) wazero.CompiledModule {
+	t.Helper()
+	c, err := g.rt.CompileModule(context.Background(), wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// call runs one tool call, charging fuel to acct (nil for a raw module),
+// and returns the result and the fuel used.
+func (g *guestRuntime) call(ctx context.Context, c wazero.CompiledModule, tool, args string, acct *account) (result []byte, used int64, err error) {
+	ctx = context.WithValue(ctx, resultKey{}, &result)
+	ctx = context.WithValue(ctx, accountKey{}, acct)
+	cfg := wazero.NewModuleConfig().WithName("").WithArgs(tool).WithStdin(bytes.NewReader([]byte(args))).WithStartFunctions()
+	mod, err := g.rt.InstantiateModule(ctx, c, cfg)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer mod.Close(ctx)
+	_, err = mod.ExportedFunction("_start").Call(ctx)
+	var exit *sys.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 0 {
+		err = nil
+	}
+	if acct != nil {
+		used = acct.used(int64(mod.ExportedGlobal(fuel.GlobalExport).Get()))
+	}
+	return result, used, err
+}
+
+func instrument(t testing.TB, wasm []byte) []byte {
+	t.Helper()
+	out, err := fuel.Instrument(wasm, fuel.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestGoModulesRunIdentically runs the toolkit examples and the benchmark
+// module raw and instrumented and compares the results byte for byte.
+func TestGoModulesRunIdentically(t *testing.T) {
+	g := newGuestRuntime(t, false)
+	cases := []struct{ dir, tool, args string }{
+		{"toolkits/go/examples/wordcount", "text_stats", `{"text":"one two two three three three","top":2}`},
+		{"toolkits/go/examples/wordcount", "convert_case", `{"text":"hello kiln","to":"title"}`},
+		{"toolkits/go/examples/hashtext", "digest", `{"text":"abc","algorithm":"sha512"}`},
+		{"toolkits/go/examples/hashtext", "base64_decode", `{"data":"not base64!"}`},
+		{"sandbox/testdata/cpu", "json", `{"rounds":3}`},
+		{"sandbox/testdata/cpu", "hash", `{"rounds":2}`},
+		{"sandbox/testdata/cpu", "sort", `{"rounds":2}`},
+	}
+	for _, tc := range cases {
+		wasm := builds.Go(t, tc.dir)
+		raw, _, err1 := g.call(context.Background(), g.compile(t, wasm), tc.tool, tc.args, nil)
+		metered, _, err2 := g.call(context.Background(), g.compile(t, instrument(t, wasm)), tc.tool, tc.args, &account{budget: 1 << 40})
+		if err1 != nil || err2 != nil {
+			t.Fatalf("%s %s: raw err %v, instrumented err %v", tc.dir, tc.tool, err1, err2)
+		}
+		if !bytes.Equal(raw, metered) || len(raw) == 0 {
+			t.Errorf("%s %s:\n raw:          %s\n instrumented: %s", tc.dir, tc.tool, raw, metered)
+		}
+	}
+}
+
+// TestCalibration compares the fuel the segment charges take with an exact
+// count of executed instructions (every instruction charged on its own) on
+// real Go modules, and reports the error. One unit of fuel is meant to be
+// one executed instruction that does work (see the package doc).
+func TestCalibration(t *testing.T) {
+	g := newGuestRuntime(t, false)
+	for _, tc := range []struct{ dir, tool, args string }{
+		{"toolkits/go/examples/wordcount", "text_stats", `{"text":"one two two three three three"}`},
+		{"sandbox/testdata/cpu", "json", `{"rounds":5}`},
+		{"sandbox/testdata/cpu", "hash", `{"rounds":5}`},
+		{"sandbox/testdata/cpu", "sort", `{"rounds":2}`},
+	} {
+		wasm := builds.Go(t, tc.dir)
+		_, seg, err := g.call(context.Background(), g.compile(t, instrument(t, wasm)), tc.tool, tc.args, &account{budget: 1 << 40})
+		if err != nil {
+			t.Fatal(err)
+		}
+		exact, err := fuel.InstrumentExact(wasm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, ins, err := g.call(context.Background(), g.compile(t, exact), tc.tool, tc.args, &account{budget: 1 << 40})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ratio := float64(seg) / float64(ins)
+		t.Logf("%s %s: charged %d, executed %d instructions: ratio %.4f", tc.dir, tc.tool, seg, ins, ratio)
+		// Segment charges may only under-count by the free one-instruction
+		// segments, and never over-count without a trap.
+		if ratio > 1 || ratio < 0.9 {
+			t.Errorf("ratio %.4f is outside [0.9, 1]", ratio)
+		}
+	}
+}
+
+// TestRefuelStopsGoLoop: a Go module in an infinite loop reaches the refuel
+// host function within a slice, which ends it: by fuel when the budget is
+// the smaller limit, by the deadline otherwise.
+func TestRefuelStopsGoLoop(t *testing.T) {
+	g := newGuestRuntime(t, false)
+	c := g.compile(t, instrument(t, builds.Go(t, "sandbox/testdata/hostile")))
+	for name, acct := range map[string]*account{
+		"fuel":     {budget: 50_000_000},
+		"deadline": {budget: 1 << 60, deadline: time.Now().Add(100 * time.Millisecond)},
+	} {
+		_, used, err := g.call(context.Background(), c, "spin", `{}`, acct)
+		if !errors.Is(err, errOutOfFuel) {
+			t.Fatalf("%s: err = %v", name, err)
+		}
+		if name == "fuel" && used < acct.budget {
+			t.Errorf("stopped after %d fuel, before the budget of %d", used, acct.budget)
+		}
+		t.Logf("%s: stopped after %d fuel and %d refuels", name, used, acct.refuels)
+	}
+}
