@@ -1,0 +1,95 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// Execution records one tool call: who called which tool of which server,
+// the module that ran (by hash), how it ended, and what it cost. Arguments
+// and Result are optional copies of the call's JSON. Outcome is the
+// sandbox's outcome name (ok, fuel_exhausted, memory_limit, timeout, ...).
+type Execution struct {
+	ID         int64         `db:"id"`
+	CustomerID string        `db:"customer_id"`
+	ServerID   string        `db:"server_id"`
+	ToolName   string        `db:"tool_name"`
+	ModuleHash string        `db:"module_hash"`
+	Actor      string        `db:"actor"`
+	Outcome    string        `db:"outcome"`
+	FuelUsed   int64         `db:"fuel_used"`
+	MemoryPeak int64         `db:"memory_peak"`
+	Duration   time.Duration `db:"duration_ns"`
+	Arguments  JSON          `db:"arguments"`
+	Result     JSON          `db:"result"`
+	StartedAt  time.Time     `db:"started_at"`
+}
+
+// ExecutionFilter selects executions for ListExecutions. CustomerID is
+// required: the log is read one customer at a time.
+type ExecutionFilter struct {
+	CustomerID string
+	ServerID   string // optional
+	ToolName   string // optional
+	Before     int64  // optional: only ids below this, to page backwards
+	Limit      int    // default and maximum MaxPage
+}
+
+// MaxPage is the most rows a List call returns at once.
+const MaxPage = 500
+
+const executionColumns = `id, customer_id, server_id, tool_name, module_hash, actor, outcome,
+	fuel_used, memory_peak, duration_ns, arguments, result, started_at`
+
+// RecordExecution appends e to the log, setting e.ID (and e.StartedAt, if
+// zero, to now).
+func (s *Store) RecordExecution(ctx context.Context, e *Execution) error {
+	if e.StartedAt.IsZero() {
+		e.StartedAt = s.now()
+	}
+	e.StartedAt = utc(e.StartedAt)
+	err := s.db.QueryRowxContext(ctx, s.db.Rebind(`
+		INSERT INTO executions (customer_id, server_id, tool_name, module_hash, actor, outcome,
+			fuel_used, memory_peak, duration_ns, arguments, result, started_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		RETURNING id`),
+		e.CustomerID, e.ServerID, e.ToolName, e.ModuleHash, e.Actor, e.Outcome,
+		e.FuelUsed, e.MemoryPeak, int64(e.Duration), e.Arguments, e.Result, e.StartedAt).Scan(&e.ID)
+	return wrap(err, "record execution of %s on server %s", e.ToolName, e.ServerID)
+}
+
+// ListExecutions returns a customer's executions, newest first.
+func (s *Store) ListExecutions(ctx context.Context, f ExecutionFilter) ([]Execution, error) {
+	where := []string{"customer_id = ?"}
+	args := []any{f.CustomerID}
+	if f.ServerID != "" {
+		where, args = append(where, "server_id = ?"), append(args, f.ServerID)
+	}
+	if f.ToolName != "" {
+		where, args = append(where, "tool_name = ?"), append(args, f.ToolName)
+	}
+	if f.Before > 0 {
+		where, args = append(where, "id < ?"), append(args, f.Before)
+	}
+	args = append(args, pageSize(f.Limit))
+	out := []Execution{}
+	err := selectAll(ctx, s.db, &out, `SELECT `+executionColumns+` FROM executions
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, args...)
+	return out, wrap(err, "list executions of customer %s", f.CustomerID)
+}
+
+// CountExecutionsSince counts a customer's executions that started at or
+// after since, for usage limits over a window.
+func (s *Store) CountExecutionsSince(ctx context.Context, customerID string, since time.Time) (int, error) {
+	var n int
+	err := get(ctx, s.db, &n, `SELECT COUNT(*) FROM executions WHERE customer_id = ? AND started_at >= ?`, customerID, utc(since))
+	return n, wrap(err, "count executions of customer %s", customerID)
+}
+
+func pageSize(limit int) int {
+	if limit <= 0 || limit > MaxPage {
+		return MaxPage
+	}
+	return limit
+}

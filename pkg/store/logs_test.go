@@ -1,0 +1,102 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/kilnhq/kiln/pkg/store"
+	"github.com/kilnhq/kiln/pkg/store/storetest"
+)
+
+func TestExecutions(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		c := customer(t, s)
+		srv := newServer(t, s, c.ID, "weather")
+		start := time.Now().Add(-time.Hour)
+		var ids []int64
+		for i, outcome := range []string{"ok", "fuel_exhausted", "ok"} {
+			e := store.Execution{CustomerID: c.ID, ServerID: srv.ID, ToolName: "forecast", ModuleHash: store.ModuleHash([]byte("m")),
+				Actor: "key:key_1", Outcome: outcome, FuelUsed: 1000, MemoryPeak: 1 << 20, Duration: 3 * time.Millisecond,
+				StartedAt: start.Add(time.Duration(i) * time.Minute)}
+			if i == 0 {
+				e.Arguments, e.Result = store.JSON(`{"city":"Oslo"}`), store.JSON(`{"content":[]}`)
+			}
+			if err := s.RecordExecution(ctx, &e); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, e.ID)
+		}
+		if ids[0] >= ids[1] || ids[1] >= ids[2] {
+			t.Fatalf("ids not increasing: %v", ids)
+		}
+		list, err := s.ListExecutions(ctx, store.ExecutionFilter{CustomerID: c.ID, ServerID: srv.ID})
+		if err != nil || len(list) != 3 || list[0].ID != ids[2] {
+			t.Fatalf("list %+v, %v", list, err)
+		}
+		first := list[2]
+		if first.Duration != 3*time.Millisecond || first.Outcome != "ok" || !sameJSON(t, first.Arguments, `{"city":"Oslo"}`) ||
+			!first.StartedAt.Equal(start.Truncate(time.Microsecond)) {
+			t.Fatalf("first %+v", first)
+		}
+		if list[0].Arguments != nil || list[0].Result != nil {
+			t.Fatalf("absent arguments came back as %q / %q", list[0].Arguments, list[0].Result)
+		}
+		page, err := s.ListExecutions(ctx, store.ExecutionFilter{CustomerID: c.ID, Before: ids[2], Limit: 1})
+		if err != nil || len(page) != 1 || page[0].ID != ids[1] {
+			t.Fatalf("page %+v, %v", page, err)
+		}
+		n, err := s.CountExecutionsSince(ctx, c.ID, start.Add(30*time.Second))
+		if err != nil || n != 2 {
+			t.Fatalf("counted %d, %v", n, err)
+		}
+		// The log outlives the server.
+		if err := s.DeleteServer(ctx, c.ID, srv.ID); err != nil {
+			t.Fatal(err)
+		}
+		if list, err := s.ListExecutions(ctx, store.ExecutionFilter{CustomerID: c.ID}); err != nil || len(list) != 3 {
+			t.Fatalf("after deleting the server %d, %v", len(list), err)
+		}
+	})
+}
+
+func TestAuditLog(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		c := customer(t, s)
+		entries := []store.AuditEntry{
+			{Actor: "operator", CustomerID: &c.ID, Action: store.ActionTierChange, Target: "customer:" + c.ID,
+				Details: store.JSON(`{"from":"free","to":"pro"}`)},
+			{Actor: "user:usr_1", CustomerID: &c.ID, Action: store.ActionWizardGenerate},
+			{Actor: "operator", Action: store.ActionLibraryUpload, Target: "library:http-fetch@1.0.0"},
+		}
+		for i := range entries {
+			if err := s.RecordAudit(ctx, &entries[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		all, err := s.ListAudit(ctx, store.AuditFilter{})
+		if err != nil || len(all) != 3 || all[0].Action != store.ActionLibraryUpload || all[0].CustomerID != nil {
+			t.Fatalf("all %+v, %v", all, err)
+		}
+		if string(all[1].Details) != "{}" {
+			t.Fatalf("default details %q", all[1].Details)
+		}
+		mine, err := s.ListAudit(ctx, store.AuditFilter{CustomerID: c.ID, Action: store.ActionTierChange})
+		if err != nil || len(mine) != 1 || mine[0].Target != "customer:"+c.ID {
+			t.Fatalf("filtered %+v, %v", mine, err)
+		}
+		byOperator, err := s.ListAudit(ctx, store.AuditFilter{Actor: "operator", Before: all[0].ID})
+		if err != nil || len(byOperator) != 1 || byOperator[0].ID != entries[0].ID {
+			t.Fatalf("by operator %+v, %v", byOperator, err)
+		}
+		n, err := s.CountAuditSince(ctx, c.ID, store.ActionWizardGenerate, time.Now().Add(-time.Hour))
+		if err != nil || n != 1 {
+			t.Fatalf("generations %d, %v", n, err)
+		}
+		bad := store.AuditEntry{Actor: "operator", Action: "x", Details: store.JSON(`{oops`)}
+		if err := s.RecordAudit(ctx, &bad); err == nil {
+			t.Fatal("invalid details were stored")
+		}
+	})
+}

@@ -1,0 +1,219 @@
+// Package store is Kiln's data layer: one file per entity, the SQL for each
+// operation written out next to the Go that runs it, on PostgreSQL (lib/pq)
+// or an embedded SQLite file (modernc.org/sqlite, no cgo).
+//
+// Queries are written once with ? placeholders and rebound for the dialect
+// (sqlx.Rebind); where the dialects differ (row locks, migrations bookkeeping)
+// the difference is spelled out where it happens. Every method takes a
+// context. Errors start with "store: " and wrap ErrNotFound or ErrConflict
+// where a caller has to tell those apart; test them with errors.Is.
+//
+// The store does no authorization and holds no plaintext secrets: callers
+// scope reads by customer, and env values arrive sealed by pkg/secrets.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq"  // registers the "postgres" driver
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/kilnhq/kiln/schema"
+)
+
+// SQLiteFile is the name of the embedded database inside the data directory.
+const SQLiteFile = "kiln.db"
+
+// sqliteBusyTimeout is how long a SQLite statement waits for another
+// connection's write lock before failing with SQLITE_BUSY.
+const sqliteBusyTimeout = 10 * time.Second
+
+// Store is a handle on Kiln's database. It is safe for concurrent use.
+type Store struct {
+	db      *sqlx.DB
+	dialect schema.Dialect
+	now     func() time.Time
+}
+
+// Open connects to the database. An empty databaseURL means the SQLite file
+// kiln.db in dataDir (created, with the directory, if missing); a
+// postgres:// or postgresql:// URL means PostgreSQL. Open checks that the
+// database answers but does not migrate it: call Migrate.
+func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
+	var (
+		driver, dsn string
+		dialect     schema.Dialect
+	)
+	switch {
+	case databaseURL == "":
+		if dataDir == "" {
+			return nil, errors.New("store: no database URL and no data directory for the SQLite file")
+		}
+		if err := os.MkdirAll(dataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("store: create data directory: %w", err)
+		}
+		var err error
+		if dsn, err = sqliteDSN(filepath.Join(dataDir, SQLiteFile)); err != nil {
+			return nil, err
+		}
+		driver, dialect = "sqlite", schema.SQLite
+	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
+		// url.Parse's error quotes the URL, password and all: check it
+		// here and say less.
+		if _, err := url.Parse(databaseURL); err != nil {
+			return nil, errors.New("store: the database URL is not a valid URL")
+		}
+		driver, dsn, dialect = "postgres", databaseURL, schema.Postgres
+	default:
+		// The URL may hold a password: name only its scheme.
+		scheme, _, _ := strings.Cut(databaseURL, ":")
+		return nil, fmt.Errorf("store: unsupported database URL scheme %q: use postgres:// or leave it empty for SQLite", scheme)
+	}
+
+	db, err := sqlx.Open(driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", dialect, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		return nil, errors.Join(fmt.Errorf("store: connect to %s: %w", dialect, err), db.Close())
+	}
+	return &Store{db: db, dialect: dialect, now: now}, nil
+}
+
+// sqliteDSN builds the modernc.org/sqlite data source for path. Each pragma
+// is applied to every new connection of the pool, which matters for
+// foreign_keys: SQLite forgets it per connection. _txlock=immediate makes
+// every transaction take the write lock when it begins, so a transaction that
+// reads and then writes waits for the busy timeout instead of failing with
+// SQLITE_BUSY halfway. synchronous=NORMAL is the usual WAL setting: a power
+// cut may lose the last commits but cannot corrupt the file. Times are
+// written in UTC in a format that sorts.
+func sqliteDSN(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("store: resolve SQLite path: %w", err)
+	}
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeout.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	q.Set("_time_format", "sqlite")
+	q.Set("_timezone", "UTC")
+	// The file: form lets the path hold characters such as '?' (escaped).
+	return "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + q.Encode(), nil
+}
+
+// Close closes every connection.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("store: close: %w", err)
+	}
+	return nil
+}
+
+// Dialect says which database the store talks to.
+func (s *Store) Dialect() schema.Dialect { return s.dialect }
+
+// Ping checks that the database answers, for health checks.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	return nil
+}
+
+// now is the store's clock: UTC, truncated to the microsecond PostgreSQL
+// keeps, so a time read back equals the time written on both dialects.
+func now() time.Time { return utc(time.Now()) }
+
+// utc normalizes a time given by a caller the way now does.
+func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// newID returns a random identifier such as "srv_" + 26 base32 characters
+// (130 bits): ids are made here, not by the database, so both dialects
+// create rows the same way and ids reveal nothing about counts.
+func newID(prefix string) string {
+	return prefix + "_" + strings.ToLower(rand.Text())
+}
+
+// forUpdate is the row-lock suffix of a SELECT inside a transaction. SQLite
+// has no row locks and needs none: with _txlock=immediate the transaction
+// already holds the database's write lock.
+func (s *Store) forUpdate() string {
+	if s.dialect == schema.Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// inTx runs fn in a transaction, committing when it returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		return errors.Join(err, rollback(tx))
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", classify(err))
+	}
+	return nil
+}
+
+// rollback ends a failed transaction. sql.ErrTxDone means database/sql has
+// rolled it back already (its context ended), which is what was wanted.
+func rollback(tx *sqlx.Tx) error {
+	if err := tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		return fmt.Errorf("store: rollback: %w", err)
+	}
+	return nil
+}
+
+// The helpers below rebind ? placeholders for the dialect, so the SQL in the
+// entity files is written once. q is the database or a transaction.
+
+func get(ctx context.Context, q sqlx.ExtContext, dest any, query string, args ...any) error {
+	return sqlx.GetContext(ctx, q, dest, q.Rebind(query), args...)
+}
+
+func selectAll(ctx context.Context, q sqlx.ExtContext, dest any, query string, args ...any) error {
+	return sqlx.SelectContext(ctx, q, dest, q.Rebind(query), args...)
+}
+
+func exec(ctx context.Context, q sqlx.ExtContext, query string, args ...any) (int64, error) {
+	res, err := q.ExecContext(ctx, q.Rebind(query), args...)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("rows affected: %w", err)
+	}
+	return n, nil
+}
+
+// execOne runs a statement that must change exactly one row; none means the
+// row does not exist.
+func execOne(ctx context.Context, q sqlx.ExtContext, query string, args ...any) error {
+	n, err := exec(ctx, q, query, args...)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
