@@ -20,6 +20,7 @@ Commands:
   run       call one tool of a module in the sandbox and print the result
   inspect   print a module's hash and manifest
   embed     attach a manifest to a module built without the Go toolkit
+  instrument  rewrite a module with fuel metering (the sandbox does it on load)
 
 Run "kiln <command> --help" for a command's flags. Every flag can also be set
 by the KILN_* environment variable named in its help.
@@ -49,6 +50,7 @@ func dispatch(env *environment, args []string) int {
 		{"run", runRun},
 		{"inspect", runInspect},
 		{"embed", runEmbed},
+		{"instrument", runInstrument},
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(env.stdout, usage)

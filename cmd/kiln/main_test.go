@@ -80,7 +80,7 @@ func TestRunExitStatuses(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
-	for _, cmd := range []string{"serve", "build", "run", "inspect", "embed"} {
+	for _, cmd := range []string{"serve", "build", "run", "inspect", "embed", "instrument"} {
 		status, _, stderr := runKiln(t, cmd, "--help")
 		if status != 0 || !strings.Contains(stderr, "Usage: kiln "+cmd) {
 			t.Errorf("%s --help: status %d, %q", cmd, status, stderr)
@@ -196,5 +196,20 @@ func TestServeRejectsBadConfig(t *testing.T) {
 	}
 	if status, _, stderr := runKiln(t, "serve", "--addr", "256.0.0.1:1"); status != 1 || !strings.Contains(stderr, "listening") {
 		t.Fatalf("status %d: %s", status, stderr)
+	}
+}
+
+func TestInstrument(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "spin.metered.wasm")
+	if status, _, stderr := runKiln(t, "instrument", fixture("spin"), "-o", out); status != 0 {
+		t.Fatalf("status %d: %s", status, stderr)
+	}
+	// The sandbox never trusts a module that claims to be metered already:
+	// it instruments everything it loads, and refuses the host's names.
+	if status, _, stderr := runKiln(t, "run", out); status != 7 || !strings.Contains(stderr, "reserved for the host") {
+		t.Fatalf("run of the instrumented module: status %d: %s", status, stderr)
+	}
+	if status, _, stderr := runKiln(t, "instrument", out, "-o", out+"2"); status != 1 || !strings.Contains(stderr, "reserved for the host") {
+		t.Fatalf("instrumenting twice: status %d: %s", status, stderr)
 	}
 }
