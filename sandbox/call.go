@@ -170,8 +170,7 @@ func (e *Engine) run(ctx context.Context, compiled wazero.CompiledModule, cfg wa
 	if f := inst.ExportedFunction("_start"); f != nil {
 		_, err = f.Call(callCtx)
 	}
-	state.meter.last = int64(counter.Get())
-	state.meter.counter = nil
+	state.meter.finish()
 	return mem, errors.Join(err, inst.Close(ctx))
 }
 

@@ -38,6 +38,7 @@ type meter struct {
 	granted  int64 // fuel handed out so far, in slices
 	counter  api.MutableGlobal
 	last     int64 // the counter as last seen by the host
+	stopped  bool  // refuel ended the call; the global is stale, last is right
 }
 
 func newMeter(ctx context.Context, budget uint64, timeout time.Duration) *meter {
@@ -52,15 +53,20 @@ func newMeter(ctx context.Context, budget uint64, timeout time.Duration) *meter 
 func (m *meter) refuel(counter int64) int64 {
 	m.last = min(counter, 0)
 	used := m.granted - m.last
+	var stop error
 	switch {
 	case m.ctx.Err() != nil && errors.Is(m.ctx.Err(), context.DeadlineExceeded):
-		panic(errDeadline)
+		stop = errDeadline
 	case m.ctx.Err() != nil:
-		panic(errCanceled)
+		stop = errCanceled
 	case !time.Now().Before(m.deadline):
-		panic(errDeadline)
+		stop = errDeadline
 	case used >= m.budget:
-		panic(errFuelExhausted)
+		stop = errFuelExhausted
+	}
+	if stop != nil {
+		m.stopped = true
+		panic(stop)
 	}
 	next := min(fuelSlice, m.budget-used)
 	m.granted = used + next
@@ -76,14 +82,20 @@ func (m *meter) charge(units int64) {
 	}
 }
 
-// used reports the fuel consumed, read from the counter while the instance
-// exists (m.counter) and from refuel's last view otherwise.
-func (m *meter) used() uint64 {
-	left := m.last
-	if m.counter != nil {
-		left = int64(m.counter.Get())
+// finish records the counter's final value as the module stored it on its
+// way out. When refuel stopped the call, or the module trapped, the global
+// may be stale (functions keep the counter in a local and store it at
+// calls and returns), so a trap can under-count by the work since then.
+func (m *meter) finish() {
+	if m.counter != nil && !m.stopped {
+		m.last = int64(m.counter.Get())
 	}
-	return uint64(max(0, min(m.granted-left, m.budget)))
+	m.counter = nil
+}
+
+// used reports the fuel consumed.
+func (m *meter) used() uint64 {
+	return uint64(max(0, min(m.granted-m.last, m.budget)))
 }
 
 // instantiateRefuel registers kiln_fuel.refuel, the import the fuel

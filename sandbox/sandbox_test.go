@@ -101,6 +101,8 @@ func TestHostileModules(t *testing.T) {
 		{"wat infinite loop, fuel first", load(t, e, wat(t, "spin")), "main", `{}`, lowFuel, sandbox.OutcomeFuelExhausted, "5000000 units of fuel"},
 		{"go infinite loop, fuel first", goMod, "spin", `{}`, lowFuel, sandbox.OutcomeFuelExhausted, "compute budget"},
 		{"wat deep recursion, fuel first", load(t, e, wat(t, "recurse")), "main", `{}`, func() sandbox.Limits { l := limits(); l.Fuel = 1000; return l }(), sandbox.OutcomeFuelExhausted, "fuel"},
+		{"loop around a host call, deadline first", load(t, e, wat(t, "logloop")), "logloop", `{}`, short, sandbox.OutcomeTimeout, "time limit"},
+		{"loop around a host call, fuel first", load(t, e, wat(t, "logloop")), "logloop", `{}`, lowFuel, sandbox.OutcomeFuelExhausted, "fuel"},
 		{"wat unbounded memory.grow", load(t, e, wat(t, "grow")), "main", `{}`, limits(), sandbox.OutcomeMemoryLimit, "memory limit of 64 MiB"},
 		{"go unbounded allocation", goMod, "alloc", `{"mib":1000}`, limits(), sandbox.OutcomeMemoryLimit, "memory limit"},
 		{"initial memory above limit", load(t, e, wat(t, "hugememory")), "main", `{}`, limits(), sandbox.OutcomeMemoryLimit, "memory limit"},
@@ -147,10 +149,11 @@ func TestTimeoutStopsPromptly(t *testing.T) {
 	if res.Outcome != sandbox.OutcomeTimeout {
 		t.Fatalf("outcome = %v", res.Outcome)
 	}
-	// Generous: the point is that the loop is interrupted at all.
-	if res.Duration > 5*time.Second {
+	// Generous, for shared machines: a fuel slice is a few milliseconds.
+	if res.Duration > 2*time.Second {
 		t.Fatalf("took %v to stop a 100ms call", res.Duration)
 	}
+	t.Logf("a 100ms deadline stopped the call after %v", res.Duration)
 }
 
 func TestCallerCancellationStopsTheModule(t *testing.T) {

@@ -9,6 +9,8 @@ type span struct {
 	start, end int
 	class      class
 	nop        bool
+	call       bool // call or call_indirect: the callee uses the global counter
+	exits      bool // may leave the function: return, a branch to the function's label, its final end
 	// funcRef is set for call and ref.func, whose function index moves.
 	funcRef   bool
 	funcIndex uint32
@@ -26,10 +28,14 @@ type meterer struct {
 }
 
 // meterBody returns a copy of a function body (locals and code) with fuel
-// charges: each straight-line segment charges its cost when it starts, and
-// the function entry and every loop header also call refuel when the
-// counter is negative. base is the body's offset in the module, for errors.
-func (m meterer) meterBody(body []byte, base int) ([]byte, error) {
+// charges. The function keeps the counter in a local of its own, a register
+// in compiled code: it loads it from the global on entry and after every
+// call, and stores it back before every call and wherever the function may
+// return. Each straight-line segment subtracts its cost when it starts; the
+// function entry and every loop header call refuel when the counter is
+// negative. params is the function's parameter count; base is the body's
+// offset in the module, for errors.
+func (m meterer) meterBody(body []byte, base int, params uint32) ([]byte, error) {
 	r := &reader{b: body, base: base}
 	groups, err := r.count(2)
 	if err != nil {
@@ -54,10 +60,26 @@ func (m meterer) meterBody(body []byte, base int) ([]byte, error) {
 		return nil, err
 	}
 
+	// One more local group: the counter, (local i64), after all others so no
+	// index moves.
 	out := make([]byte, 0, len(body)+len(body)/2+32)
-	out = append(out, body[:codeStart]...)
-	// Walk segments: a segment starts at the entry and after every
-	// instruction that can transfer control (or be a branch target).
+	out = appendULEB(out, uint64(groups)+1)
+	groupsLen := len(appendULEB(nil, uint64(groups)))
+	out = append(out, body[groupsLen:codeStart]...)
+	out = append(out, 0x01, 0x7e)
+	a := asm{m: m, local: params + uint32(locals)}
+	for _, sp := range spans {
+		if op := body[sp.start]; op >= 0x20 && op <= 0x22 { // local.get/set/tee
+			r := &reader{b: body[sp.start+1 : sp.end], base: base + sp.start + 1}
+			// The counter local takes the first free index: an invalid
+			// module must not become a valid one that writes it.
+			if idx, _ := r.u32(); idx >= a.local {
+				return nil, r.fail("local index %d out of range", idx)
+			}
+		}
+	}
+
+	out = a.load(out)
 	dead := false // after br, br_table, return or unreachable, until end/else
 	for i := 0; i < len(spans); {
 		j := i
@@ -72,25 +94,26 @@ func (m meterer) meterBody(body []byte, base int) ([]byte, error) {
 			cost += spans[k].cost()
 		}
 		entry := i == 0 || spans[i-1].class == loopStart
-		switch {
-		case dead:
-		case m.exact:
-			for k := i; k <= j; k++ {
-				out = m.charge(out, spans[k].cost(), entry && k == i)
-				out = m.copy(out, body, spans[k])
-			}
-			i = j + 1
-			dead = spans[j].class == jump
-			continue
-		case entry:
-			out = m.charge(out, cost, true)
-		case cost > 1:
-			// A segment of one instruction goes free: the charge would cost
-			// more than the instruction.
-			out = m.charge(out, cost, false)
-		}
 		for k := i; k <= j; k++ {
-			out = m.copy(out, body, spans[k])
+			sp := spans[k]
+			switch {
+			case dead:
+			case m.exact:
+				out = a.charge(out, sp.cost(), entry && k == i)
+			case k == i && entry:
+				out = a.charge(out, cost, true)
+			case k == i && cost > 1:
+				// A segment of one instruction goes free: the charge would
+				// cost more than the instruction.
+				out = a.charge(out, cost, false)
+			}
+			if !dead && (sp.call || sp.exits) {
+				out = a.store(out)
+			}
+			out = m.copy(out, body, sp)
+			if !dead && sp.call {
+				out = a.load(out)
+			}
 		}
 		switch spans[j].class {
 		case jump:
@@ -101,6 +124,65 @@ func (m meterer) meterBody(body []byte, base int) ([]byte, error) {
 		i = j + 1
 	}
 	return out, nil
+}
+
+// asm emits the injected sequences for one function.
+type asm struct {
+	m     meterer
+	local uint32 // the function's counter local
+}
+
+// load appends `local = global`.
+func (a asm) load(out []byte) []byte {
+	out = append(out, 0x23) // global.get
+	out = appendULEB(out, uint64(a.m.global))
+	out = append(out, 0x21) // local.set
+	return appendULEB(out, uint64(a.local))
+}
+
+// store appends `global = local`.
+func (a asm) store(out []byte) []byte {
+	out = append(out, 0x20) // local.get
+	out = appendULEB(out, uint64(a.local))
+	out = append(out, 0x24) // global.set
+	return appendULEB(out, uint64(a.m.global))
+}
+
+// charge appends `local -= cost`, and with check,
+// `if local < 0 { global = local = refuel(local) }`.
+func (a asm) charge(out []byte, cost int, check bool) []byte {
+	if cost > 0 {
+		out = append(out, 0x20) // local.get
+		out = appendULEB(out, uint64(a.local))
+		out = append(out, 0x42) // i64.const
+		out = appendSLEB(out, int64(cost))
+		out = append(out, 0x7d, 0x21) // i64.sub, local.set
+		out = appendULEB(out, uint64(a.local))
+	}
+	if check {
+		out = append(out, 0x20) // local.get
+		out = appendULEB(out, uint64(a.local))
+		out = append(out, 0x42, 0x00, 0x53, 0x04, 0x40) // i64.const 0, i64.lt_s, if
+		out = append(out, 0x20)                         // local.get
+		out = appendULEB(out, uint64(a.local))
+		out = append(out, 0x10) // call refuel
+		out = appendULEB(out, uint64(a.m.refuel))
+		out = append(out, 0x22) // local.tee
+		out = appendULEB(out, uint64(a.local))
+		out = append(out, 0x24) // global.set
+		out = appendULEB(out, uint64(a.m.global))
+		out = append(out, 0x0b) // end
+	}
+	return out
+}
+
+// copy appends one instruction, renumbering its function index if it has one.
+func (m meterer) copy(out, body []byte, s span) []byte {
+	if !s.funcRef {
+		return append(out, body[s.start:s.end]...)
+	}
+	out = append(out, body[s.start])
+	return appendULEB(out, uint64(m.shift(s.funcIndex)))
 }
 
 // cost is the fuel an instruction charges: one for each instruction that
@@ -123,13 +205,77 @@ func endsSegment(c class) bool {
 	return c != plain && c != blockStart
 }
 
-// copy appends one instruction, renumbering its function index if it has one.
-func (m meterer) copy(out, body []byte, s span) []byte {
-	if !s.funcRef {
-		return append(out, body[s.start:s.end]...)
+// decodeSpans decodes every instruction of a body, checks that blocks nest
+// and that the final end is the last byte, and notes which instructions
+// call or may leave the function.
+func (m meterer) decodeSpans(r *reader) ([]span, error) {
+	var spans []span
+	var stack []class // open blockStart/loopStart/ifStart/elseArm
+	for !r.eof() {
+		start := r.pos
+		op, _ := r.byte()
+		c, err := instruction(r, op)
+		if err != nil {
+			return nil, err
+		}
+		imm := r.b[start+1 : r.pos]
+		if err := m.checkIndices(op, imm, r.base+start); err != nil {
+			return nil, err
+		}
+		sp := span{start: start, end: r.pos, class: c, nop: op == 0x01}
+		switch op {
+		case 0x10: // call
+			sp.call, sp.funcRef = true, true
+			sp.funcIndex, _ = (&reader{b: imm}).u32()
+		case 0x11: // call_indirect
+			sp.call = true
+		case 0xd2: // ref.func
+			sp.funcRef = true
+			sp.funcIndex, _ = (&reader{b: imm}).u32()
+		case 0x0f: // return
+			sp.exits = true
+		case 0x0c, 0x0d, 0x0e: // br, br_if, br_table
+			sp.exits = branchesToFunction(imm, op == 0x0e, uint32(len(stack)))
+		}
+		switch c {
+		case blockStart, loopStart, ifStart:
+			stack = append(stack, c)
+		case elseArm:
+			if len(stack) == 0 || stack[len(stack)-1] != ifStart {
+				return nil, r.fail("else outside an if")
+			}
+			stack[len(stack)-1] = elseArm
+		case end:
+			if len(stack) == 0 {
+				if !r.eof() {
+					return nil, r.fail("instructions after the function's final end")
+				}
+				sp.exits = true
+				return append(spans, sp), nil
+			}
+			stack = stack[:len(stack)-1]
+		}
+		spans = append(spans, sp)
 	}
-	out = append(out, body[s.start])
-	return appendULEB(out, uint64(m.shift(s.funcIndex)))
+	return nil, r.fail("function body has no final end")
+}
+
+// branchesToFunction reports whether a branch may target the function's
+// own label, which is label depth when depth blocks are open: such a branch
+// returns from the function.
+func branchesToFunction(imm []byte, table bool, depth uint32) bool {
+	r := &reader{b: imm}
+	n := uint32(1)
+	if table {
+		count, _ := r.u32()
+		n = count + 1
+	}
+	for range n {
+		if label, _ := r.u32(); label >= depth {
+			return true
+		}
+	}
+	return false
 }
 
 // checkIndices refuses global and type indices past the module's own: the
@@ -154,73 +300,4 @@ func (m meterer) checkIndices(op byte, imm []byte, offset int) error {
 		}
 	}
 	return nil
-}
-
-// charge appends `counter -= cost`, and with check,
-// `if counter < 0 { counter = refuel(counter) }`.
-func (m meterer) charge(out []byte, cost int, check bool) []byte {
-	if cost > 0 {
-		out = append(out, 0x23) // global.get
-		out = appendULEB(out, uint64(m.global))
-		out = append(out, 0x42) // i64.const
-		out = appendSLEB(out, int64(cost))
-		out = append(out, 0x7d, 0x24) // i64.sub, global.set
-		out = appendULEB(out, uint64(m.global))
-	}
-	if check {
-		out = append(out, 0x23) // global.get
-		out = appendULEB(out, uint64(m.global))
-		out = append(out, 0x42, 0x00, 0x53, 0x04, 0x40) // i64.const 0, i64.lt_s, if
-		out = append(out, 0x23)                         // global.get
-		out = appendULEB(out, uint64(m.global))
-		out = append(out, 0x10) // call refuel
-		out = appendULEB(out, uint64(m.refuel))
-		out = append(out, 0x24) // global.set
-		out = appendULEB(out, uint64(m.global))
-		out = append(out, 0x0b) // end
-	}
-	return out
-}
-
-// decodeSpans decodes every instruction of a body and checks that blocks
-// nest and that the final end is the last byte.
-func (m meterer) decodeSpans(r *reader) ([]span, error) {
-	var spans []span
-	var stack []class // open blockStart/loopStart/ifStart/elseArm
-	for !r.eof() {
-		start := r.pos
-		op, _ := r.byte()
-		c, err := instruction(r, op)
-		if err != nil {
-			return nil, err
-		}
-		if err := m.checkIndices(op, r.b[start+1:r.pos], r.base+start); err != nil {
-			return nil, err
-		}
-		sp := span{start: start, end: r.pos, class: c, nop: op == 0x01}
-		if op == 0x10 || op == 0xd2 { // call, ref.func
-			idx := &reader{b: r.b[start+1 : r.pos]}
-			sp.funcIndex, _ = idx.u32()
-			sp.funcRef = true
-		}
-		spans = append(spans, sp)
-		switch c {
-		case blockStart, loopStart, ifStart:
-			stack = append(stack, c)
-		case elseArm:
-			if len(stack) == 0 || stack[len(stack)-1] != ifStart {
-				return nil, r.fail("else outside an if")
-			}
-			stack[len(stack)-1] = elseArm
-		case end:
-			if len(stack) == 0 {
-				if !r.eof() {
-					return nil, r.fail("instructions after the function's final end")
-				}
-				return spans, nil
-			}
-			stack = stack[:len(stack)-1]
-		}
-	}
-	return nil, r.fail("function body has no final end")
 }

@@ -33,6 +33,8 @@ type account struct {
 	budget, granted int64
 	deadline        time.Time
 	refuels         int
+	stopped         bool
+	last            int64 // the counter when refuel stopped the call
 }
 
 type accountKey struct{}
@@ -43,6 +45,7 @@ func (a *account) refuel(counter int64) int64 {
 	a.refuels++
 	used := a.granted - min(counter, 0)
 	if used >= a.budget || !a.deadline.IsZero() && time.Now().After(a.deadline) {
+		a.stopped, a.last = true, counter
 		panic(errOutOfFuel)
 	}
 	next := min(1_000_000, a.budget-used)
@@ -50,8 +53,15 @@ func (a *account) refuel(counter int64) int64 {
 	return next
 }
 
-// used reports the fuel consumed given the counter's final value.
-func (a *account) used(counter int64) int64 { return a.granted - counter }
+// used reports the fuel consumed given the global counter's final value,
+// which is stale when refuel stopped the call (the function's own counter
+// local was not stored back).
+func (a *account) used(counter int64) int64 {
+	if a.stopped {
+		counter = a.last
+	}
+	return a.granted - counter
+}
 
 func instantiateRefuel(t testing.TB, rt wazero.Runtime) {
 	t.Helper()

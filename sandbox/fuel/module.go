@@ -43,6 +43,8 @@ type section struct {
 type module struct {
 	sections        []section
 	types           uint32
+	typeParams      []uint32 // parameter count of each type
+	funcTypes       []uint32 // type of each defined function
 	importedFuncs   uint32
 	importedGlobals uint32
 	definedGlobals  uint32
@@ -169,12 +171,17 @@ func (mod *module) check(sec int, s section) error {
 			if form != 0x60 {
 				return &UnsupportedError{Offset: r.base + r.pos - 1, What: fmt.Sprintf("type form 0x%02x (GC proposal)", form)}
 			}
-			for range 2 { // params, results
-				if err := each(r, 1, func() error { return valueType(r) }); err != nil {
+			params, err := r.count(1)
+			if err != nil {
+				return err
+			}
+			mod.typeParams = append(mod.typeParams, uint32(params))
+			for range params {
+				if err := valueType(r); err != nil {
 					return err
 				}
 			}
-			return nil
+			return each(r, 1, func() error { return valueType(r) }) // results
 		})
 	case secImport:
 		err = each(r, 3, func() error {
@@ -209,7 +216,15 @@ func (mod *module) check(sec int, s section) error {
 			return err
 		})
 	case secFunction:
-		err = each(r, 1, func() error { return mod.typeIndex(r) })
+		err = each(r, 1, func() error {
+			start := r.pos
+			if err := mod.typeIndex(r); err != nil {
+				return err
+			}
+			idx, _ := (&reader{b: r.b[start:r.pos]}).u32()
+			mod.funcTypes = append(mod.funcTypes, idx)
+			return nil
+		})
 	case secTable:
 		err = each(r, 3, func() error { return tableType(r) })
 	case secMemory:
@@ -474,7 +489,7 @@ func (mod *module) rebuild(opts Options, m meterer) ([]byte, error) {
 			}
 			emit(s.id, capped)
 		case secCode:
-			metered, err := meterCode(s, m)
+			metered, err := mod.meterCode(s, m)
 			if err != nil {
 				return nil, err
 			}
@@ -633,15 +648,18 @@ func min32(a, b uint32) uint32 {
 	return b
 }
 
-func meterCode(s section, m meterer) ([]byte, error) {
+func (mod *module) meterCode(s section, m meterer) ([]byte, error) {
 	r := &reader{b: s.payload, base: s.offset}
 	n, _ := r.u32()
+	if int(n) != len(mod.funcTypes) {
+		return nil, fmt.Errorf("fuel: malformed module: %d function bodies for %d functions", n, len(mod.funcTypes))
+	}
 	out := appendULEB(nil, uint64(n))
-	for range n {
+	for i := range n {
 		size, _ := r.u32()
 		base := r.base + r.pos
 		body, _ := r.bytes(int(size))
-		metered, err := m.meterBody(body, base)
+		metered, err := m.meterBody(body, base, mod.typeParams[mod.funcTypes[i]])
 		if err != nil {
 			return nil, wrap(err)
 		}
