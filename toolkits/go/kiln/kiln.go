@@ -202,6 +202,7 @@ func Run(m Module) {
 type host interface {
 	result(data []byte)
 	log(level Level, msg string)
+	httpRequest(req []byte) []byte
 }
 
 // serve implements one call and returns the process exit status.
