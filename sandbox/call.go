@@ -28,6 +28,8 @@ type Request struct {
 	// these and nothing else of the host's environment.
 	Env    map[string]string
 	Limits Limits
+	// Network, when set, lets the module make HTTP requests.
+	Network *Network
 }
 
 // RequestError reports a request the module was never started for: an
@@ -75,7 +77,11 @@ func (e *Engine) Call(ctx context.Context, m *Module, req Request) (Result, erro
 		cfg = cfg.WithEnv(name, req.Env[name])
 	}
 
-	state := &callState{limits: req.Limits, logs: logSink{budget: req.Limits.LogBytes}}
+	client, err := newHTTPClient(req.Network, m.Manifest.Egress)
+	if err != nil {
+		return Result{}, err
+	}
+	state := &callState{limits: req.Limits, logs: logSink{budget: req.Limits.LogBytes}, http: client}
 	var stdout *resultWriter
 	if m.Manifest.Plain {
 		stdout = &resultWriter{limit: req.Limits.OutputBytes}
@@ -151,9 +157,12 @@ func (e *Engine) Call(ctx context.Context, m *Module, req Request) (Result, erro
 // has one) and then _start. The fuel counter starts at 0, so the first
 // check asks refuel for the first slice.
 func (e *Engine) run(ctx context.Context, compiled wazero.CompiledModule, cfg wazero.ModuleConfig, state *callState, res *Result) (*limitedMemory, error) {
-	mem := &limitedMemory{limit: uint64(state.limits.memoryPages()) * pageSize}
+	mem := &limitedMemory{limit: uint64(state.limits.memoryPages()) * pageSize, inspect: e.inspectMemory}
 	state.meter = newMeter(ctx, state.limits.Fuel, state.limits.Timeout)
-	callCtx := context.WithValue(ctx, callStateKey{}, state)
+	// Host functions that block (HTTP) see the call's deadline.
+	callCtx, cancel := context.WithDeadline(ctx, state.meter.deadline)
+	defer cancel()
+	callCtx = context.WithValue(callCtx, callStateKey{}, state)
 	callCtx = experimental.WithMemoryAllocator(callCtx, mem)
 
 	start := time.Now()
@@ -170,6 +179,7 @@ func (e *Engine) run(ctx context.Context, compiled wazero.CompiledModule, cfg wa
 	if f := inst.ExportedFunction("_start"); f != nil {
 		_, err = f.Call(callCtx)
 	}
+
 	state.meter.finish()
 	return mem, errors.Join(err, inst.Close(ctx))
 }

@@ -51,6 +51,9 @@ type Engine struct {
 
 	maxPages   uint32
 	meteredDir string // on-disk cache of instrumented modules; "" for none
+	// inspectMemory, set only by tests, sees each instance's memory when it
+	// is freed (to prove what never entered it).
+	inspectMemory func(memory []byte)
 
 	mu  sync.Mutex
 	lru *compiledLRU

@@ -6,6 +6,8 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/kilnhq/kiln/sandbox/egress"
 )
 
 // HostModule is the import module name of Kiln's host functions.
@@ -14,11 +16,15 @@ const HostModule = "kiln"
 // callState is what the host functions of one call share with Call. It
 // travels in the context, so one host module instance serves every call.
 type callState struct {
-	limits    Limits
-	meter     *meter
-	result    []byte
-	resultSet bool
-	logs      logSink
+	limits Limits
+	meter  *meter
+	http   *egress.Client // nil: no network for this call
+	// pendingHTTP is the response document kiln.http_request produced and
+	// kiln.http_response has not collected yet.
+	pendingHTTP []byte
+	result      []byte
+	resultSet   bool
+	logs        logSink
 }
 
 type callStateKey struct{}
@@ -58,6 +64,14 @@ func instantiateHost(ctx context.Context, rt wazero.Runtime) error {
 		WithGoModuleFunction(api.GoModuleFunc(hostLog), []api.ValueType{i32, i32, i32}, nil).
 		WithParameterNames("level", "ptr", "len").
 		Export("log").
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(hostHTTPRequest), []api.ValueType{i32, i32}, []api.ValueType{i32}).
+		WithParameterNames("ptr", "len").
+		Export("http_request").
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(hostHTTPResponse), []api.ValueType{i32}, nil).
+		WithParameterNames("ptr").
+		Export("http_response").
 		Instantiate(ctx)
 	return err
 }

@@ -9,7 +9,8 @@ type limitedMemory struct {
 	limit   uint64
 	buf     []byte
 	peak    uint64
-	refused bool // a grow past the limit was refused
+	refused bool         // a grow past the limit was refused
+	inspect func([]byte) // tests only: sees the memory before it is freed
 }
 
 var _ experimental.MemoryAllocator = (*limitedMemory)(nil)
@@ -39,4 +40,9 @@ func (m *limitedMemory) Reallocate(size uint64) []byte {
 }
 
 // Free implements experimental.LinearMemory.
-func (m *limitedMemory) Free() { m.buf = nil }
+func (m *limitedMemory) Free() {
+	if m.inspect != nil {
+		m.inspect(m.buf)
+	}
+	m.buf = nil
+}

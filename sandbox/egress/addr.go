@@ -138,10 +138,10 @@ func normalizePrefix(p netip.Prefix) (netip.Prefix, error) {
 		return netip.Prefix{}, fmt.Errorf("invalid prefix")
 	}
 	p = p.Masked()
+	// A masked prefix whose address is still IPv4-mapped has at least 96
+	// bits; shorter ones cover no mapped address once addresses are unmapped,
+	// which errs on the closed side.
 	if a := p.Addr(); a.Is4In6() {
-		if p.Bits() < 96 {
-			return netip.Prefix{}, fmt.Errorf("prefix %s mixes IPv4-mapped and IPv6 space", p)
-		}
 		return netip.PrefixFrom(a.Unmap(), p.Bits()-96).Masked(), nil
 	}
 	return p, nil

@@ -119,7 +119,9 @@ func NewClient(p Policy, secrets []Secret, opts ...Option) (*Client, error) {
 	}
 	c.redactor = newRedactor(secrets)
 	for _, o := range opts {
-		o(c)
+		if o != nil {
+			o(c)
+		}
 	}
 	if c.resolver == nil {
 		c.resolver = net.DefaultResolver
@@ -232,7 +234,7 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 		key := next.method + " " + next.t.url.String()
 		if visited[key] {
 			return nil, &DeniedError{Reason: ReasonRedirectLoop, URL: c.redact(next.t.url.String()),
-				Detail: fmt.Sprintf("redirect loop: %s was already requested after %d redirect(s)", c.redact(next.t.url.String()), redirects+1)}
+				Detail: fmt.Sprintf("redirect loop: redirect %d leads back to a URL already requested", redirects+1)}
 		}
 		visited[key] = true
 		if err := c.count(c.redact(next.t.url.String())); err != nil {
@@ -386,7 +388,7 @@ func (c *Client) send(ctx context.Context, h *hop, follow bool, carried *bool) (
 		}
 		for _, a := range answers {
 			if why := blocked(a, c.p.AllowPrivate); why != "" {
-				return deny(ReasonBlockedAddress, "", "%s resolves to %s, which is %s", t.host, a, why)
+				return deny(ReasonBlockedAddress, "", "%s resolves to %s, which is %s", t.host, a.Unmap(), why)
 			}
 			a = a.Unmap()
 			dup := false

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -239,7 +240,18 @@ func normalizeHost(h string, bracketed bool) (string, netip.Addr, error) {
 	}
 	// IDNA first: it maps full-width digits and dots ("１２７。０。０。１")
 	// to ASCII, so the numeric check below sees what a resolver would.
+	if !utf8.ValidString(h) {
+		return "", netip.Addr{}, &hostError{msg: fmt.Sprintf("invalid host name %q: not UTF-8", clip(h))}
+	}
 	a, err := idna.Lookup.ToASCII(h)
+	if err == nil {
+		// The result must be a fixed point, or the name we check is not the
+		// name that a later parse (or the resolver) would see.
+		var again string
+		if again, err = idna.Lookup.ToASCII(a); err == nil && again != a {
+			err = fmt.Errorf("not stable under IDNA")
+		}
+	}
 	if err != nil {
 		return "", netip.Addr{}, &hostError{msg: fmt.Sprintf("invalid host name %q: %v", clip(h), err)}
 	}

@@ -50,6 +50,7 @@ func validSecretName(s string) bool {
 // typo never sends a half-substituted template to a server.
 func templateRefs(s string) ([]string, error) {
 	var names []string
+	seen := map[string]bool{}
 	for off := 0; ; {
 		i := strings.Index(s[off:], templateOpen)
 		if i < 0 {
@@ -61,11 +62,8 @@ func templateRefs(s string) ([]string, error) {
 			return nil, fmt.Errorf("malformed secret reference at byte %d: want {{secret.NAME}} with NAME of letters, digits and '_'", off+i)
 		}
 		name := s[start : start+end]
-		seen := false
-		for _, n := range names {
-			seen = seen || n == name
-		}
-		if !seen {
+		if !seen[name] {
+			seen[name] = true
 			names = append(names, name)
 		}
 		off = start + end + len(templateClose)

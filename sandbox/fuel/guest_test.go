@@ -86,6 +86,8 @@ func newGuestRuntime(t testing.TB, closeOnContextDone bool) *guestRuntime {
 		*ctx.Value(resultKey{}).(*[]byte) = append([]byte(nil), b...)
 	}).Export("result").
 		NewFunctionBuilder().WithFunc(func(context.Context, uint32, uint32, uint32) {}).Export("log").
+		NewFunctionBuilder().WithFunc(func(context.Context, uint32, uint32) uint32 { return 0 }).Export("http_request").
+		NewFunctionBuilder().WithFunc(func(context.Context, uint32) {}).Export("http_response").
 		Instantiate(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -111,9 +111,32 @@ func fail(context.Context, none) (string, error) {
 	return "", errors.New("the city was not found")
 }
 
+type fetchIn struct {
+	URL    string `json:"url"`
+	Secret string `json:"secret,omitempty" description:"name of a secret to send as a bearer token"`
+}
+
+type fetchOut struct {
+	Status int    `json:"status"`
+	Body   string `json:"body"`
+}
+
+func fetch(ctx context.Context, in fetchIn) (fetchOut, error) {
+	header := map[string][]string{}
+	if in.Secret != "" {
+		header["Authorization"] = []string{"Bearer " + kiln.Secret(in.Secret)}
+	}
+	resp, err := kiln.Fetch(ctx, kiln.HTTPRequest{URL: in.URL, Header: header})
+	if err != nil {
+		return fetchOut{}, err
+	}
+	return fetchOut{resp.Status, string(resp.Body)}, nil
+}
+
 func main() {
 	kiln.Run(kiln.Module{
-		Env: []kiln.EnvVar{{Name: "GREETING", Description: "declared and passed"}},
+		Env:    []kiln.EnvVar{{Name: "GREETING", Description: "declared and passed"}},
+		Egress: []string{"api.test.example"},
 		Tools: []kiln.Tool{
 			kiln.NewTool("count", "Counts calls in a global", count),
 			kiln.NewTool("getenv", "Reads an env var and the whole environment", getenv),
@@ -126,6 +149,7 @@ func main() {
 			kiln.NewTool("recurse", "Recurses without end", recurse),
 			kiln.NewTool("crash", "Panics", crash),
 			kiln.NewTool("fail", "Returns an error", fail),
+			kiln.NewTool("fetch", "Fetches a URL through the host", fetch),
 		},
 	})
 }
