@@ -48,3 +48,13 @@ func (e *envFlags) Set(s string) error {
 	e.values[name] = value
 	return nil
 }
+
+// listFlag collects a repeated flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(s string) error {
+	*l = append(*l, s)
+	return nil
+}

@@ -16,6 +16,9 @@ Usage:
 
 Commands:
   serve     run the Kiln service (HTTP API and health endpoint)
+  migrate   apply the database migrations and exit
+  admin     operator commands: customers, plans, API keys, audit log
+  library   sign, verify and push library modules
   build     build a Go tool source directory into a tool module (.wasm)
   run       call one tool of a module in the sandbox and print the result
   inspect   print a module's hash and manifest
@@ -46,6 +49,9 @@ func main() {
 func dispatch(env *environment, args []string) int {
 	commands := []command{
 		{"serve", runServe},
+		{"migrate", runMigrate},
+		{"admin", runAdmin},
+		{"library", runLibrary},
 		{"build", runBuild},
 		{"run", runRun},
 		{"inspect", runInspect},

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
 
 	"github.com/kilnhq/kiln/pkg/config"
 	"github.com/kilnhq/kiln/sandbox"
+	"github.com/kilnhq/kiln/sandbox/egress"
 )
 
 // Exit statuses of `kiln run`, one per outcome. They are part of the CLI's
@@ -52,8 +54,12 @@ func runRun(env *environment, args []string) int {
 	fs.Var(&memory, "memory", "memory limit, such as 64MiB")
 	output := byteSize(lim.OutputBytes)
 	fs.Var(&output, "output", "result size limit, such as 1MiB")
-	var envs envFlags
+	var envs, secrets envFlags
 	fs.Var(&envs, "var", "NAME=VALUE sets a declared env var of the module (repeatable)")
+	fs.Var(&secrets, "secret", "NAME=VALUE gives the module a secret for {{secret.NAME}}, bound to its egress hosts (repeatable)")
+	var allowHosts, allowPrivate listFlag
+	fs.Var(&allowHosts, "allow-host", "egress rule such as api.example.com or https://*.example.com:8443 (repeatable; default: the module's declared hosts)")
+	fs.Var(&allowPrivate, "allow-private", "address range the module may reach despite the SSRF checks, such as 127.0.0.0/8 (repeatable)")
 	pos, status, ok := parseExact(env, fs, args, 1)
 	if !ok {
 		return status
@@ -92,7 +98,12 @@ func runRun(env *environment, args []string) int {
 		}
 		*tool = mod.Manifest.Tools[0].Name
 	}
-	res, err := engine.Call(ctx, mod, sandbox.Request{Tool: *tool, Args: []byte(*argsJSON), Env: envs.values, Limits: lim})
+	network, err := runNetwork(mod, allowHosts, allowPrivate, secrets.values)
+	if err != nil {
+		fmt.Fprintln(env.stderr, "kiln run:", err)
+		return exitUsage
+	}
+	res, err := engine.Call(ctx, mod, sandbox.Request{Tool: *tool, Args: []byte(*argsJSON), Env: envs.values, Limits: lim, Network: network})
 	var reqErr *sandbox.RequestError
 	switch {
 	case errors.As(err, &reqErr):
@@ -131,4 +142,35 @@ func toolNames(m *sandbox.Module) string {
 		names = append(names, t.Name)
 	}
 	return strings.Join(names, ", ")
+}
+
+// runNetwork gives the module the network when it declares egress hosts or
+// the command line allows some.
+func runNetwork(mod *sandbox.Module, allowHosts, allowPrivate []string, secrets map[string]string) (*sandbox.Network, error) {
+	hosts := allowHosts
+	if len(hosts) == 0 {
+		hosts = mod.Manifest.Egress
+	}
+	if len(hosts) == 0 {
+		if len(secrets) > 0 {
+			return nil, errors.New("--secret needs egress hosts: the module declares none; add --allow-host")
+		}
+		return nil, nil
+	}
+	rules, err := egress.ParseRules(hosts)
+	if err != nil {
+		return nil, err
+	}
+	n := &sandbox.Network{Policy: egress.Policy{Allow: rules}}
+	for _, p := range allowPrivate {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			return nil, fmt.Errorf("--allow-private %q is not an address range such as 127.0.0.0/8", p)
+		}
+		n.Policy.AllowPrivate = append(n.Policy.AllowPrivate, prefix)
+	}
+	for name, value := range secrets {
+		n.Secrets = append(n.Secrets, egress.Secret{Name: name, Value: value, Hosts: rules})
+	}
+	return n, nil
 }

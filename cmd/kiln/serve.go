@@ -13,13 +13,26 @@ import (
 	"time"
 
 	"github.com/kilnhq/kiln/pkg/api"
+	"github.com/kilnhq/kiln/pkg/build"
 	"github.com/kilnhq/kiln/pkg/config"
+	"github.com/kilnhq/kiln/pkg/secrets"
+	"github.com/kilnhq/kiln/pkg/store"
+	"github.com/kilnhq/kiln/pkg/tier"
+	"github.com/kilnhq/kiln/sandbox"
 )
 
 func runServe(env *environment, args []string) int {
 	var cfg config.Config
 	fs := newFlagSet(env, "serve", "[flags]",
-		"Runs the Kiln service. With no configuration it listens on 127.0.0.1:8080\nand keeps its state in ./kiln-data. SIGTERM or SIGINT shut it down gracefully.")
+		"Runs the Kiln service: the user API (/api/v1), the operator API (/api/v1/admin)\n"+
+			"and /healthz. It opens the database and applies migrations first.\n\n"+
+			"With no configuration it runs in development mode: it listens on 127.0.0.1:8080,\n"+
+			"keeps its state in ./kiln-data and generates a master key, an operator token and\n"+
+			"a library signing key there (mode 0600), saying so in the log.\n\n"+
+			"KILN_ENV=production refuses to start without KILN_MASTER_KEY (base64 of 32 random\n"+
+			"bytes), KILN_OPERATOR_TOKEN (at least 32 characters) and an https KILN_PUBLIC_URL.\n"+
+			"Secrets are read from the environment only, never from flags.\n\n"+
+			"SIGTERM or SIGINT shut it down gracefully.")
 	cfg.RegisterServe(fs, env.getenv)
 	if _, status, ok := parseExact(env, fs, args, 0); !ok {
 		return status
@@ -29,26 +42,58 @@ func runServe(env *environment, args []string) int {
 		fmt.Fprintln(env.stderr, "kiln serve:", err)
 		return exitUsage
 	}
+	resolved, err := cfg.Resolve(env.getenv, logger)
+	if err != nil {
+		fmt.Fprintln(env.stderr, "kiln serve:", err)
+		return exitUsage
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := serve(ctx, &cfg, logger); err != nil {
+	if err := serve(ctx, &cfg, resolved, logger); err != nil {
 		fmt.Fprintln(env.stderr, "kiln serve:", err)
 		return exitFailed
 	}
 	return exitOK
 }
 
-// serve runs the service until ctx is done, then drains requests.
-func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
+// serve runs the service until ctx is done, then drains requests. It
+// constructs every service the API uses and passes them in.
+func serve(ctx context.Context, cfg *config.Config, resolved config.Resolved, logger *slog.Logger) (err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("creating data dir: %w", err)
 	}
+	st, err := openStore(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, st.Close()) }()
+
+	engine, err := sandbox.NewEngine(ctx, sandbox.Config{CacheDir: cfg.CacheDir()})
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, engine.Close(context.WithoutCancel(ctx))) }()
+	box, err := secrets.New(resolved.MasterKey)
+	if err != nil {
+		return err
+	}
+	builder := &build.GoBuilder{Engine: engine, GoCache: cfg.GoCacheDir()}
+	handler, err := api.New(api.Deps{
+		Logger: logger, Store: st, Catalog: tier.NewCatalog(st), Engine: engine,
+		Builds: build.NewPool(builder, cfg.BuildWorkers), Secrets: box,
+		OperatorToken: resolved.OperatorToken, LibraryKeys: resolved.LibraryKeys,
+	})
+	if err != nil {
+		return err
+	}
+
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
 	}
-	srv := &http.Server{Handler: api.New(logger), ReadHeaderTimeout: 10 * time.Second}
-	logger.Info("kiln serving", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "env", cfg.Env)
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	logger.Info("kiln serving", "addr", ln.Addr().String(), "public_url", resolved.PublicURL,
+		"data_dir", cfg.DataDir, "database", st.Dialect(), "env", cfg.Env)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -67,4 +112,26 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// openStore opens the configured database and applies its migrations.
+// Concurrent starts are safe: Migrate serializes them.
+func openStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*store.Store, error) {
+	st, err := store.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		return nil, errors.Join(err, st.Close())
+	}
+	applied, err := st.AppliedMigrations(ctx)
+	if err != nil {
+		return nil, errors.Join(err, st.Close())
+	}
+	version := 0
+	if len(applied) > 0 {
+		version = applied[len(applied)-1].Version
+	}
+	logger.Info("database migrated", "database", st.Dialect(), "schema_version", version)
+	return st, nil
 }

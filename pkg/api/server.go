@@ -1,35 +1,102 @@
-// Package api is Kiln's HTTP surface, on Echo.
+// Package api is Kiln's HTTP surface, on Echo: the operator API under
+// /api/v1/admin (authenticated by the operator token) and the user API under
+// /api/v1 (authenticated by a customer's API key), described by the OpenAPI
+// document at /api/v1/openapi.json.
+//
+// Handlers return errors; one error handler (errors.go) turns them into a
+// status and a {"error": "..."} body. Invalid input is a 4xx with a message
+// saying what to change; only failures of Kiln itself are 500s, logged with
+// their cause and answered without it.
 package api
 
 import (
+	"crypto/sha256"
+	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/kilnhq/kiln/pkg/build"
+	"github.com/kilnhq/kiln/pkg/config"
+	"github.com/kilnhq/kiln/pkg/secrets"
+	"github.com/kilnhq/kiln/pkg/signing"
+	"github.com/kilnhq/kiln/pkg/store"
+	"github.com/kilnhq/kiln/pkg/tier"
+	"github.com/kilnhq/kiln/sandbox"
 )
+
+// Deps are the services the API runs on. cmd/kiln constructs them; every
+// field is required.
+type Deps struct {
+	Logger  *slog.Logger
+	Store   *store.Store
+	Catalog *tier.Catalog
+	// Engine validates, instruments and compiles modules before they are
+	// stored, so a module that cannot run is refused at upload.
+	Engine *sandbox.Engine
+	// Builds compiles Go tool source.
+	Builds *build.Pool
+	// Secrets seals env var values before they reach the store.
+	Secrets *secrets.Box
+	// OperatorToken authenticates /api/v1/admin.
+	OperatorToken config.Token
+	// LibraryKeys are the keys a library upload must be signed with; none
+	// means every upload is refused.
+	LibraryKeys []signing.PublicKey
+}
 
 // Server is the HTTP handler of `kiln serve`.
 type Server struct {
-	echo *echo.Echo
+	echo    *echo.Echo
+	log     *slog.Logger
+	store   *store.Store
+	catalog *tier.Catalog
+	engine  *sandbox.Engine
+	builds  *build.Pool
+	secrets *secrets.Box
+	// operatorHash is the SHA-256 of the operator token: requests are
+	// compared against it in constant time, and the token itself is not
+	// kept.
+	operatorHash [sha256.Size]byte
+	libraryKeys  []signing.PublicKey
+	now          func() time.Time
 }
 
 // New builds the HTTP handler.
-func New(logger *slog.Logger) *Server {
+func New(d Deps) (*Server, error) {
+	switch {
+	case d.Logger == nil, d.Store == nil, d.Catalog == nil, d.Engine == nil, d.Builds == nil, d.Secrets == nil:
+		return nil, errors.New("api: Deps is missing a service")
+	case len(d.OperatorToken.Reveal()) < config.MinOperatorTokenLength:
+		return nil, errors.New("api: the operator token is missing or too short")
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	s := &Server{
+		echo: e, log: d.Logger, store: d.Store, catalog: d.Catalog, engine: d.Engine, builds: d.Builds,
+		secrets: d.Secrets, operatorHash: sha256.Sum256([]byte(d.OperatorToken.Reveal())),
+		libraryKeys: d.LibraryKeys, now: time.Now,
+	}
+	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		// Only the method, URI, status and latency are logged: request
+		// bodies may hold secret values and are never logged.
 		LogStatus: true, LogURI: true, LogMethod: true, LogLatency: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
-			logger.Info("request", "method", v.Method, "uri", v.URI, "status", v.Status, "latency", v.Latency)
+			d.Logger.Info("request", "method", v.Method, "uri", v.URI, "status", v.Status, "latency", v.Latency)
 			return nil
 		},
 	}))
-	e.GET("/healthz", func(c echo.Context) error {
-		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
-	})
-	return &Server{echo: e}
+	s.routes()
+	return s, nil
 }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// Routes lists the registered routes (method and Echo path), for the test
+// that holds the OpenAPI document to them.
+func (s *Server) Routes() []*echo.Route { return s.echo.Routes() }

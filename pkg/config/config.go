@@ -1,12 +1,22 @@
 // Package config holds the service's configuration: every setting is a
 // command-line flag with a KILN_* environment variable of the same name, and
 // the flag wins when both are given.
+//
+// Secrets (the master key, the operator token) are environment variables
+// only, never flags, because a process's arguments are visible to every user
+// of the machine. None has a default value: production refuses to start
+// without them, and development generates them into the data directory
+// (see Resolve).
 package config
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"path/filepath"
+	"strconv"
+	"strings"
 )
 
 // Environments.
@@ -15,12 +25,27 @@ const (
 	Production  = "production"
 )
 
+// Environment variables that have no flag, because they hold secrets.
+const (
+	EnvMasterKey     = "KILN_MASTER_KEY"
+	EnvOperatorToken = "KILN_OPERATOR_TOKEN"
+)
+
 // Config is the configuration shared by kiln's commands.
 type Config struct {
-	Addr        string // --addr, KILN_ADDR
-	DataDir     string // --data-dir, KILN_DATA_DIR
-	DatabaseURL string // --database-url, KILN_DATABASE_URL; empty means SQLite in DataDir
-	Env         string // --env, KILN_ENV
+	Addr         string // --addr, KILN_ADDR
+	DataDir      string // --data-dir, KILN_DATA_DIR
+	DatabaseURL  string // --database-url, KILN_DATABASE_URL; empty means SQLite in DataDir
+	Env          string // --env, KILN_ENV
+	PublicURL    string // --public-url, KILN_PUBLIC_URL; empty in development means http://<addr>
+	LibraryKeys  string // --library-keys, KILN_LIBRARY_KEYS: trusted library signing keys
+	BuildWorkers int    // --build-workers, KILN_BUILD_WORKERS
+
+	// envErrs are environment values that could not be parsed when the
+	// flags were registered; Validate reports them.
+	envErrs []error
+	// serve says RegisterServe ran, so the service's settings are checked.
+	serve bool
 }
 
 // Getenv looks up an environment variable; os.Getenv in production, a map in tests.
@@ -43,22 +68,51 @@ func (c *Config) RegisterStorage(fs *flag.FlagSet, getenv Getenv) {
 		"development or production (env KILN_ENV)")
 }
 
-// RegisterServe adds the storage flags and --addr to fs.
+// DefaultBuildWorkers is how many tool builds run at once by default: a
+// build uses several cores for up to a minute.
+const DefaultBuildWorkers = 2
+
+// RegisterServe adds the storage flags and the service's own to fs.
 func (c *Config) RegisterServe(fs *flag.FlagSet, getenv Getenv) {
+	c.serve = true
 	fs.StringVar(&c.Addr, "addr", orDefault(getenv, "KILN_ADDR", "127.0.0.1:8080"),
 		"address to listen on (env KILN_ADDR)")
 	c.RegisterStorage(fs, getenv)
+	fs.StringVar(&c.PublicURL, "public-url", getenv("KILN_PUBLIC_URL"),
+		"the URL clients reach this service at, base of OAuth issuer and MCP resource URLs; https in production,\ndefault http://<addr> in development (env KILN_PUBLIC_URL)")
+	fs.StringVar(&c.LibraryKeys, "library-keys", getenv("KILN_LIBRARY_KEYS"),
+		"public keys (ed25519:<base64>, separated by commas) whose signatures library uploads must carry;\nempty in development trusts a generated key in the data dir (env KILN_LIBRARY_KEYS)")
+	workers := DefaultBuildWorkers
+	if v := getenv("KILN_BUILD_WORKERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			c.envErrs = append(c.envErrs, fmt.Errorf("config: KILN_BUILD_WORKERS is %q; it must be a whole number", v))
+		}
+		workers = n
+	}
+	fs.IntVar(&c.BuildWorkers, "build-workers", workers,
+		"how many tool builds may run at once (env KILN_BUILD_WORKERS)")
 }
 
-// Validate checks values that flags cannot check by type.
+// Validate checks values that flags cannot check by type. It does not look
+// for secrets: Resolve does, after Validate.
 func (c *Config) Validate() error {
+	errs := append([]error(nil), c.envErrs...)
 	if c.Env != Development && c.Env != Production {
-		return fmt.Errorf("config: KILN_ENV/--env is %q; it must be %q or %q", c.Env, Development, Production)
+		errs = append(errs, fmt.Errorf("config: KILN_ENV/--env is %q; it must be %q or %q", c.Env, Development, Production))
 	}
 	if c.DataDir == "" {
-		return fmt.Errorf("config: the data directory (--data-dir, KILN_DATA_DIR) must not be empty")
+		errs = append(errs, errors.New("config: the data directory (--data-dir, KILN_DATA_DIR) must not be empty"))
 	}
-	return nil
+	if c.serve && c.BuildWorkers < 1 {
+		errs = append(errs, fmt.Errorf("config: --build-workers/KILN_BUILD_WORKERS is %d; it must be at least 1", c.BuildWorkers))
+	}
+	if c.PublicURL != "" {
+		if _, err := ParsePublicURL(c.PublicURL, false); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // CacheDir is where compiled modules are cached on disk.
@@ -66,3 +120,25 @@ func (c *Config) CacheDir() string { return filepath.Join(c.DataDir, "cache", "w
 
 // GoCacheDir is the GOCACHE used for tool builds.
 func (c *Config) GoCacheDir() string { return filepath.Join(c.DataDir, "cache", "go-build") }
+
+// ParsePublicURL checks a public URL: an absolute http or https URL (https
+// only when requireHTTPS), with a host, without credentials, query or
+// fragment, since it is the base other URLs are built on. The result has no
+// trailing slash.
+func ParsePublicURL(s string, requireHTTPS bool) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", fmt.Errorf("config: KILN_PUBLIC_URL/--public-url %q is not a URL", s)
+	}
+	switch {
+	case requireHTTPS && u.Scheme != "https":
+		return "", fmt.Errorf("config: KILN_PUBLIC_URL/--public-url must be an https URL in production, got %q", s)
+	case u.Scheme != "https" && u.Scheme != "http":
+		return "", fmt.Errorf("config: KILN_PUBLIC_URL/--public-url must be an http or https URL, got %q", s)
+	case u.Host == "":
+		return "", fmt.Errorf("config: KILN_PUBLIC_URL/--public-url %q has no host", s)
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		return "", fmt.Errorf("config: KILN_PUBLIC_URL/--public-url %q must not have credentials, a query or a fragment", s)
+	}
+	return strings.TrimSuffix(u.String(), "/"), nil
+}

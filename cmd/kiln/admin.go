@@ -1,0 +1,148 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+const adminDescription = `Calls the operator API of a running Kiln service (--server, KILN_SERVER_URL;
+default ` + defaultServerURL + `) with the operator token from KILN_OPERATOR_TOKEN
+or, for a development service, from <data-dir>/operator.token. Answers are
+printed as JSON.`
+
+func runAdmin(env *environment, args []string) int {
+	return runGroup(env, "admin", adminDescription, []subcommand{
+		{"create-customer", "create a customer on a plan", adminCreateCustomer},
+		{"customers", "list customers", adminCustomers},
+		{"set-tier", "move a customer to another plan", adminSetTier},
+		{"create-key", "issue an API key for a customer (shown once)", adminCreateKey},
+		{"keys", "list a customer's API keys", adminKeys},
+		{"revoke-key", "revoke an API key", adminRevokeKey},
+		{"audit", "read the audit log", adminAudit},
+	}, args)
+}
+
+// operatorCommand is the shape of every command that calls the operator
+// API: parse flags with the client flags, take exactly nargs arguments,
+// call, print the answer.
+func operatorCommand(env *environment, fs *flag.FlagSet, cf *clientFlags, args []string, nargs int,
+	call func(c *operatorClient, pos []string) ([]byte, error)) int {
+	cf.register(fs, env.getenv)
+	pos, status, ok := parseExact(env, fs, args, nargs)
+	if !ok {
+		return status
+	}
+	c, err := cf.client(env)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "kiln %s: %v\n", fs.Name(), err)
+		return exitUsage
+	}
+	out, err := call(c, pos)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "kiln %s: %v\n", fs.Name(), err)
+		return exitFailed
+	}
+	if err := printJSON(env, out); err != nil {
+		fmt.Fprintf(env.stderr, "kiln %s: %v\n", fs.Name(), err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+func adminCreateCustomer(env *environment, args []string) int {
+	fs := newFlagSet(env, "admin create-customer", "--name NAME --tier PLAN",
+		"Creates a customer on a plan (free, pro, enterprise or an operator's own) and\nprints it. Issue it an API key with kiln admin create-key.")
+	name := fs.String("name", "", "the customer's display name (required)")
+	plan := fs.String("tier", "", "the customer's plan (required)")
+	var cf clientFlags
+	return operatorCommand(env, fs, &cf, args, 0, func(c *operatorClient, _ []string) ([]byte, error) {
+		return c.callJSON("POST", "/customers", map[string]string{"name": *name, "tier": *plan})
+	})
+}
+
+func adminCustomers(env *environment, args []string) int {
+	fs := newFlagSet(env, "admin customers", "[flags]", "Lists every customer, oldest first.")
+	var cf clientFlags
+	return operatorCommand(env, fs, &cf, args, 0, func(c *operatorClient, _ []string) ([]byte, error) {
+		return c.callJSON("GET", "/customers", nil)
+	})
+}
+
+func adminSetTier(env *environment, args []string) int {
+	fs := newFlagSet(env, "admin set-tier", "CUSTOMER PLAN",
+		"Moves a customer to another plan. Its limits apply to the next request; the\nchange is recorded in the audit log.")
+	var cf clientFlags
+	return operatorCommand(env, fs, &cf, args, 2, func(c *operatorClient, pos []string) ([]byte, error) {
+		return c.callJSON("PUT", "/customers/"+url.PathEscape(pos[0])+"/tier", map[string]string{"tier": pos[1]})
+	})
+}
+
+func adminCreateKey(env *environment, args []string) int {
+	fs := newFlagSet(env, "admin create-key", "CUSTOMER [--name NAME] [--for-server SERVER] [--expires 720h]",
+		"Issues an API key (kiln_...) for a customer and prints it. The key is shown\nthis once: only its hash is kept. Give it to the customer as\n\"Authorization: Bearer kiln_...\" for the /api/v1 endpoints.")
+	name := fs.String("name", "", "a name to tell the key apart")
+	forServer := fs.String("for-server", "", "limit the key to one of the customer's servers (its id)")
+	expires := fs.Duration("expires", 0, "the key expires after this long (default: never)")
+	var cf clientFlags
+	return operatorCommand(env, fs, &cf, args, 1, func(c *operatorClient, pos []string) ([]byte, error) {
+		body := map[string]any{"name": *name}
+		if *forServer != "" {
+			body["server_id"] = *forServer
+		}
+		if *expires > 0 {
+			body["expires_at"] = time.Now().Add(*expires).UTC()
+		}
+		out, err := c.callJSON("POST", "/customers/"+url.PathEscape(pos[0])+"/keys", body)
+		if err == nil {
+			fmt.Fprintln(env.stderr, "kiln admin create-key: the key is shown this once; store it now")
+		}
+		return out, err
+	})
+}
+
+func adminKeys(env *environment, args []string) int {
+	fs := newFlagSet(env, "admin keys", "CUSTOMER", "Lists a customer's API keys, revoked ones included (never the keys themselves).")
+	var cf clientFlags
+	return operatorCommand(env, fs, &cf, args, 1, func(c *operatorClient, pos []string) ([]byte, error) {
+		return c.callJSON("GET", "/customers/"+url.PathEscape(pos[0])+"/keys", nil)
+	})
+}
+
+func adminRevokeKey(env *environment, args []string) int {
+	fs := newFlagSet(env, "admin revoke-key", "CUSTOMER KEY_ID", "Revokes one of a customer's API keys (by its id, key_...). It stops working at once.")
+	var cf clientFlags
+	return operatorCommand(env, fs, &cf, args, 2, func(c *operatorClient, pos []string) ([]byte, error) {
+		_, err := c.callJSON("DELETE", "/customers/"+url.PathEscape(pos[0])+"/keys/"+url.PathEscape(pos[1]), nil)
+		if err == nil {
+			fmt.Fprintf(env.stderr, "kiln admin revoke-key: revoked %s\n", pos[1])
+		}
+		return nil, err
+	})
+}
+
+func adminAudit(env *environment, args []string) int {
+	fs := newFlagSet(env, "admin audit", "[--customer ID] [--actor ACTOR] [--action ACTION] [--limit N] [--before ID]",
+		"Prints the audit log, newest first: who changed what, when. Page backwards with\n--before set to the next_before of the previous answer.")
+	customer := fs.String("customer", "", "only this customer's entries")
+	actor := fs.String("actor", "", "only this actor's entries (operator, key:ID, ...)")
+	action := fs.String("action", "", "only entries of this action (customer.tier, library.upload, apikey.create, ...)")
+	limit := fs.Int("limit", 50, "at most this many entries (up to 500)")
+	before := fs.Int64("before", 0, "only entries with an id below this")
+	var cf clientFlags
+	return operatorCommand(env, fs, &cf, args, 0, func(c *operatorClient, _ []string) ([]byte, error) {
+		q := url.Values{}
+		for k, v := range map[string]string{"customer": *customer, "actor": *actor, "action": *action} {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+		q.Set("limit", strconv.Itoa(*limit))
+		if *before > 0 {
+			q.Set("before", strconv.FormatInt(*before, 10))
+		}
+		return c.callJSON("GET", "/audit?"+q.Encode(), nil)
+	})
+}

@@ -1,0 +1,106 @@
+package api
+
+import (
+	"crypto/rand"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/kilnhq/kiln/pkg/store"
+)
+
+// keyPrefixLength is how much of a key is kept in clear to tell keys apart:
+// "kiln_" and 7 random characters, 35 of its 130 bits.
+const keyPrefixLength = len(APIKeyPrefix) + 7
+
+// newAPIKey returns a fresh key: "kiln_" and 26 base32 characters (130
+// random bits), so its plain SHA-256 cannot be reversed.
+func newAPIKey() string { return APIKeyPrefix + strings.ToLower(rand.Text()) }
+
+type createKeyRequest struct {
+	Name      string     `json:"name"`
+	ServerID  *string    `json:"server_id"`
+	ExpiresAt *time.Time `json:"expires_at"`
+}
+
+func (s *Server) createKey(c echo.Context) error {
+	var req createKeyRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if err := checkText("name", req.Name, maxTextName, false); err != nil {
+		return err
+	}
+	if req.ExpiresAt != nil && !req.ExpiresAt.After(s.now()) {
+		return badRequest("expires_at must be in the future")
+	}
+	cust, err := s.customer(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if req.ServerID != nil {
+		if err := checkParam("server_id", *req.ServerID); err != nil {
+			return err
+		}
+		if _, err := s.store.Server(ctx, cust.ID, *req.ServerID); errors.Is(err, store.ErrNotFound) {
+			return unprocessable("customer %s has no server %s", cust.ID, *req.ServerID)
+		} else if err != nil {
+			return err
+		}
+	}
+	secret := newAPIKey()
+	key := store.APIKey{
+		CustomerID: cust.ID, ServerID: req.ServerID, Name: req.Name,
+		Prefix: secret[:keyPrefixLength], Hash: store.HashAPIKey(secret), ExpiresAt: req.ExpiresAt,
+	}
+	if err := s.store.CreateAPIKey(ctx, &key); err != nil {
+		if errors.Is(err, store.ErrNotFound) { // the server was deleted meanwhile
+			return unprocessable("customer %s has no server %s", cust.ID, *req.ServerID)
+		}
+		return err
+	}
+	if err := s.audit(c, cust.ID, store.ActionAPIKeyCreate, key.ID, map[string]any{"prefix": key.Prefix, "name": key.Name}); err != nil {
+		return err
+	}
+	view := viewAPIKey(key)
+	view.Key = secret // shown this once; only its hash is kept
+	return c.JSON(http.StatusCreated, view)
+}
+
+func (s *Server) listKeys(c echo.Context) error {
+	cust, err := s.customer(c)
+	if err != nil {
+		return err
+	}
+	keys, err := s.store.ListAPIKeys(c.Request().Context(), cust.ID)
+	if err != nil {
+		return err
+	}
+	out := list[apiKeyView]{Items: make([]apiKeyView, 0, len(keys))}
+	for _, k := range keys {
+		out.Items = append(out.Items, viewAPIKey(k))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) revokeKey(c echo.Context) error {
+	cust, err := s.customer(c)
+	if err != nil {
+		return err
+	}
+	id := c.Param("key")
+	if err := s.store.RevokeAPIKey(c.Request().Context(), cust.ID, id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound("customer %s has no API key %s", cust.ID, id)
+		}
+		return err
+	}
+	if err := s.audit(c, cust.ID, store.ActionAPIKeyRevoke, id, nil); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}

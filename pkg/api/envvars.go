@@ -1,0 +1,175 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/kilnhq/kiln/pkg/store"
+)
+
+// EnvValueAssociatedData binds a sealed env var value to its server and
+// name (pkg/secrets associated data), so a sealed value copied to another
+// row does not open there. Whoever opens values (the MCP host) must use the
+// same bytes; this belongs in pkg/secrets once a second package needs it.
+func EnvValueAssociatedData(serverID, name string) []byte {
+	return []byte("kiln env value\x00" + serverID + "\x00" + name)
+}
+
+func (s *Server) listEnvVars(c echo.Context) error {
+	srv, err := s.server(c)
+	if err != nil {
+		return err
+	}
+	vars, err := s.store.ListEnvVars(c.Request().Context(), srv.ID)
+	if err != nil {
+		return err
+	}
+	out := list[envVarView]{Items: make([]envVarView, 0, len(vars))}
+	for _, v := range vars {
+		out.Items = append(out.Items, viewEnvVar(v))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// putEnvVarRequest declares a variable. Hosts lists where a secret's value
+// may be sent; the host substitutes it into requests to those hosts only.
+type putEnvVarRequest struct {
+	Description string   `json:"description"`
+	Secret      bool     `json:"secret"`
+	Required    bool     `json:"required"`
+	Hosts       []string `json:"hosts"`
+}
+
+func (s *Server) putEnvVar(c echo.Context) error {
+	var req putEnvVarRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	name := c.Param("name")
+	if err := checkEnvName(name); err != nil {
+		return err
+	}
+	if err := checkText("description", req.Description, maxDescription, false); err != nil {
+		return err
+	}
+	hosts, err := checkHosts("hosts", req.Hosts)
+	if err != nil {
+		return err
+	}
+	srv, err := s.server(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	// The count is checked outside a transaction, so racing declarations
+	// may pass it by a few; it bounds size, it is not a billing limit.
+	existing, err := s.store.ListEnvVars(ctx, srv.ID)
+	if err != nil {
+		return err
+	}
+	declared := false
+	for _, v := range existing {
+		declared = declared || v.Name == name
+	}
+	if !declared && len(existing) >= maxEnvVarsPerSrv {
+		return conflict("server %s declares %d env vars, the most allowed; delete one first", srv.ID, len(existing))
+	}
+	v := store.EnvVar{ServerID: srv.ID, Name: name, Description: req.Description, Secret: req.Secret, Required: req.Required, Hosts: hosts}
+	if err := s.store.PutEnvVar(ctx, &v); err != nil {
+		return err
+	}
+	if err := s.audit(c, srv.CustomerID, actionEnvVarDeclare, srv.ID+"/"+name, map[string]any{"secret": v.Secret, "hosts": hosts}); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, viewEnvVar(v))
+}
+
+func (s *Server) deleteEnvVar(c echo.Context) error {
+	name := c.Param("name")
+	if err := checkEnvName(name); err != nil {
+		return err
+	}
+	srv, err := s.server(c)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteEnvVar(c.Request().Context(), srv.ID, name); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound("server %s declares no env var %s", srv.ID, name)
+		}
+		return err
+	}
+	if err := s.audit(c, srv.CustomerID, actionEnvVarDelete, srv.ID+"/"+name, nil); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+type setEnvValueRequest struct {
+	Value *string `json:"value"`
+}
+
+// setEnvValue stores a value sealed under the master key. Values are
+// write-only: no endpoint returns one, and neither the value nor anything
+// derived from it goes into an error, the audit log or the server log.
+func (s *Server) setEnvValue(c echo.Context) error {
+	var req setEnvValueRequest
+	if err := decodeJSONQuiet(c, &req); err != nil {
+		return err
+	}
+	name := c.Param("name")
+	if err := checkEnvName(name); err != nil {
+		return err
+	}
+	switch {
+	case req.Value == nil:
+		return badRequest("the body must be {\"value\": \"...\"}")
+	case len(*req.Value) > maxEnvValueBytes:
+		return errorf(http.StatusRequestEntityTooLarge, "the value is %d bytes; at most %d are allowed", len(*req.Value), maxEnvValueBytes)
+	case !utf8.ValidString(*req.Value):
+		return badRequest("the value must be valid UTF-8")
+	}
+	srv, err := s.server(c)
+	if err != nil {
+		return err
+	}
+	sealed, err := s.secrets.Seal([]byte(*req.Value), EnvValueAssociatedData(srv.ID, name))
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if err := s.store.SetEnvValue(ctx, srv.ID, name, sealed); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound("server %s declares no env var %s; declare it with PUT .../env/%s first", srv.ID, name, name)
+		}
+		return err
+	}
+	if err := s.audit(c, srv.CustomerID, store.ActionEnvValueSet, srv.ID+"/"+name, nil); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (s *Server) deleteEnvValue(c echo.Context) error {
+	name := c.Param("name")
+	if err := checkEnvName(name); err != nil {
+		return err
+	}
+	srv, err := s.server(c)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteEnvValue(c.Request().Context(), srv.ID, name); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound("server %s has no value for env var %s", srv.ID, name)
+		}
+		return err
+	}
+	if err := s.audit(c, srv.CustomerID, actionEnvValueDelete, srv.ID+"/"+name, nil); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}

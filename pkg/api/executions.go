@@ -1,0 +1,47 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/kilnhq/kiln/pkg/store"
+)
+
+// listExecutions reads the caller's execution log, newest first, filtered
+// by server and tool, a page at a time (?before= the previous page's
+// next_before). A key limited to one server sees that server's only.
+func (s *Server) listExecutions(c echo.Context) error {
+	p := caller(c)
+	before, err := queryInt(c, "before")
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(c, "limit")
+	if err != nil {
+		return err
+	}
+	if limit > store.MaxPage {
+		return badRequest("limit is %d; at most %d executions are returned at once", limit, store.MaxPage)
+	}
+	f := store.ExecutionFilter{
+		CustomerID: p.CustomerID, ServerID: c.QueryParam("server"), ToolName: c.QueryParam("tool"),
+		Before: before, Limit: int(limit),
+	}
+	if p.ServerID != nil {
+		if f.ServerID != "" && f.ServerID != *p.ServerID {
+			return notFound("there is no server %s", f.ServerID)
+		}
+		f.ServerID = *p.ServerID
+	}
+	runs, err := s.store.ListExecutions(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	out := list[executionView]{Items: make([]executionView, 0, len(runs))}
+	for _, e := range runs {
+		out.Items = append(out.Items, viewExecution(e))
+	}
+	out.NextBefore = nextBefore(len(runs), pageLimit(f.Limit), func() int64 { return runs[len(runs)-1].ID })
+	return c.JSON(http.StatusOK, out)
+}
