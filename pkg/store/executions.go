@@ -23,7 +23,12 @@ type Execution struct {
 	Duration   time.Duration `db:"duration_ns"`
 	Arguments  JSON          `db:"arguments"`
 	Result     JSON          `db:"result"`
-	StartedAt  time.Time     `db:"started_at"`
+	// Logs are the call's log lines (sandbox.Result.Logs and Console),
+	// size-capped by the sandbox; Detail is the host's account of a call
+	// that did not finish normally.
+	Logs      JSON      `db:"logs"`
+	Detail    string    `db:"detail"`
+	StartedAt time.Time `db:"started_at"`
 }
 
 // ExecutionFilter selects executions for ListExecutions. CustomerID is
@@ -40,7 +45,7 @@ type ExecutionFilter struct {
 const MaxPage = 500
 
 const executionColumns = `id, customer_id, server_id, tool_name, module_hash, actor, outcome,
-	fuel_used, memory_peak, duration_ns, arguments, result, started_at`
+	fuel_used, memory_peak, duration_ns, arguments, result, logs, detail, started_at`
 
 // RecordExecution appends e to the log, setting e.ID (and e.StartedAt, if
 // zero, to now).
@@ -51,11 +56,11 @@ func (s *Store) RecordExecution(ctx context.Context, e *Execution) error {
 	e.StartedAt = utc(e.StartedAt)
 	err := s.db.QueryRowxContext(ctx, s.db.Rebind(`
 		INSERT INTO executions (customer_id, server_id, tool_name, module_hash, actor, outcome,
-			fuel_used, memory_peak, duration_ns, arguments, result, started_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			fuel_used, memory_peak, duration_ns, arguments, result, logs, detail, started_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING id`),
 		e.CustomerID, e.ServerID, e.ToolName, e.ModuleHash, e.Actor, e.Outcome,
-		e.FuelUsed, e.MemoryPeak, int64(e.Duration), e.Arguments, e.Result, e.StartedAt).Scan(&e.ID)
+		e.FuelUsed, e.MemoryPeak, int64(e.Duration), e.Arguments, e.Result, e.Logs, e.Detail, e.StartedAt).Scan(&e.ID)
 	return wrap(err, "record execution of %s on server %s", e.ToolName, e.ServerID)
 }
 

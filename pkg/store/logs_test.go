@@ -21,6 +21,7 @@ func TestExecutions(t *testing.T) {
 				StartedAt: start.Add(time.Duration(i) * time.Minute)}
 			if i == 0 {
 				e.Arguments, e.Result = store.JSON(`{"city":"Oslo"}`), store.JSON(`{"content":[]}`)
+				e.Logs, e.Detail = store.JSON(`[{"level":"info","message":"fetching"}]`), "the module exited with status 2"
 			}
 			if err := s.RecordExecution(ctx, &e); err != nil {
 				t.Fatal(err)
@@ -36,7 +37,8 @@ func TestExecutions(t *testing.T) {
 		}
 		first := list[2]
 		if first.Duration != 3*time.Millisecond || first.Outcome != "ok" || !sameJSON(t, first.Arguments, `{"city":"Oslo"}`) ||
-			!first.StartedAt.Equal(start.Truncate(time.Microsecond)) {
+			!first.StartedAt.Equal(start.Truncate(time.Microsecond)) ||
+			!sameJSON(t, first.Logs, `[{"level":"info","message":"fetching"}]`) || first.Detail != "the module exited with status 2" {
 			t.Fatalf("first %+v", first)
 		}
 		if list[0].Arguments != nil || list[0].Result != nil {
