@@ -9,16 +9,21 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/kilnhq/kiln/pkg/api"
 	"github.com/kilnhq/kiln/pkg/build"
 	"github.com/kilnhq/kiln/pkg/config"
+	"github.com/kilnhq/kiln/pkg/mcphost"
 	"github.com/kilnhq/kiln/pkg/secrets"
 	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/kilnhq/kiln/pkg/tier"
 	"github.com/kilnhq/kiln/sandbox"
+	"github.com/kilnhq/kiln/sandbox/egress"
 )
 
 func runServe(env *environment, args []string) int {
@@ -77,15 +82,36 @@ func serve(ctx context.Context, cfg *config.Config, resolved config.Resolved, lo
 	if err != nil {
 		return err
 	}
+	catalog := tier.NewCatalog(st)
+	mcp, err := newMCPHost(cfg, resolved, st, engine, catalog, box, logger)
+	if err != nil {
+		return err
+	}
+	defer mcp.Close()
 	builder := &build.GoBuilder{Engine: engine, GoCache: cfg.GoCacheDir()}
-	handler, err := api.New(api.Deps{
-		Logger: logger, Store: st, Catalog: tier.NewCatalog(st), Engine: engine,
+	apiHandler, err := api.New(api.Deps{
+		Logger: logger, Store: st, Catalog: catalog, Engine: engine,
 		Builds: build.NewPool(builder, cfg.BuildWorkers), Secrets: box,
 		OperatorToken: resolved.OperatorToken, LibraryKeys: resolved.LibraryKeys,
+		Deployer: mcp,
 	})
 	if err != nil {
 		return err
 	}
+	// The MCP endpoints and the REST API are separate handlers: /mcp/ speaks
+	// MCP (JSON-RPC over Streamable HTTP), everything else is the API.
+	handler := http.NewServeMux()
+	handler.Handle("/mcp/", mcp.Handler())
+	handler.Handle("/", apiHandler)
+	mcpCtx, stopMCP := context.WithCancel(ctx)
+	mcpDone := make(chan error, 1)
+	go func() { mcpDone <- mcp.Run(mcpCtx) }()
+	defer func() {
+		stopMCP()
+		if runErr := <-mcpDone; runErr != nil && !errors.Is(runErr, context.Canceled) {
+			err = errors.Join(err, runErr)
+		}
+	}()
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -134,4 +160,29 @@ func openStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*s
 	}
 	logger.Info("database migrated", "database", st.Dialect(), "schema_version", version)
 	return st, nil
+}
+
+// newMCPHost builds the MCP serving host: one endpoint per deployed server.
+func newMCPHost(cfg *config.Config, resolved config.Resolved, st *store.Store, engine *sandbox.Engine,
+	catalog *tier.Catalog, box *secrets.Box, logger *slog.Logger) (*mcphost.Host, error) {
+	allowPrivate, err := cfg.AllowPrivatePrefixes()
+	if err != nil {
+		return nil, err
+	}
+	hc := mcphost.Config{
+		Store: st, Engine: engine, Catalog: catalog, Secrets: box, PublicURL: resolved.PublicURL,
+		Logger: logger, Egress: egress.Policy{AllowPrivate: allowPrivate},
+		EnvAssociatedData: api.EnvValueAssociatedData,
+	}
+	if strings.HasPrefix(cfg.DatabaseURL, "postgres") {
+		hc.DatabaseURL = cfg.DatabaseURL // nodes learn of changes by LISTEN/NOTIFY
+	}
+	if cfg.RedisURL != "" {
+		opts, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("--redis-url/KILN_REDIS_URL: %w", err)
+		}
+		hc.Redis = redis.NewClient(opts)
+	}
+	return mcphost.New(hc)
 }

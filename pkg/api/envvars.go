@@ -84,6 +84,7 @@ func (s *Server) putEnvVar(c echo.Context) error {
 	if err := s.audit(c, srv.CustomerID, actionEnvVarDeclare, srv.ID+"/"+name, map[string]any{"secret": v.Secret, "hosts": hosts}); err != nil {
 		return err
 	}
+	s.redeploy(c, srv.ID)
 	return c.JSON(http.StatusOK, viewEnvVar(v))
 }
 
@@ -105,6 +106,7 @@ func (s *Server) deleteEnvVar(c echo.Context) error {
 	if err := s.audit(c, srv.CustomerID, actionEnvVarDelete, srv.ID+"/"+name, nil); err != nil {
 		return err
 	}
+	s.redeploy(c, srv.ID)
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -150,6 +152,7 @@ func (s *Server) setEnvValue(c echo.Context) error {
 	if err := s.audit(c, srv.CustomerID, store.ActionEnvValueSet, srv.ID+"/"+name, nil); err != nil {
 		return err
 	}
+	s.redeploy(c, srv.ID)
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -171,5 +174,6 @@ func (s *Server) deleteEnvValue(c echo.Context) error {
 	if err := s.audit(c, srv.CustomerID, actionEnvValueDelete, srv.ID+"/"+name, nil); err != nil {
 		return err
 	}
+	s.redeploy(c, srv.ID)
 	return c.NoContent(http.StatusNoContent)
 }

@@ -10,6 +10,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"log/slog"
@@ -46,6 +47,15 @@ type Deps struct {
 	// LibraryKeys are the keys a library upload must be signed with; none
 	// means every upload is refused.
 	LibraryKeys []signing.PublicKey
+	// Deployer hears of every change to what a server serves, so the MCP
+	// endpoints follow at once (mcphost.Host). Nil: no MCP serving.
+	Deployer Deployer
+}
+
+// Deployer puts server changes into effect (on every node).
+type Deployer interface {
+	Reload(ctx context.Context, serverID string) error
+	Remove(ctx context.Context, serverID string) error
 }
 
 // Server is the HTTP handler of `kiln serve`.
@@ -62,6 +72,7 @@ type Server struct {
 	// kept.
 	operatorHash [sha256.Size]byte
 	libraryKeys  []signing.PublicKey
+	deployer     Deployer
 	now          func() time.Time
 }
 
@@ -78,7 +89,7 @@ func New(d Deps) (*Server, error) {
 	s := &Server{
 		echo: e, log: d.Logger, store: d.Store, catalog: d.Catalog, engine: d.Engine, builds: d.Builds,
 		secrets: d.Secrets, operatorHash: sha256.Sum256([]byte(d.OperatorToken.Reveal())),
-		libraryKeys: d.LibraryKeys, now: time.Now,
+		libraryKeys: d.LibraryKeys, deployer: d.Deployer, now: time.Now,
 	}
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{

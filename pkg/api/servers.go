@@ -80,6 +80,7 @@ func (s *Server) createServer(c echo.Context) error {
 	if err := s.audit(c, p.CustomerID, actionServerCreate, srv.ID, map[string]any{"name": srv.Name}); err != nil {
 		return err
 	}
+	s.redeploy(c, srv.ID)
 	c.Response().Header().Set("Location", "/api/v1/servers/"+srv.ID)
 	return s.writeServer(c, http.StatusCreated, srv)
 }
@@ -173,6 +174,7 @@ func (s *Server) updateServer(c echo.Context) error {
 	if err := s.audit(c, srv.CustomerID, actionServerUpdate, srv.ID, map[string]any{"version": srv.Version}); err != nil {
 		return err
 	}
+	s.redeploy(c, srv.ID)
 	return s.writeServer(c, http.StatusOK, srv)
 }
 
@@ -219,5 +221,6 @@ func (s *Server) deleteServer(c echo.Context) error {
 	if err := s.audit(c, srv.CustomerID, store.ActionServerDelete, srv.ID, map[string]any{"name": srv.Name}); err != nil {
 		return err
 	}
+	s.undeploy(c, srv.ID)
 	return c.NoContent(http.StatusNoContent)
 }

@@ -117,6 +117,7 @@ func (s *Server) createTool(c echo.Context) error {
 	if err := s.audit(c, srv.CustomerID, actionToolCreate, tool.ID, details); err != nil {
 		return err
 	}
+	s.redeploy(c, srv.ID)
 	return c.JSON(http.StatusCreated, viewTool(tool, nt.version))
 }
 
@@ -318,5 +319,6 @@ func (s *Server) deleteTool(c echo.Context) error {
 	if err := s.audit(c, srv.CustomerID, actionToolDelete, t.ID, map[string]any{"server": srv.ID, "name": t.Name}); err != nil {
 		return err
 	}
+	s.redeploy(c, srv.ID)
 	return c.NoContent(http.StatusNoContent)
 }

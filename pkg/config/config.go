@@ -13,6 +13,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -40,6 +41,10 @@ type Config struct {
 	PublicURL    string // --public-url, KILN_PUBLIC_URL; empty in development means http://<addr>
 	LibraryKeys  string // --library-keys, KILN_LIBRARY_KEYS: trusted library signing keys
 	BuildWorkers int    // --build-workers, KILN_BUILD_WORKERS
+	RedisURL     string // --redis-url, KILN_REDIS_URL; empty: rate limits per node
+	// EgressAllowPrivate lists address ranges tools may reach despite the
+	// SSRF checks (--egress-allow-private, KILN_EGRESS_ALLOW_PRIVATE).
+	EgressAllowPrivate string
 
 	// envErrs are environment values that could not be parsed when the
 	// flags were registered; Validate reports them.
@@ -92,6 +97,26 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv Getenv) {
 	}
 	fs.IntVar(&c.BuildWorkers, "build-workers", workers,
 		"how many tool builds may run at once (env KILN_BUILD_WORKERS)")
+	fs.StringVar(&c.RedisURL, "redis-url", getenv("KILN_REDIS_URL"),
+		"redis://... to share rate limits between nodes; empty keeps them per node (env KILN_REDIS_URL)")
+	fs.StringVar(&c.EgressAllowPrivate, "egress-allow-private", getenv("KILN_EGRESS_ALLOW_PRIVATE"),
+		"address ranges (such as 10.1.0.0/16, separated by commas) tools may reach despite the SSRF checks;\nempty refuses every private address (env KILN_EGRESS_ALLOW_PRIVATE)")
+}
+
+// AllowPrivatePrefixes parses EgressAllowPrivate.
+func (c *Config) AllowPrivatePrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(c.EgressAllowPrivate, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return nil, fmt.Errorf("config: --egress-allow-private/KILN_EGRESS_ALLOW_PRIVATE: %q is not an address range such as 10.1.0.0/16", part)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // Validate checks values that flags cannot check by type. It does not look

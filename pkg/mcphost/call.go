@@ -1,0 +1,272 @@
+package mcphost
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/kilnhq/kiln/pkg/store"
+	"github.com/kilnhq/kiln/pkg/tier"
+	"github.com/kilnhq/kiln/sandbox"
+	"github.com/kilnhq/kiln/sandbox/egress"
+)
+
+// request is what the HTTP layer established about a request before the
+// SDK saw it: who is calling, on which plan, with which per-request env.
+// The tool handler reads it from the context.
+type request struct {
+	d     *deployment
+	plan  tier.Plan
+	keyID string
+	// env holds the validated X-Kiln-Env-* values.
+	env map[string]string
+	// httpCtx is the HTTP request's context: when the client goes away it
+	// ends, and the module's call with it, whatever the SDK does with its
+	// own contexts.
+	httpCtx context.Context
+}
+
+type requestKey struct{}
+
+func withRequest(ctx context.Context, r *request) context.Context {
+	return context.WithValue(ctx, requestKey{}, r)
+}
+
+func requestFrom(ctx context.Context) (*request, bool) {
+	r, ok := ctx.Value(requestKey{}).(*request)
+	return r, ok
+}
+
+// logsJSON is the execution log's copy of what the module logged: its log
+// lines, then its console output as one "console" entry.
+func logsJSON(res sandbox.Result) store.JSON {
+	entries := res.Logs
+	if res.Console != "" {
+		entries = append(entries[:len(entries):len(entries)], sandbox.LogEntry{Level: "console", Message: res.Console})
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(entries)
+	if err != nil { // strings and a fixed struct: cannot fail
+		return nil
+	}
+	return store.JSON(b)
+}
+
+// recordTimeout bounds the execution log write, which runs even when the
+// client has gone.
+const recordTimeout = 5 * time.Second
+
+// toolHandler runs one tool of one deployment.
+func (h *Host) toolHandler(d *deployment, t *tool) mcp.ToolHandler {
+	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		r, ok := requestFrom(ctx)
+		if !ok || r.d != d {
+			// Only serveMCP routes requests to the SDK, and it always sets
+			// the request for the deployment it chose.
+			return nil, errors.New("mcphost: tool call without its request context")
+		}
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		stop := context.AfterFunc(r.httpCtx, cancel)
+		defer stop()
+		return h.call(ctx, r, t, req)
+	}
+}
+
+// call validates, runs and records one tool call.
+func (h *Host) call(ctx context.Context, r *request, t *tool, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	exec := store.Execution{
+		CustomerID: r.d.srv.CustomerID, ServerID: r.d.srv.ID, ToolName: t.name,
+		ModuleHash: t.module.Hash, Actor: "key:" + r.keyID, StartedAt: time.Now(),
+	}
+	args := req.Params.Arguments
+	if len(bytes.TrimSpace(args)) == 0 || bytes.Equal(bytes.TrimSpace(args), []byte("null")) {
+		args = json.RawMessage("{}")
+	}
+	if r.d.recordPayloads && json.Valid(args) {
+		exec.Arguments = store.JSON(args)
+	}
+	result, err := h.run(ctx, r, t, args, req.Session, &exec)
+	if err != nil {
+		h.log.Error("tool call failed in the host", "server", r.d.srv.ID, "tool", t.name, "error", err)
+		exec.Outcome = "host_error"
+		h.record(ctx, r, &exec)
+		return nil, fmt.Errorf("the Kiln host could not run tool %q; the failure is logged", t.name)
+	}
+	if r.d.recordPayloads {
+		if b, err := json.Marshal(result); err == nil {
+			exec.Result = store.JSON(b)
+		}
+	}
+	h.record(ctx, r, &exec)
+	return result, nil
+}
+
+// run does the call and fills exec's outcome and costs. An error is a
+// failure of the host, not of the tool or its caller.
+func (h *Host) run(ctx context.Context, r *request, t *tool, args json.RawMessage, session *mcp.ServerSession, exec *store.Execution) (*mcp.CallToolResult, error) {
+	if msg := validateArgs(t, args); msg != "" {
+		exec.Outcome, exec.Detail = sandbox.OutcomeToolError.String(), msg
+		return toolError(msg), nil
+	}
+	env, secrets, err := h.callEnv(r, t)
+	if err != nil {
+		var missing *missingEnvError
+		if errors.As(err, &missing) {
+			exec.Outcome, exec.Detail = sandbox.OutcomeToolError.String(), missing.message(t.name)
+			return toolError(exec.Detail), nil
+		}
+		return nil, err
+	}
+	sreq := sandbox.Request{
+		Tool: t.moduleTool, Args: args, Env: env,
+		Limits: sandbox.Limits{
+			Fuel: uint64(r.plan.Fuel), Memory: uint64(r.plan.MemoryBytes), Timeout: r.plan.Timeout,
+			OutputBytes: int(r.plan.OutputBytes), LogBytes: h.cfg.LogBytes,
+		},
+	}
+	if r.plan.HTTPRequestsPerCall > 0 {
+		policy := h.cfg.Egress
+		policy.Allow = r.d.allow
+		policy.MaxRequests = r.plan.HTTPRequestsPerCall
+		sreq.Network = &sandbox.Network{Policy: policy, Secrets: secrets, Options: h.cfg.EgressOptions}
+	}
+	res, err := h.engine.Call(ctx, t.module, sreq)
+	if err != nil {
+		return nil, fmt.Errorf("mcphost: running %s: %w", t.name, err)
+	}
+	exec.Outcome = res.Outcome.String()
+	exec.FuelUsed = int64(min(res.FuelUsed, 1<<63-1))
+	exec.MemoryPeak = int64(min(res.PeakMemory, 1<<63-1))
+	exec.Duration = res.Duration
+	exec.Detail = res.Detail
+	exec.Logs = logsJSON(res)
+	if res.Outcome != sandbox.OutcomeOK && res.Outcome != sandbox.OutcomeToolError {
+		h.log.Info("tool call stopped", "server", r.d.srv.ID, "tool", t.name, "outcome", res.Outcome, "detail", res.Detail)
+	}
+	h.forwardLogs(ctx, r, session, res.Logs)
+	out, err := toMCPResult(res, t, r.plan)
+	if err != nil {
+		// The sandbox checked the document; what it let through, the SDK
+		// could not read. Report it as the module's fault.
+		exec.Outcome = sandbox.OutcomeTrap.String()
+		exec.Detail = fmt.Sprintf("The tool %q returned a result Kiln cannot pass on: %v.", t.name, err)
+		return toolError(exec.Detail), nil
+	}
+	if msg := checkOutput(t, out); msg != "" {
+		exec.Outcome, exec.Detail = sandbox.OutcomeToolError.String(), msg
+		return toolError(msg), nil
+	}
+	return out, nil
+}
+
+// validateArgs checks the arguments against the tool's input schema and
+// says what is wrong, in a sentence the agent can act on.
+func validateArgs(t *tool, args json.RawMessage) string {
+	var v any
+	if err := json.Unmarshal(args, &v); err != nil {
+		return fmt.Sprintf("Invalid arguments for tool %q: they are not valid JSON (%v).", t.name, err)
+	}
+	if _, ok := v.(map[string]any); !ok {
+		return fmt.Sprintf("Invalid arguments for tool %q: arguments must be a JSON object.", t.name)
+	}
+	if err := t.input.Validate(v); err != nil {
+		return fmt.Sprintf("Invalid arguments for tool %q: %v. Call it again with arguments that match its input schema.", t.name, err)
+	}
+	return ""
+}
+
+// missingEnvError: a required env var has no value for this call.
+type missingEnvError struct {
+	name       string
+	perRequest bool
+}
+
+func (e *missingEnvError) Error() string { return "env var " + e.name + " has no value" }
+
+func (e *missingEnvError) message(tool string) string {
+	msg := fmt.Sprintf("The tool %q needs the setting %s, which has no value on this server: the server's owner can set it in Kiln", tool, e.name)
+	if e.perRequest {
+		msg += fmt.Sprintf(", or the client can send it in the X-Kiln-Env-%s header", e.name)
+	}
+	return msg + "."
+}
+
+// callEnv assembles what the module gets: plain env vars it declares, and
+// secrets, which never enter the module but are substituted by the host
+// into requests to their hosts. A value sent in an X-Kiln-Env-* header
+// (checked in serveMCP) wins over the stored one.
+func (h *Host) callEnv(r *request, t *tool) (map[string]string, []egress.Secret, error) {
+	man := t.module.Manifest
+	values := map[string]string{}
+	for _, e := range man.Env {
+		if sealed, ok := r.d.sealed[e.Name]; ok {
+			plain, err := h.cfg.Secrets.Open(sealed, h.cfg.EnvAssociatedData(r.d.srv.ID, e.Name))
+			if err != nil {
+				return nil, nil, fmt.Errorf("mcphost: opening env var %s of server %s: %w", e.Name, r.d.srv.ID, err)
+			}
+			values[e.Name] = string(plain)
+		}
+		if v, ok := r.env[e.Name]; ok && e.PerRequest {
+			values[e.Name] = v
+		}
+	}
+	env := map[string]string{}
+	var secrets []egress.Secret
+	for _, e := range man.Env {
+		v, ok := values[e.Name]
+		if !ok {
+			if e.Required {
+				return nil, nil, &missingEnvError{name: e.Name, perRequest: e.PerRequest}
+			}
+			continue
+		}
+		if e.Secret || r.d.envDecl[e.Name].Secret {
+			secrets = append(secrets, egress.Secret{Name: e.Name, Value: v, Hosts: r.d.secretHosts[e.Name]})
+			continue
+		}
+		env[e.Name] = v
+	}
+	return env, secrets, nil
+}
+
+// record writes the execution log. It outlives a canceled call (a call the
+// client gave up on is still a call) but not by much.
+func (h *Host) record(ctx context.Context, r *request, exec *store.Execution) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	if exec.Duration == 0 {
+		exec.Duration = time.Since(exec.StartedAt)
+	}
+	if err := h.store.RecordExecution(ctx, exec); err != nil {
+		h.log.Error("writing the execution log", "server", r.d.srv.ID, "tool", exec.ToolName, "error", err)
+	}
+}
+
+// mcpLevels maps the ABI's log levels to MCP's.
+var mcpLevels = map[string]mcp.LoggingLevel{"debug": "debug", "info": "info", "warn": "warning", "error": "error"}
+
+// forwardLogs sends the module's log lines to the client as MCP log
+// notifications, ahead of the result, at or above the level the client
+// asked for (the SDK filters).
+func (h *Host) forwardLogs(ctx context.Context, r *request, session *mcp.ServerSession, logs []sandbox.LogEntry) {
+	if len(logs) == 0 || session == nil {
+		return
+	}
+	for _, l := range logs {
+		level, ok := mcpLevels[l.Level]
+		if !ok {
+			level = "info"
+		}
+		if err := session.Log(ctx, &mcp.LoggingMessageParams{Level: level, Logger: r.d.srv.Name, Data: l.Message}); err != nil {
+			return // the client is gone; the result will not reach it either
+		}
+	}
+}

@@ -1,0 +1,263 @@
+// Package mcphost serves every Kiln server as an MCP endpoint at
+// /mcp/{server}, over Streamable HTTP in stateless mode, with the
+// modelcontextprotocol go-sdk.
+//
+//	host, err := mcphost.New(mcphost.Config{Store: st, Engine: engine, Catalog: catalog,
+//		Secrets: box, PublicURL: "https://kiln.example.com", DatabaseURL: dbURL})
+//	mux.Handle("/mcp/", host.Handler())
+//	go host.Run(ctx)                       // compiles deployed modules, follows changes
+//	...
+//	err = host.Reload(ctx, serverID)       // after the API changed a server
+//
+// Each deployed server has one *mcp.Server, built when the server is
+// deployed (never per request) and kept in a registry; a request finds it
+// with one map lookup. A tool call validates its arguments against the
+// manifest's input schema, runs the module in the sandbox with the limits of
+// the owning customer's plan (looked up for the request and passed down),
+// the server's env vars and secrets, and maps every sandbox outcome to a
+// tool result an agent can read. Every call is written to the execution log.
+//
+// Servers are private: a request needs an API key scoped to that server
+// (auth.go). Rate limits apply per client IP, per server and per customer
+// (limits.go). Changes made on any node reach every node through PostgreSQL
+// LISTEN/NOTIFY, with a periodic resync for missed notifications (sync.go).
+package mcphost
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/kilnhq/kiln/pkg/ratelimit"
+	"github.com/kilnhq/kiln/pkg/secrets"
+	"github.com/kilnhq/kiln/pkg/store"
+	"github.com/kilnhq/kiln/pkg/tier"
+	"github.com/kilnhq/kiln/sandbox"
+	"github.com/kilnhq/kiln/sandbox/egress"
+	"github.com/kilnhq/kiln/schema"
+)
+
+// Config configures a Host. Store, Engine, Catalog, Secrets and PublicURL
+// are required.
+type Config struct {
+	Store   *store.Store
+	Engine  *sandbox.Engine
+	Catalog *tier.Catalog
+	// Secrets opens the sealed env var values of servers.
+	Secrets *secrets.Box
+	// PublicURL is the base URL clients reach Kiln at, such as
+	// https://kiln.example.com: the resource metadata URL in 401 answers
+	// is built from it, and its host is accepted by the DNS rebinding check.
+	PublicURL string
+	// Logger receives operational logs (default: discarded).
+	Logger *slog.Logger
+
+	// DatabaseURL is the PostgreSQL URL the store was opened with. With it,
+	// nodes tell each other about changes through LISTEN/NOTIFY. Leave it
+	// empty with SQLite, which serves one node.
+	DatabaseURL string
+	// ResyncInterval is how often every deployed server is compared with
+	// the database, so that a node which missed a notification converges
+	// (default 30s; negative disables it, for tests of notifications).
+	ResyncInterval time.Duration
+
+	// Redis, when set, holds the rate limit counters shared by all nodes.
+	// Without it limits are counted per process.
+	Redis redis.UniversalClient
+	// Limiter overrides the limiter built from Redis (tests).
+	Limiter ratelimit.Limiter
+	// IPRequestsPerMinute limits the MCP requests of one client IP, before
+	// authentication (default 600).
+	IPRequestsPerMinute int
+	// TrustedProxies are the addresses of reverse proxies whose
+	// X-Forwarded-For header names the client. Requests from other
+	// addresses are attributed to their own address.
+	TrustedProxies []netip.Prefix
+
+	// Egress is the network policy template for tool calls: the operator's
+	// AllowPrivate ranges and caps. Allow comes from the server's allowed
+	// hosts (or the module's declared egress) and MaxRequests from the plan.
+	Egress egress.Policy
+	// EgressOptions tune the egress client (tests: resolver, root CAs).
+	EgressOptions []egress.Option
+	// LogBytes caps what one call may log (default 64 KiB).
+	LogBytes int
+	// MaxEnvValueBytes caps one X-Kiln-Env-* header value (default 4 KiB).
+	MaxEnvValueBytes int
+
+	// RecordPayloads says whether a server's owner asked for arguments and
+	// results to be kept in the execution log. The store has no such
+	// setting yet; nil means never.
+	RecordPayloads func(store.Server) bool
+	// EnvAssociatedData is the associated data env values were sealed with
+	// (default: envAssociatedData, which matches pkg/api).
+	EnvAssociatedData func(serverID, name string) []byte
+	// CompileWorkers bounds how many servers are loaded at once in the
+	// background (default 2): compiling is CPU-bound.
+	CompileWorkers int
+}
+
+// Defaults of Config.
+const (
+	DefaultResyncInterval      = 30 * time.Second
+	DefaultIPRequestsPerMinute = 600
+	DefaultLogBytes            = 64 << 10
+	DefaultMaxEnvValueBytes    = 4 << 10
+	DefaultCompileWorkers      = 2
+)
+
+// Host serves MCP for every deployed server. Its methods are safe for
+// concurrent use.
+type Host struct {
+	cfg        Config
+	log        *slog.Logger
+	store      *store.Store
+	engine     *sandbox.Engine
+	catalog    *tier.Catalog
+	publicURL  string
+	publicHost string
+	limiter    ratelimit.Limiter
+
+	reg     *registry
+	modules *moduleCache
+	locks   keyedMutex
+	mcp     *mcp.StreamableHTTPHandler
+	handler http.Handler
+
+	// node identifies this process in notifications, so it can skip its own.
+	node string
+	// notifyDB sends NOTIFY on PostgreSQL; nil on SQLite.
+	notifyDB *sql.DB
+	channel  string
+
+	// loaded is closed when Run's first load of every server is done.
+	loaded     chan struct{}
+	loadedOnce sync.Once
+}
+
+// New checks cfg and builds a Host. It does not touch the database beyond
+// opening the notification connection: call Run to load servers.
+func New(cfg Config) (*Host, error) {
+	switch {
+	case cfg.Store == nil, cfg.Engine == nil, cfg.Catalog == nil, cfg.Secrets == nil:
+		return nil, errors.New("mcphost: Config needs Store, Engine, Catalog and Secrets")
+	case cfg.PublicURL == "":
+		return nil, errors.New("mcphost: Config.PublicURL is required")
+	}
+	pub, err := url.Parse(cfg.PublicURL)
+	if err != nil || (pub.Scheme != "http" && pub.Scheme != "https") || pub.Host == "" {
+		return nil, fmt.Errorf("mcphost: PublicURL %q must be an absolute http(s) URL", cfg.PublicURL)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.ResyncInterval == 0 {
+		cfg.ResyncInterval = DefaultResyncInterval
+	}
+	if cfg.IPRequestsPerMinute <= 0 {
+		cfg.IPRequestsPerMinute = DefaultIPRequestsPerMinute
+	}
+	if cfg.LogBytes <= 0 {
+		cfg.LogBytes = DefaultLogBytes
+	}
+	if cfg.MaxEnvValueBytes <= 0 {
+		cfg.MaxEnvValueBytes = DefaultMaxEnvValueBytes
+	}
+	if cfg.CompileWorkers <= 0 {
+		cfg.CompileWorkers = DefaultCompileWorkers
+	}
+	if cfg.EnvAssociatedData == nil {
+		cfg.EnvAssociatedData = envAssociatedData
+	}
+	if cfg.RecordPayloads == nil {
+		cfg.RecordPayloads = func(store.Server) bool { return false }
+	}
+	h := &Host{
+		cfg: cfg, log: cfg.Logger, store: cfg.Store, engine: cfg.Engine, catalog: cfg.Catalog,
+		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), publicHost: pub.Host,
+		reg: newRegistry(), modules: newModuleCache(), node: newNodeID(),
+		loaded: make(chan struct{}),
+	}
+	switch {
+	case cfg.Limiter != nil:
+		h.limiter = cfg.Limiter
+	case cfg.Redis != nil:
+		h.limiter = ratelimit.NewRedis(cfg.Redis, ratelimit.RedisOptions{OnError: func(err error) {
+			h.log.Warn("rate limits fell back to this node's counters", "error", err)
+		}})
+	default:
+		h.limiter = ratelimit.NewLocal()
+	}
+	h.mcp = mcp.NewStreamableHTTPHandler(h.getServer, &mcp.StreamableHTTPOptions{
+		// Stateless: any node can answer any request, and there is no
+		// session a request for one server could borrow from another.
+		Stateless: true,
+		// Kiln checks the Host header itself (rebinding.go), knowing its
+		// public name; the SDK's check refuses every request that a
+		// reverse proxy on the same machine forwards.
+		DisableLocalhostProtection: true,
+		// A client that goes away cancels its call, and the module with it.
+		PropagateRequestCancellation: true,
+		Logger:                       cfg.Logger,
+	})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/mcp/{server}", h.serveMCP)
+	h.handler = mux
+	if cfg.DatabaseURL != "" {
+		if cfg.Store.Dialect() != schema.Postgres {
+			return nil, errors.New("mcphost: DatabaseURL is set but the store is not on PostgreSQL")
+		}
+		if err := h.openNotify(); err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+// Loaded is closed once Run has loaded every server that existed when it
+// started: a readiness signal. Requests are served before that (a server
+// not loaded yet is loaded by its first request), only more slowly.
+func (h *Host) Loaded() <-chan struct{} { return h.loaded }
+
+// Handler serves /mcp/{server}. Mount it at /mcp/ with the path intact.
+func (h *Host) Handler() http.Handler { return h.handler }
+
+// Close releases the notification connection. Run must have returned.
+func (h *Host) Close() error {
+	if h.notifyDB != nil {
+		if err := h.notifyDB.Close(); err != nil {
+			return fmt.Errorf("mcphost: closing the notification connection: %w", err)
+		}
+	}
+	return nil
+}
+
+// ResourceURL is the URL of a server's MCP endpoint: the resource an OAuth
+// token for it names.
+func (h *Host) ResourceURL(serverID string) string {
+	return h.publicURL + "/mcp/" + serverID
+}
+
+// resourceMetadataURL is where a client learns how to get a token for a
+// server (RFC 9728); the OAuth work serves it.
+func (h *Host) resourceMetadataURL(serverID string) string {
+	return h.publicURL + "/.well-known/oauth-protected-resource/mcp/" + serverID
+}
+
+// envAssociatedData is the associated data pkg/api seals env values with
+// (api.EnvValueAssociatedData). It is repeated here because mcphost sits
+// below pkg/api; both belong in pkg/secrets.
+func envAssociatedData(serverID, name string) []byte {
+	return []byte("kiln env value\x00" + serverID + "\x00" + name)
+}

@@ -1,0 +1,171 @@
+package mcphost
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// maxBodyBytes caps a request body, as the SDK does by default; it is read
+// here first to see which methods the request holds.
+const maxBodyBytes = mcp.DefaultMaxRequestBodyBytes
+
+// serverIDPattern matches the IDs pkg/store makes ("srv_" and base32).
+// Anything else is a 404 before any database work.
+var serverIDPattern = regexp.MustCompile(`^srv_[a-z2-7]{1,64}$`)
+
+// serveMCP is /mcp/{server}: everything Kiln decides about a request
+// happens here, in this order, before the SDK sees it:
+//
+//  1. the server ID has the right shape (else 404);
+//  2. the client IP is under its request limit (else 429);
+//  3. the Host and Origin headers are not a DNS rebinding attempt (else 403);
+//  4. the bearer key is valid, usable and scoped to this server (else 401);
+//  5. the server is deployed (loaded now if this node has not yet; else 404);
+//  6. X-Kiln-Env-* headers name per-request env vars of the server, within
+//     size limits (else 400);
+//  7. the server's and, for tool calls, the customer's limits of the plan
+//     are not exceeded (else 429).
+//
+// The request then goes to the SDK's stateless handler with the deployment,
+// plan, key and env in its context; getServer hands the SDK the
+// deployment's *mcp.Server without looking anything up again.
+func (h *Host) serveMCP(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := r.PathValue("server")
+	if !serverIDPattern.MatchString(id) {
+		writeError(w, http.StatusNotFound, nil, "There is no MCP server at this URL: Kiln serves servers at /mcp/srv_...")
+		return
+	}
+	if !h.allowIP(w, r) {
+		return
+	}
+	if msg := h.rebinding(r); msg != "" {
+		writeError(w, http.StatusForbidden, nil, msg)
+		return
+	}
+	key, ok := h.authenticate(w, r, id)
+	if !ok {
+		return
+	}
+	d, err := h.ensure(ctx, id)
+	if err != nil {
+		if ctx.Err() == nil {
+			h.log.Error("loading a server for a request", "server", id, "error", err)
+		}
+		writeError(w, http.StatusServiceUnavailable, nil, "The server could not be loaded; try again shortly.")
+		return
+	}
+	if d == nil {
+		// The key outlived its server: keys are deleted with it, so this is
+		// a race with the deletion.
+		writeError(w, http.StatusNotFound, nil, "The server "+id+" does not exist.")
+		return
+	}
+	env, msg := h.requestEnv(r, d)
+	if msg != "" {
+		writeError(w, http.StatusBadRequest, nil, msg)
+		return
+	}
+	methods, rpcID, err := peekMethods(w, r)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, nil, fmt.Sprintf("The request body is larger than %d bytes.", maxBodyBytes))
+			return
+		}
+		writeError(w, http.StatusBadRequest, nil, "The request body could not be read.")
+		return
+	}
+	plan, err := h.catalog.ForCustomer(ctx, d.srv.CustomerID)
+	if err != nil {
+		h.log.Error("looking up a customer's plan", "server", id, "customer", d.srv.CustomerID, "error", err)
+		writeError(w, http.StatusInternalServerError, rpcID, "Kiln could not look up this server's plan; the failure is logged.")
+		return
+	}
+	if !h.allowPlan(w, r, d, plan, methods, rpcID) {
+		return
+	}
+	req := &request{d: d, plan: plan, keyID: key.ID, env: env, httpCtx: ctx}
+	h.mcp.ServeHTTP(w, r.WithContext(withRequest(ctx, req)))
+}
+
+// getServer is the SDK's per-request server lookup. serveMCP already chose
+// the deployment; a request without one gets nil (a 400 from the SDK).
+func (h *Host) getServer(r *http.Request) *mcp.Server {
+	req, ok := requestFrom(r.Context())
+	if !ok {
+		return nil
+	}
+	return req.d.server
+}
+
+// peekMethods reads the body (putting it back for the SDK) and returns the
+// JSON-RPC methods it holds and the first request's id, for the rate limits
+// and for error answers. A body that is not JSON-RPC is left for the SDK
+// to refuse.
+func peekMethods(w http.ResponseWriter, r *http.Request) ([]string, json.RawMessage, error) {
+	if r.Method != http.MethodPost || r.Body == nil {
+		return nil, nil, nil
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		return nil, nil, err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	type msg struct {
+		Method string          `json:"method"`
+		ID     json.RawMessage `json:"id"`
+	}
+	var msgs []msg
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		_ = json.Unmarshal(trimmed, &msgs) // malformed: the SDK answers it
+	} else {
+		var m msg
+		if json.Unmarshal(trimmed, &m) == nil {
+			msgs = []msg{m}
+		}
+	}
+	var methods []string
+	var id json.RawMessage
+	for _, m := range msgs {
+		methods = append(methods, m.Method)
+		if id == nil && len(m.ID) > 0 {
+			id = m.ID
+		}
+	}
+	return methods, id, nil
+}
+
+// writeError answers with a JSON-RPC error body, which MCP clients show
+// (the go-sdk and TypeScript clients read the body of a non-2xx answer).
+func writeError(w http.ResponseWriter, status int, id json.RawMessage, msg string) {
+	if len(id) == 0 {
+		id = json.RawMessage("null")
+	}
+	code := -32600 // invalid request
+	if status >= 500 {
+		code = -32603 // internal error
+	}
+	body, _ := json.Marshal(struct {
+		JSONRPC string          `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Error   struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}{JSONRPC: "2.0", ID: id, Error: struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}{code, msg}})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body) // the client may be gone; nothing to do about it
+}

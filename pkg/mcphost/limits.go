@@ -1,0 +1,174 @@
+package mcphost
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kilnhq/kiln/pkg/ratelimit"
+	"github.com/kilnhq/kiln/pkg/tier"
+)
+
+// Rate limits. Three counters, each a token bucket per minute:
+//
+//   - client IP: every MCP request, before authentication, at
+//     Config.IPRequestsPerMinute (the plan is not known yet). It bounds key
+//     guessing and floods from one source. IPv6 clients are counted per
+//     /64, the block one subscriber usually gets.
+//   - server: every MCP request to one server, at requestsPerCall times the
+//     plan's calls per minute: a client also initializes and lists tools
+//     around its calls, and those must not use up the calls' budget.
+//   - customer: tool calls across all of a customer's servers, at the
+//     plan's CallsPerMinute, which is what the plan sells.
+//
+// Over a limit, the answer is 429 with Retry-After in whole seconds.
+
+// requestsPerCall is the server limit's allowance for protocol requests
+// around each tool call.
+const requestsPerCall = 4
+
+// allowIP checks the client IP's budget, answering 429 when it is spent.
+func (h *Host) allowIP(w http.ResponseWriter, r *http.Request) bool {
+	ip := h.clientIP(r)
+	return h.allow(w, r, nil, "ip:"+ip, ratelimit.PerMinute(h.cfg.IPRequestsPerMinute),
+		fmt.Sprintf("Too many requests from %s: at most %d a minute.", ip, h.cfg.IPRequestsPerMinute))
+}
+
+// allowPlan checks the server's and (for tool calls) the customer's budgets.
+func (h *Host) allowPlan(w http.ResponseWriter, r *http.Request, d *deployment, plan tier.Plan, methods []string, id json.RawMessage) bool {
+	if slices.Contains(methods, "tools/call") {
+		if !h.allow(w, r, id, "customer:"+d.srv.CustomerID, ratelimit.PerMinute(plan.CallsPerMinute),
+			fmt.Sprintf("Rate limit: the %s plan allows %d tool calls a minute per customer.", plan.Name, plan.CallsPerMinute)) {
+			return false
+		}
+	}
+	n := satMul(plan.CallsPerMinute, requestsPerCall)
+	return h.allow(w, r, id, "server:"+d.srv.ID, ratelimit.PerMinute(n),
+		fmt.Sprintf("Rate limit: the %s plan allows %d MCP requests a minute per server.", plan.Name, n))
+}
+
+func (h *Host) allow(w http.ResponseWriter, r *http.Request, id json.RawMessage, key string, limit ratelimit.Limit, msg string) bool {
+	dec, err := h.limiter.Allow(r.Context(), key, limit)
+	if err != nil {
+		if r.Context().Err() == nil {
+			h.log.Error("rate limiter", "key", key, "error", err)
+		}
+		writeError(w, http.StatusServiceUnavailable, id, "Kiln could not check its rate limits; try again shortly.")
+		return false
+	}
+	if dec.Allowed {
+		return true
+	}
+	secs := int(math.Ceil(dec.RetryAfter.Seconds()))
+	if secs < 1 {
+		secs = 1
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	writeError(w, http.StatusTooManyRequests, id, fmt.Sprintf("%s Retry in %v.", msg, time.Duration(secs)*time.Second))
+	return false
+}
+
+// clientIP is the address requests are counted against: the peer, or, when
+// the peer is a trusted proxy, the nearest untrusted address in
+// X-Forwarded-For (the ones further left can be forged by the client).
+func (h *Host) clientIP(r *http.Request) string {
+	peer := parseAddr(r.RemoteAddr)
+	if peer.IsValid() && h.trusted(peer) {
+		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+		for i := len(hops) - 1; i >= 0; i-- {
+			a := parseAddr(strings.TrimSpace(hops[i]))
+			if !a.IsValid() {
+				break
+			}
+			peer = a
+			if !h.trusted(a) {
+				break
+			}
+		}
+	}
+	if !peer.IsValid() {
+		return r.RemoteAddr
+	}
+	if peer.Is6() {
+		p, _ := peer.Prefix(64)
+		return p.String()
+	}
+	return peer.String()
+}
+
+func (h *Host) trusted(a netip.Addr) bool {
+	for _, p := range h.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseAddr reads "ip", "ip:port" or "[ip]:port".
+func parseAddr(s string) netip.Addr {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap()
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap()
+	}
+	return netip.Addr{}
+}
+
+// rebinding refuses requests that reached a loopback listener under a
+// foreign name: a web page whose DNS name was rebound to 127.0.0.1 must
+// not be able to drive a Kiln on the developer's machine. Kiln's own
+// public name is accepted, so a reverse proxy on the same machine works.
+func (h *Host) rebinding(r *http.Request) string {
+	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok || !isLoopbackAddr(local.String()) {
+		return ""
+	}
+	if !h.acceptedHost(r.Host) {
+		return fmt.Sprintf("Forbidden: Host %q is not this Kiln's name.", r.Host)
+	}
+	if origin := r.Header.Get("Origin"); origin != "" {
+		host := strings.TrimPrefix(strings.TrimPrefix(origin, "http://"), "https://")
+		if !h.acceptedHost(host) {
+			return fmt.Sprintf("Forbidden: Origin %q is not allowed.", origin)
+		}
+	}
+	return ""
+}
+
+func (h *Host) acceptedHost(hostport string) bool {
+	if strings.EqualFold(hostport, h.publicHost) {
+		return true
+	}
+	host := hostport
+	if hst, _, err := net.SplitHostPort(hostport); err == nil {
+		host = hst
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}
+
+func isLoopbackAddr(s string) bool {
+	a := parseAddr(s)
+	return a.IsValid() && a.IsLoopback()
+}
+
+// satMul multiplies without overflowing.
+func satMul(a, b int) int {
+	if a > math.MaxInt/b {
+		return math.MaxInt
+	}
+	return a * b
+}

@@ -1,0 +1,228 @@
+package mcphost
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lib/pq"
+)
+
+// How nodes learn of changes. With PostgreSQL, every Deploy, Remove and
+// Reload sends NOTIFY on a channel all nodes LISTEN on, with the server's
+// ID; each node then re-reads that server. NOTIFY is delivered only to
+// connected listeners, so a node that was disconnected, or a notification
+// lost with a connection, would leave a node serving an old version: a
+// periodic resync compares every server with the database (by fingerprint,
+// without rebuilding unchanged ones), and a reconnected listener triggers
+// one at once. SQLite serves one node and needs none of this.
+
+// notifyPrefix starts the channel name; the database schema completes it,
+// so deployments (and parallel tests) sharing a PostgreSQL database in
+// different schemas do not hear each other.
+const notifyPrefix = "kiln_mcphost_"
+
+// openNotify opens the connection NOTIFY is sent on and names the channel.
+func (h *Host) openNotify() error {
+	db, err := sql.Open("postgres", h.cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("mcphost: opening the notification connection: %w", err)
+	}
+	db.SetMaxOpenConns(2)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var schemaName string
+	if err := db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schemaName); err != nil {
+		return errors.Join(fmt.Errorf("mcphost: reading the database schema: %w", err), db.Close())
+	}
+	h.notifyDB, h.channel = db, channelName(schemaName)
+	return nil
+}
+
+// channelName keeps the channel within PostgreSQL's 63-byte identifiers.
+func channelName(schemaName string) string {
+	if len(notifyPrefix)+len(schemaName) <= 63 {
+		return notifyPrefix + schemaName
+	}
+	sum := sha256.Sum256([]byte(schemaName))
+	return notifyPrefix + hex.EncodeToString(sum[:16])
+}
+
+// notify tells the other nodes that a server changed. On SQLite it does
+// nothing: there are no other nodes.
+func (h *Host) notify(ctx context.Context, serverID string) error {
+	if h.notifyDB == nil {
+		return nil
+	}
+	if _, err := h.notifyDB.ExecContext(ctx, `SELECT pg_notify($1, $2)`, h.channel, h.node+" "+serverID); err != nil {
+		return fmt.Errorf("mcphost: notifying other nodes of server %s: %w", serverID, err)
+	}
+	return nil
+}
+
+// Run loads every server in the background (requests for a server not yet
+// loaded load it on demand), then follows changes: notifications from other
+// nodes on PostgreSQL, and a periodic resync. It returns when ctx ends.
+func (h *Host) Run(ctx context.Context) error {
+	var notes <-chan *pq.Notification
+	if h.notifyDB != nil {
+		// Listen before the first resync, so that no change made between
+		// the two goes unheard.
+		l := pq.NewListener(h.cfg.DatabaseURL, 100*time.Millisecond, 10*time.Second, func(ev pq.ListenerEventType, err error) {
+			if err != nil {
+				h.log.Warn("change notifications", "event", ev, "error", err)
+			}
+		})
+		defer func() {
+			if err := l.Close(); err != nil {
+				h.log.Warn("closing the notification listener", "error", err)
+			}
+		}()
+		// Listen blocks until connected; do not let it outlive ctx.
+		listened := make(chan error, 1)
+		go func() { listened <- l.Listen(h.channel) }()
+		select {
+		case err := <-listened:
+			if err != nil {
+				return fmt.Errorf("mcphost: listening for changes: %w", err)
+			}
+		case <-ctx.Done():
+			return nil
+		}
+		notes = l.NotificationChannel()
+	}
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	resync := func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := h.resyncAll(ctx)
+			if err != nil && ctx.Err() == nil {
+				h.log.Error("resync", "error", err)
+			}
+			if err == nil {
+				h.loadedOnce.Do(func() { close(h.loaded) })
+			}
+		}()
+	}
+	resync()
+
+	var tick <-chan time.Time
+	if h.cfg.ResyncInterval > 0 {
+		t := time.NewTicker(h.cfg.ResyncInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick:
+			resync()
+		case n := <-notes:
+			if n == nil {
+				// The listener reconnected: notifications may have been
+				// lost meanwhile.
+				resync()
+				continue
+			}
+			node, serverID, ok := strings.Cut(n.Extra, " ")
+			if !ok || node == h.node {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := h.sync(ctx, serverID, false); err != nil && ctx.Err() == nil {
+					h.log.Error("applying a change from another node", "server", serverID, "error", err)
+				}
+			}()
+		}
+	}
+}
+
+// resyncAll compares every server with the database: new ones are loaded,
+// changed ones rebuilt, deleted ones dropped. Loads run on CompileWorkers
+// goroutines, since compiling is what takes time.
+func (h *Host) resyncAll(ctx context.Context) error {
+	ids, err := h.allServerIDs(ctx)
+	if err != nil {
+		return err
+	}
+	exists := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		exists[id] = true
+	}
+	for _, id := range h.reg.ids() {
+		if !exists[id] {
+			// Deleted while no notification reached us; sync confirms it.
+			ids = append(ids, id)
+		}
+	}
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for range h.cfg.CompileWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range work {
+				if _, err := h.sync(ctx, id, false); err != nil && ctx.Err() == nil {
+					h.log.Error("loading a server", "server", id, "error", err)
+				}
+			}
+		}()
+	}
+feed:
+	for _, id := range ids {
+		select {
+		case work <- id:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	h.retainModules()
+	return nil
+}
+
+// allServerIDs lists every server. The store lists servers per customer, so
+// this walks the customers.
+func (h *Host) allServerIDs(ctx context.Context) ([]string, error) {
+	customers, err := h.store.ListCustomers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("mcphost: %w", err)
+	}
+	var ids []string
+	for _, c := range customers {
+		servers, err := h.store.ListServers(ctx, c.ID)
+		if err != nil {
+			return nil, fmt.Errorf("mcphost: %w", err)
+		}
+		for _, s := range servers {
+			ids = append(ids, s.ID)
+		}
+	}
+	return ids, nil
+}
+
+// retainModules lets go of modules no deployed server uses any more.
+func (h *Host) retainModules() {
+	used := map[string]bool{}
+	for _, id := range h.reg.ids() {
+		if d := h.reg.get(id); d != nil {
+			for _, t := range d.tools {
+				used[t.module.Hash] = true
+			}
+		}
+	}
+	h.modules.retain(used)
+}
