@@ -172,7 +172,6 @@ func newMCPHost(cfg *config.Config, resolved config.Resolved, st *store.Store, e
 	hc := mcphost.Config{
 		Store: st, Engine: engine, Catalog: catalog, Secrets: box, PublicURL: resolved.PublicURL,
 		Logger: logger, Egress: egress.Policy{AllowPrivate: allowPrivate},
-		EnvAssociatedData: api.EnvValueAssociatedData,
 	}
 	if strings.HasPrefix(cfg.DatabaseURL, "postgres") {
 		hc.DatabaseURL = cfg.DatabaseURL // nodes learn of changes by LISTEN/NOTIFY

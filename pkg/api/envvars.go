@@ -7,16 +7,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/kilnhq/kiln/pkg/secrets"
 	"github.com/kilnhq/kiln/pkg/store"
 )
-
-// EnvValueAssociatedData binds a sealed env var value to its server and
-// name (pkg/secrets associated data), so a sealed value copied to another
-// row does not open there. Whoever opens values (the MCP host) must use the
-// same bytes; this belongs in pkg/secrets once a second package needs it.
-func EnvValueAssociatedData(serverID, name string) []byte {
-	return []byte("kiln env value\x00" + serverID + "\x00" + name)
-}
 
 func (s *Server) listEnvVars(c echo.Context) error {
 	srv, err := s.server(c)
@@ -138,7 +131,7 @@ func (s *Server) setEnvValue(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	sealed, err := s.secrets.Seal([]byte(*req.Value), EnvValueAssociatedData(srv.ID, name))
+	sealed, err := s.secrets.Seal([]byte(*req.Value), secrets.EnvValueAssociatedData(srv.ID, name))
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kilnhq/kiln/pkg/api"
+	"github.com/kilnhq/kiln/pkg/secrets"
 )
 
 func TestEnvVars(t *testing.T) {
@@ -124,11 +124,11 @@ func TestSecretValueNeverLeaves(t *testing.T) {
 		if bytes.Contains(sealed, []byte("SECRET")) {
 			t.Fatal("the value is stored in clear")
 		}
-		plain, err := h.box.Open(sealed, api.EnvValueAssociatedData(srv.ID, "API_TOKEN"))
+		plain, err := h.box.Open(sealed, secrets.EnvValueAssociatedData(srv.ID, "API_TOKEN"))
 		if err != nil || string(plain) != secret {
 			t.Fatalf("opening the stored value: %v", err)
 		}
-		if _, err := h.box.Open(sealed, api.EnvValueAssociatedData(srv.ID, "OTHER")); err == nil {
+		if _, err := h.box.Open(sealed, secrets.EnvValueAssociatedData(srv.ID, "OTHER")); err == nil {
 			t.Fatal("the sealed value opens under another name")
 		}
 	})

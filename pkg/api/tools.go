@@ -208,6 +208,7 @@ func buildError(err error) error {
 		badMan   *manifest.Error
 		badWasm  *sandbox.BadModuleError
 		limitErr *tier.LimitError
+		describe *build.DescribeError
 	)
 	switch {
 	case errors.As(err, &invalid):
@@ -224,6 +225,9 @@ func buildError(err error) error {
 		}
 	case errors.As(err, &source):
 		return unprocessable("the source was refused: %s", source.Reason)
+	case errors.As(err, &describe): // before badWasm, which it may wrap
+		return unprocessable("the built module failed when asked to describe its tools: %s",
+			strings.TrimPrefix(describe.Error(), "build: "))
 	case errors.As(err, &badMan):
 		return unprocessable("the tool's manifest is invalid: %s", badMan.Reason)
 	case errors.As(err, &badWasm):
@@ -232,21 +236,9 @@ func buildError(err error) error {
 		return limitExceeded(limitErr)
 	case errors.Is(err, context.DeadlineExceeded):
 		return errorf(http.StatusGatewayTimeout, "the build did not finish in time")
-	case strings.Contains(err.Error(), describeFailure):
-		// A module that compiles but fails its describe call (a main that
-		// panics, say) is the source's fault, yet pkg/build reports it
-		// with an untyped error. Matching its message is a stopgap until
-		// pkg/build returns a typed error for it; TestToolSourceThatPanics
-		// fails if the message changes.
-		return unprocessable("the built module failed when asked to describe its tools: %s",
-			strings.TrimPrefix(err.Error(), "build: "))
 	}
 	return err
 }
-
-// describeFailure is how pkg/build words a module that did not answer its
-// describe call.
-const describeFailure = "the module did not describe itself"
 
 func (s *Server) listTools(c echo.Context) error {
 	srv, err := s.server(c)

@@ -51,6 +51,17 @@ type Error struct {
 
 func (e *Error) Error() string { return "build failed:\n" + e.Output }
 
+// DescribeError is a module that compiled but did not answer its describe
+// call with a manifest: main does not call kiln.Run, or it fails first
+// (a panic in an init function, say). Like Error, it is the source's fault.
+type DescribeError struct{ Err error }
+
+func (e *DescribeError) Error() string {
+	return "build: the module did not describe itself (does main call kiln.Run?): " + e.Err.Error()
+}
+
+func (e *DescribeError) Unwrap() error { return e.Err }
+
 // SourceError is source that was refused before compiling.
 type SourceError struct{ Reason string }
 
@@ -135,7 +146,7 @@ func (b *GoBuilder) Build(ctx context.Context, files map[string][]byte) ([]byte,
 	lim.Timeout = 10 * time.Second
 	payload, err := b.Engine.Describe(ctx, wasm, lim)
 	if err != nil {
-		return nil, fmt.Errorf("build: the module did not describe itself (does main call kiln.Run?): %w", err)
+		return nil, &DescribeError{Err: err}
 	}
 	if _, err := manifest.Parse(payload); err != nil {
 		return nil, fmt.Errorf("build: %w", err)

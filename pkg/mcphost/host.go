@@ -60,6 +60,10 @@ type Config struct {
 	// https://kiln.example.com: the resource metadata URL in 401 answers
 	// is built from it, and its host is accepted by the DNS rebinding check.
 	PublicURL string
+	// OAuth, when set, also admits OAuth access tokens whose audience is
+	// the server's resource URL, and makes the protected resource metadata
+	// name its issuer as the authorization server.
+	OAuth *OAuthConfig
 	// Logger receives operational logs (default: discarded).
 	Logger *slog.Logger
 
@@ -101,7 +105,7 @@ type Config struct {
 	// setting yet; nil means never.
 	RecordPayloads func(store.Server) bool
 	// EnvAssociatedData is the associated data env values were sealed with
-	// (default: envAssociatedData, which matches pkg/api).
+	// (default: secrets.EnvValueAssociatedData, as pkg/api seals them).
 	EnvAssociatedData func(serverID, name string) []byte
 	// CompileWorkers bounds how many servers are loaded at once in the
 	// background (default 2): compiling is CPU-bound.
@@ -178,7 +182,7 @@ func New(cfg Config) (*Host, error) {
 		cfg.CompileWorkers = DefaultCompileWorkers
 	}
 	if cfg.EnvAssociatedData == nil {
-		cfg.EnvAssociatedData = envAssociatedData
+		cfg.EnvAssociatedData = secrets.EnvValueAssociatedData
 	}
 	if cfg.RecordPayloads == nil {
 		cfg.RecordPayloads = func(store.Server) bool { return false }
@@ -253,11 +257,4 @@ func (h *Host) ResourceURL(serverID string) string {
 // server (RFC 9728); the OAuth work serves it.
 func (h *Host) resourceMetadataURL(serverID string) string {
 	return h.publicURL + "/.well-known/oauth-protected-resource/mcp/" + serverID
-}
-
-// envAssociatedData is the associated data pkg/api seals env values with
-// (api.EnvValueAssociatedData). It is repeated here because mcphost sits
-// below pkg/api; both belong in pkg/secrets.
-func envAssociatedData(serverID, name string) []byte {
-	return []byte("kiln env value\x00" + serverID + "\x00" + name)
 }

@@ -200,3 +200,10 @@ func (k MasterKey) id() keyID {
 	copy(id[:], sum[:])
 	return id
 }
+
+// EnvValueAssociatedData binds a sealed env var value to its server and
+// name, so a sealed value copied to another row does not open there. The
+// API seals with it and the MCP host opens with it.
+func EnvValueAssociatedData(serverID, name string) []byte {
+	return []byte("kiln env value\x00" + serverID + "\x00" + name)
+}
