@@ -22,6 +22,9 @@ import (
 // ToolkitImport is the import path of the Go toolkit package every tool uses.
 const ToolkitImport = toolkit.ModulePath + "/kiln"
 
+// JSONDocImport is the toolkit's order-keeping, fuel-cheap JSON package.
+const JSONDocImport = toolkit.ModulePath + "/jsondoc"
+
 // Policy says what source a customer may submit. The caller derives it from
 // the customer's tier and passes it in; nothing here looks a tier up, so a
 // forgotten lookup cannot silently grant a default plan.
@@ -105,7 +108,7 @@ func DefaultStdlibImports() []string {
 // Default* size limits. Callers add a tier's curated packages with
 // WithImports.
 func DefaultPolicy() Policy {
-	imports := append(DefaultStdlibImports(), ToolkitImport)
+	imports := append(DefaultStdlibImports(), ToolkitImport, JSONDocImport)
 	return Policy{
 		AllowedImports: imports,
 		MaxFiles:       DefaultMaxFiles,

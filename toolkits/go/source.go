@@ -10,10 +10,11 @@ import (
 	"io/fs"
 )
 
-//go:embed go.mod kiln/*.go
+//go:embed go.mod kiln/*.go jsondoc/*.go
 var source embed.FS
 
-// Source returns the toolkit module's files (go.mod and the kiln package).
+// Source returns the toolkit module's files: go.mod and the kiln and
+// jsondoc packages.
 func Source() fs.FS { return source }
 
 // ModulePath is the import path prefix of the toolkit module.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kilnhq/kiln/toolkits/go/jsondoc"
 	"sort"
 	"strings"
 
@@ -159,7 +160,7 @@ func jsonToCSV(_ context.Context, in toCSVIn) (toCSVOut, error) {
 	if len(data) > maxInputBytes {
 		return toCSVOut{}, fmt.Errorf("the JSON is %d bytes; at most %d MiB are accepted", len(data), maxInputBytes>>20)
 	}
-	doc, err := decodeJSON(data)
+	doc, err := jsondoc.Decode(data)
 	if err != nil {
 		return toCSVOut{}, fmt.Errorf("data is %v", err)
 	}
@@ -173,7 +174,7 @@ func jsonToCSV(_ context.Context, in toCSVIn) (toCSVOut, error) {
 	switch v := doc.(type) {
 	case []any:
 		items = v
-	case *object:
+	case *jsondoc.Object:
 		items = []any{v}
 	default:
 		return toCSVOut{}, errors.New("data must be an array of objects, an array of arrays, or an object")
@@ -199,11 +200,11 @@ func jsonToCSV(_ context.Context, in toCSVIn) (toCSVOut, error) {
 			rows = append(rows, row)
 		}
 	} else {
-		flat := make([]*object, len(items))
+		flat := make([]*jsondoc.Object, len(items))
 		seen := map[string]bool{}
 		var keys []string
 		for i, it := range items {
-			obj, ok := it.(*object)
+			obj, ok := it.(*jsondoc.Object)
 			if !ok {
 				return toCSVOut{}, fmt.Errorf("data[%d] is not an object: mix objects and arrays is not supported", i)
 			}
@@ -211,7 +212,7 @@ func jsonToCSV(_ context.Context, in toCSVIn) (toCSVOut, error) {
 				obj = flatten(obj)
 			}
 			flat[i] = obj
-			for _, k := range obj.keys {
+			for _, k := range obj.Keys {
 				if !seen[k] {
 					seen[k] = true
 					keys = append(keys, k)
@@ -228,7 +229,7 @@ func jsonToCSV(_ context.Context, in toCSVIn) (toCSVOut, error) {
 		for _, obj := range flat {
 			row := make([]string, len(header))
 			for j, k := range header {
-				v, _ := obj.get(k)
+				v, _ := obj.Get(k)
 				row[j] = cellText(v, in.EscapeFormulas)
 			}
 			rows = append(rows, row)
@@ -268,25 +269,25 @@ func cellText(v any, escapeFormulas bool) string {
 	case json.Number:
 		return x.String()
 	}
-	return string(appendJSON(nil, v))
+	return string(jsondoc.Append(nil, v))
 }
 
 // flatten turns nested objects into dotted keys; arrays stay values.
-func flatten(o *object) *object {
-	out := &object{}
-	var walk func(prefix string, o *object)
-	walk = func(prefix string, o *object) {
-		for i, k := range o.keys {
-			v := o.vals[i]
+func flatten(o *jsondoc.Object) *jsondoc.Object {
+	out := &jsondoc.Object{}
+	var walk func(prefix string, o *jsondoc.Object)
+	walk = func(prefix string, o *jsondoc.Object) {
+		for i, k := range o.Keys {
+			v := o.Values[i]
 			name := k
 			if prefix != "" {
 				name = prefix + "." + k
 			}
-			if sub, ok := v.(*object); ok && len(sub.keys) > 0 {
+			if sub, ok := v.(*jsondoc.Object); ok && len(sub.Keys) > 0 {
 				walk(name, sub)
 				continue
 			}
-			out.set(name, v)
+			out.Set(name, v)
 		}
 	}
 	walk("", o)

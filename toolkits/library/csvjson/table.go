@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kilnhq/kiln/toolkits/go/jsondoc"
 	"io"
 	"regexp"
 	"sort"
@@ -580,7 +581,7 @@ func inferJSON(c string) json.RawMessage {
 }
 
 func jsonString(s string) json.RawMessage {
-	return appendString(nil, s)
+	return jsondoc.AppendString(nil, s)
 }
 
 // kindOf names the inferred type of a cell, as inferJSON would encode it,

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/kilnhq/kiln/toolkits/go/jsondoc"
 	"math"
 	"strconv"
 	"strings"
@@ -773,9 +774,9 @@ func (ev *evaluator) applyAll(n *node, sels []selector, emit func(*node) bool) b
 // until f returns false.
 func children(n *node, f func(*node) bool) {
 	switch v := n.v.(type) {
-	case *object:
-		for i, k := range v.keys {
-			if !f(&node{v: v.vals[i], parent: n, key: k}) {
+	case *jsondoc.Object:
+		for i, k := range v.Keys {
+			if !f(&node{v: v.Values[i], parent: n, key: k}) {
 				return
 			}
 		}
@@ -791,8 +792,8 @@ func children(n *node, f func(*node) bool) {
 func (ev *evaluator) apply(n *node, sel *selector, emit func(*node) bool) bool {
 	switch sel.kind {
 	case selName:
-		if obj, ok := n.v.(*object); ok {
-			if v, ok := obj.get(sel.name); ok {
+		if obj, ok := n.v.(*jsondoc.Object); ok {
+			if v, ok := obj.Get(sel.name); ok {
 				return emit(&node{v: v, parent: n, key: sel.name})
 			}
 		}
@@ -982,14 +983,14 @@ func equalValues(a, b any) bool {
 			}
 		}
 		return true
-	case *object:
-		y, ok := b.(*object)
-		if !ok || len(x.keys) != len(y.keys) {
+	case *jsondoc.Object:
+		y, ok := b.(*jsondoc.Object)
+		if !ok || len(x.Keys) != len(y.Keys) {
 			return false
 		}
-		for i, k := range x.keys {
-			w, ok := y.get(k)
-			if !ok || !equalValues(x.vals[i], w) {
+		for i, k := range x.Keys {
+			w, ok := y.Get(k)
+			if !ok || !equalValues(x.Values[i], w) {
 				return false
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kilnhq/kiln/toolkits/go/jsondoc"
 	"strings"
 	"testing"
 )
@@ -33,7 +34,7 @@ func run(t *testing.T, doc, path string) ([]string, []string) {
 	if err != nil {
 		t.Fatalf("parse %s: %v", path, err)
 	}
-	d, err := decodeJSON([]byte(doc))
+	d, err := jsondoc.Decode([]byte(doc))
 	if err != nil {
 		t.Fatalf("decode: %v", err)
 	}
@@ -312,7 +313,7 @@ func TestNodeCap(t *testing.T) {
 	row := "[" + strings.TrimSuffix(strings.Repeat("0,", 500), ",") + "]"
 	doc := "[" + strings.TrimSuffix(strings.Repeat(row+",", 500), ",") + "]"
 	q, _ := parsePath("$[*][*]")
-	d, err := decodeJSON([]byte(doc))
+	d, err := jsondoc.Decode([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +327,7 @@ func TestNodeCap(t *testing.T) {
 }
 
 func TestDecodeJSON(t *testing.T) {
-	v, err := decodeJSON([]byte(`{"z":1,"a":{"y":[true,null,"s"],"b":2.50},"z":3}`))
+	v, err := jsondoc.Decode([]byte(`{"z":1,"a":{"y":[true,null,"s"],"b":2.50},"z":3}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,19 +338,19 @@ func TestDecodeJSON(t *testing.T) {
 		t.Fatalf("got %s", b)
 	}
 	for _, bad := range []string{``, `{`, `{"a":}`, `[1,]`, `{"a":1} x`, `{"a":1}{}`, `nul`, `{1:2}`} {
-		if _, err := decodeJSON([]byte(bad)); err == nil || !strings.Contains(err.Error(), "not valid JSON") {
+		if _, err := jsondoc.Decode([]byte(bad)); err == nil || !strings.Contains(err.Error(), "not valid JSON") {
 			t.Errorf("%q: got %v", bad, err)
 		}
 	}
-	deep := strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1)
-	if _, err := decodeJSON([]byte(deep)); err == nil || !strings.Contains(err.Error(), "nested") {
+	deep := strings.Repeat("[", jsondoc.MaxDepth+1) + strings.Repeat("]", jsondoc.MaxDepth+1)
+	if _, err := jsondoc.Decode([]byte(deep)); err == nil || !strings.Contains(err.Error(), "nested") {
 		t.Errorf("deep: got %v", err)
 	}
-	ok := strings.Repeat("[", maxDepth-1) + strings.Repeat("]", maxDepth-1)
-	if _, err := decodeJSON([]byte(ok)); err != nil {
+	ok := strings.Repeat("[", jsondoc.MaxDepth-1) + strings.Repeat("]", jsondoc.MaxDepth-1)
+	if _, err := jsondoc.Decode([]byte(ok)); err != nil {
 		t.Errorf("ok depth: %v", err)
 	}
-	if v, err := decodeJSON([]byte(" \n\"x\" ")); err != nil || v != "x" {
+	if v, err := jsondoc.Decode([]byte(" \n\"x\" ")); err != nil || v != "x" {
 		t.Errorf("scalar: %v %v", v, err)
 	}
 }
@@ -397,12 +398,12 @@ func TestJSONParserMatchesEncodingJSON(t *testing.T) {
 		`-0`, `1E5`, `123456789012345678901234567890`,
 	}
 	for _, d := range docs {
-		v, err := decodeJSON([]byte(d))
+		v, err := jsondoc.Decode([]byte(d))
 		if err != nil {
 			t.Errorf("%s: %v", d, err)
 			continue
 		}
-		mine := appendJSON(nil, v)
+		mine := jsondoc.Append(nil, v)
 		var a, b any
 		if err := json.Unmarshal(mine, &a); err != nil {
 			t.Errorf("%s: re-encoded %s is not JSON: %v", d, mine, err)
@@ -416,7 +417,7 @@ func TestJSONParserMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{`{"a" 1}`, `{"a":1,}`, `[1 2]`, `"abc`, `"a\x"`, `"\u12"`, "\"a\x01\"", `01`, `1.`, `1e`, `-`, `tru`, `nul`, `{"a":1]`, `[`, `{`} {
-		if _, err := decodeJSON([]byte(bad)); err == nil || !strings.Contains(err.Error(), "not valid JSON") {
+		if _, err := jsondoc.Decode([]byte(bad)); err == nil || !strings.Contains(err.Error(), "not valid JSON") {
 			t.Errorf("%q: got %v", bad, err)
 		}
 	}
@@ -428,7 +429,7 @@ func TestJSONParserMatchesEncodingJSON(t *testing.T) {
 		enc.Encode(s)
 		want := strings.TrimSuffix(buf.String(), "\n")
 		want = strings.NewReplacer(`\u0008`, `\u0008`, `\u000c`, `\u000c`).Replace(want)
-		if got := string(appendString(nil, s)); got != want {
+		if got := string(jsondoc.AppendString(nil, s)); got != want {
 			t.Errorf("%q: got %s, want %s", s, got, want)
 		}
 	}
@@ -441,21 +442,21 @@ func TestLargeObjects(t *testing.T) {
 		fmt.Fprintf(&b, `"k%d":%d,`, i, i)
 	}
 	b.WriteString(`"k3":"again","k19":null}`)
-	v, err := decodeJSON([]byte(b.String()))
+	v, err := jsondoc.Decode([]byte(b.String()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := v.(*object)
-	if len(o.keys) != 20 || o.index == nil {
-		t.Fatalf("%d keys, index %v", len(o.keys), o.index != nil)
+	o := v.(*jsondoc.Object)
+	if len(o.Keys) != 20 {
+		t.Fatalf("%d keys", len(o.Keys))
 	}
-	if x, _ := o.get("k3"); x != "again" || o.keys[3] != "k3" {
+	if x, _ := o.Get("k3"); x != "again" || o.Keys[3] != "k3" {
 		t.Fatalf("k3 = %v", x)
 	}
-	if x, ok := o.get("k19"); !ok || x != nil {
+	if x, ok := o.Get("k19"); !ok || x != nil {
 		t.Fatalf("k19 = %v %v", x, ok)
 	}
-	if _, ok := o.get("k20"); ok {
+	if _, ok := o.Get("k20"); ok {
 		t.Fatal("k20 found")
 	}
 	got, _ := run(t, b.String(), "$.k12")

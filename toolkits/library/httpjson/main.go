@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kilnhq/kiln/toolkits/go/jsondoc"
 	"net/url"
 	"sort"
 	"strings"
@@ -84,7 +85,7 @@ func jsonSelect(_ context.Context, in selectIn) (selectOut, error) {
 	if err != nil {
 		return selectOut{}, err
 	}
-	doc, err := decodeJSON(data)
+	doc, err := jsondoc.Decode(data)
 	if err != nil {
 		return selectOut{}, fmt.Errorf("the document is %v", err)
 	}
@@ -125,7 +126,7 @@ func evaluate(q *query, doc any, max int) (selection, error) {
 			sel.Truncated = true
 			break
 		}
-		v := appendJSON(nil, n.v)
+		v := jsondoc.Append(nil, n.v)
 		p := n.path()
 		size += len(v) + len(p)
 		if size > maxValueBytes {
@@ -316,7 +317,7 @@ func parseResponse(u string, resp *kiln.HTTPResponse, contentType string) (any, 
 	if len(resp.Body) > maxDocBytes {
 		return nil, fmt.Errorf("GET %s returned %d bytes; at most %d are accepted", u, len(resp.Body), maxDocBytes)
 	}
-	doc, err := decodeJSON(resp.Body)
+	doc, err := jsondoc.Decode(resp.Body)
 	if err != nil {
 		kind := ""
 		if mt := mediaType(contentType); mt != "" && !strings.Contains(mt, "json") {

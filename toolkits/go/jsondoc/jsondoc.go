@@ -1,4 +1,8 @@
-package main
+// Package jsondoc decodes and encodes JSON documents cheaply inside the
+// sandbox, keeping the order of object members. It is part of the Go
+// toolkit so that tools share it (a tool module is built from one
+// directory).
+package jsondoc
 
 import (
 	"bytes"
@@ -12,67 +16,69 @@ import (
 // Documents are decoded into these values, which keep the order of object
 // members so that results come out in document order:
 //
-//	nil, bool, string, json.Number, []any, *object
+//	nil, bool, string, json.Number, []any, *Object
 //
 // The parser is hand-written rather than built on json.Decoder.Token, which
 // allocates per token and costs several times more fuel in the sandbox.
-type object struct {
-	keys  []string
-	vals  []any          // vals[i] belongs to keys[i]
-	index map[string]int // key positions, built once an object has many members
+type Object struct {
+	// Keys and Values are the members in document order (Values[i] belongs
+	// to Keys[i]). Treat them as read-only; change members with Set.
+	Keys   []string
+	Values []any
+	index  map[string]int // key positions, built once an object has many members
 }
 
 const indexAt = 8
 
-func (o *object) get(k string) (any, bool) {
+func (o *Object) Get(k string) (any, bool) {
 	if o.index != nil {
 		i, ok := o.index[k]
 		if !ok {
 			return nil, false
 		}
-		return o.vals[i], true
+		return o.Values[i], true
 	}
-	for i, key := range o.keys {
+	for i, key := range o.Keys {
 		if key == k {
-			return o.vals[i], true
+			return o.Values[i], true
 		}
 	}
 	return nil, false
 }
 
 // set replaces the value of k, keeping its position, or appends k.
-func (o *object) set(k string, v any) {
+func (o *Object) Set(k string, v any) {
 	if o.index != nil {
 		if i, ok := o.index[k]; ok {
-			o.vals[i] = v
+			o.Values[i] = v
 			return
 		}
 	} else {
-		for i, key := range o.keys {
+		for i, key := range o.Keys {
 			if key == k {
-				o.vals[i] = v
+				o.Values[i] = v
 				return
 			}
 		}
 	}
-	o.keys = append(o.keys, k)
-	o.vals = append(o.vals, v)
+	o.Keys = append(o.Keys, k)
+	o.Values = append(o.Values, v)
 	if o.index != nil {
-		o.index[k] = len(o.keys) - 1
-	} else if len(o.keys) > indexAt {
-		o.index = make(map[string]int, len(o.keys))
-		for i, key := range o.keys {
+		o.index[k] = len(o.Keys) - 1
+	} else if len(o.Keys) > indexAt {
+		o.index = make(map[string]int, len(o.Keys))
+		for i, key := range o.Keys {
 			o.index[key] = i
 		}
 	}
 }
 
 // MarshalJSON writes the members in document order.
-func (o *object) MarshalJSON() ([]byte, error) { return appendJSON(nil, o), nil }
+func (o *Object) MarshalJSON() ([]byte, error) { return Append(nil, o), nil }
 
 // appendJSON encodes a decoded value (see object) without going through
 // encoding/json, which re-validates the output of every nested MarshalJSON.
-func appendJSON(b []byte, v any) []byte {
+func Append(b []byte, v any) []byte {
 	switch x := v.(type) {
 	case nil:
 		return append(b, "null"...)
@@ -81,25 +87,25 @@ func appendJSON(b []byte, v any) []byte {
 	case json.Number:
 		return append(b, x...)
 	case string:
-		return appendString(b, x)
+		return AppendString(b, x)
 	case []any:
 		b = append(b, '[')
 		for i, e := range x {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSON(b, e)
+			b = Append(b, e)
 		}
 		return append(b, ']')
-	case *object:
+	case *Object:
 		b = append(b, '{')
-		for i, k := range x.keys {
+		for i, k := range x.Keys {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, k)
+			b = AppendString(b, k)
 			b = append(b, ':')
-			b = appendJSON(b, x.vals[i])
+			b = Append(b, x.Values[i])
 		}
 		return append(b, '}')
 	}
@@ -110,7 +116,7 @@ func appendJSON(b []byte, v any) []byte {
 const hexDigits = "0123456789abcdef"
 
 // appendString writes s as a JSON string (s is valid UTF-8).
-func appendString(b []byte, s string) []byte {
+func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -152,8 +158,8 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// maxDepth bounds the nesting of decoded documents.
-const maxDepth = 512
+// MaxDepth bounds the nesting of decoded documents.
+const MaxDepth = 512
 
 type jsonParser struct {
 	data []byte
@@ -163,7 +169,7 @@ type jsonParser struct {
 // decodeJSON decodes one JSON document, keeping member order. A repeated
 // member name keeps its first position and its last value, as
 // encoding/json does. Invalid UTF-8 in strings becomes U+FFFD.
-func decodeJSON(data []byte) (any, error) {
+func Decode(data []byte) (any, error) {
 	p := &jsonParser{data: data}
 	p.space()
 	if p.pos == len(data) {
@@ -204,13 +210,13 @@ func (p *jsonParser) value(depth int) (any, error) {
 	}
 	switch c := p.data[p.pos]; {
 	case c == '{':
-		if depth >= maxDepth {
-			return nil, fmt.Errorf("not valid JSON: nested more than %d levels deep", maxDepth)
+		if depth >= MaxDepth {
+			return nil, fmt.Errorf("not valid JSON: nested more than %d levels deep", MaxDepth)
 		}
 		return p.object(depth)
 	case c == '[':
-		if depth >= maxDepth {
-			return nil, fmt.Errorf("not valid JSON: nested more than %d levels deep", maxDepth)
+		if depth >= MaxDepth {
+			return nil, fmt.Errorf("not valid JSON: nested more than %d levels deep", MaxDepth)
 		}
 		return p.array(depth)
 	case c == '"':
@@ -237,7 +243,7 @@ func (p *jsonParser) literal(word string) error {
 
 func (p *jsonParser) object(depth int) (any, error) {
 	p.pos++ // {
-	obj := &object{}
+	obj := &Object{}
 	p.space()
 	if p.pos < len(p.data) && p.data[p.pos] == '}' {
 		p.pos++
@@ -262,7 +268,7 @@ func (p *jsonParser) object(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		obj.set(k, v)
+		obj.Set(k, v)
 		p.space()
 		if p.pos < len(p.data) && p.data[p.pos] == ',' {
 			p.pos++
