@@ -75,7 +75,7 @@ func TestErrorsBecomeErrorResults(t *testing.T) {
 		`{"name":"a","extra":true}`:   `unknown property "extra"`,
 		`{"name":"a","tags":["x",2]}`: `at "tags[1]": expected a string`,
 		`{"name":"a","times":1.5}`:    `expected an integer`,
-		`{"name":"a"} {}`:             "trailing data",
+		`{"name":"a"} {}`:             "unexpected data after the document",
 		`[`:                           "not valid JSON",
 	} {
 		r := callTool(t, testModule(), "greet", args)
