@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -158,19 +157,11 @@ func (b *GoBuilder) goCommand() (string, error) {
 	if b.Go != "" {
 		return b.Go, nil
 	}
-	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); runtime.GOROOT() != "" && fileExists(p) {
-		return p, nil
-	}
 	p, err := exec.LookPath("go")
 	if err != nil {
 		return "", errors.New("build: the go command was not found; install Go 1.24 or later or set its path")
 	}
 	return p, nil
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }
 
 func readSource(dir string) (map[string][]byte, error) {
