@@ -18,6 +18,8 @@ Commands:
   serve     run the Kiln service (HTTP API and health endpoint)
   migrate   apply the database migrations and exit
   admin     operator commands: customers, plans, API keys, audit log
+  create-user  create a local account (OAuth login) for a customer's user
+  rotate-keys  create a new OAuth signing key; retire superseded ones
   library   sign, verify and push library modules
   build     build a Go tool source directory into a tool module (.wasm)
   run       call one tool of a module in the sandbox and print the result
@@ -51,6 +53,8 @@ func dispatch(env *environment, args []string) int {
 		{"serve", runServe},
 		{"migrate", runMigrate},
 		{"admin", runAdmin},
+		{"create-user", runCreateUser},
+		{"rotate-keys", runRotateKeys},
 		{"library", runLibrary},
 		{"build", runBuild},
 		{"run", runRun},

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/kilnhq/kiln/pkg/build"
 	"github.com/kilnhq/kiln/pkg/config"
 	"github.com/kilnhq/kiln/pkg/mcphost"
+	"github.com/kilnhq/kiln/pkg/oauth"
 	"github.com/kilnhq/kiln/pkg/secrets"
 	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/kilnhq/kiln/pkg/tier"
@@ -83,7 +85,18 @@ func serve(ctx context.Context, cfg *config.Config, resolved config.Resolved, lo
 		return err
 	}
 	catalog := tier.NewCatalog(st)
-	mcp, err := newMCPHost(cfg, resolved, st, engine, catalog, box, logger)
+	// The OAuth 2.1 authorization server: its issuer is the public URL,
+	// and the MCP host accepts the access tokens it signs.
+	allowPrivate, err := cfg.AllowPrivatePrefixes()
+	if err != nil {
+		return err
+	}
+	as, err := oauth.New(ctx, oauth.Config{Store: st, Secrets: box, PublicURL: resolved.PublicURL, Logger: logger,
+		CIMDEgress: egress.Policy{AllowPrivate: allowPrivate}})
+	if err != nil {
+		return err
+	}
+	mcp, err := newMCPHost(cfg, resolved, st, engine, catalog, box, as, allowPrivate, logger)
 	if err != nil {
 		return err
 	}
@@ -102,7 +115,17 @@ func serve(ctx context.Context, cfg *config.Config, resolved config.Resolved, lo
 	// MCP (JSON-RPC over Streamable HTTP), everything else is the API.
 	handler := http.NewServeMux()
 	handler.Handle("/mcp/", mcp.Handler())
+	// OAuth: RFC 9728 metadata of each MCP server, then the authorization
+	// server (RFC 8414 and OIDC discovery, registration, login, op's routes).
+	handler.Handle("/.well-known/oauth-protected-resource/", mcp.ProtectedResourceMetadata())
+	handler.Handle("/.well-known/oauth-authorization-server", as.Handler())
+	handler.Handle("/.well-known/openid-configuration", as.Handler())
+	handler.Handle("/oauth/", as.Handler())
 	handler.Handle("/", apiHandler)
+	oauthCtx, stopOAuth := context.WithCancel(ctx)
+	oauthDone := make(chan struct{})
+	go func() { defer close(oauthDone); _ = as.Run(oauthCtx) }() // returns ctx.Err() only
+	defer func() { stopOAuth(); <-oauthDone }()
 	mcpCtx, stopMCP := context.WithCancel(ctx)
 	mcpDone := make(chan error, 1)
 	go func() { mcpDone <- mcp.Run(mcpCtx) }()
@@ -164,14 +187,12 @@ func openStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*s
 
 // newMCPHost builds the MCP serving host: one endpoint per deployed server.
 func newMCPHost(cfg *config.Config, resolved config.Resolved, st *store.Store, engine *sandbox.Engine,
-	catalog *tier.Catalog, box *secrets.Box, logger *slog.Logger) (*mcphost.Host, error) {
-	allowPrivate, err := cfg.AllowPrivatePrefixes()
-	if err != nil {
-		return nil, err
-	}
+	catalog *tier.Catalog, box *secrets.Box, as *oauth.Server, allowPrivate []netip.Prefix, logger *slog.Logger) (*mcphost.Host, error) {
 	hc := mcphost.Config{
 		Store: st, Engine: engine, Catalog: catalog, Secrets: box, PublicURL: resolved.PublicURL,
 		Logger: logger, Egress: egress.Policy{AllowPrivate: allowPrivate},
+		RecordPayloads: func(s store.Server) bool { return s.RecordPayloads },
+		OAuth:          &mcphost.OAuthConfig{Issuer: as.Issuer(), Verifier: as},
 	}
 	if strings.HasPrefix(cfg.DatabaseURL, "postgres") {
 		hc.DatabaseURL = cfg.DatabaseURL // nodes learn of changes by LISTEN/NOTIFY

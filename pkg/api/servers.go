@@ -37,9 +37,10 @@ func (s *Server) writeServer(c echo.Context, status int, srv store.Server) error
 }
 
 type createServerRequest struct {
-	Name         string   `json:"name"`
-	Description  string   `json:"description"`
-	AllowedHosts []string `json:"allowed_hosts"`
+	Name           string   `json:"name"`
+	Description    string   `json:"description"`
+	AllowedHosts   []string `json:"allowed_hosts"`
+	RecordPayloads bool     `json:"record_payloads"`
 }
 
 func (s *Server) createServer(c echo.Context) error {
@@ -66,7 +67,7 @@ func (s *Server) createServer(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	srv := store.Server{CustomerID: p.CustomerID, Name: req.Name, Description: req.Description, AllowedHosts: hosts}
+	srv := store.Server{CustomerID: p.CustomerID, Name: req.Name, Description: req.Description, AllowedHosts: hosts, RecordPayloads: req.RecordPayloads}
 	err = s.store.CreateServer(ctx, &srv, func(n int) error { return tier.CheckServers(plan, n) })
 	var le *tier.LimitError
 	switch {
@@ -111,10 +112,11 @@ func (s *Server) getServer(c echo.Context) error {
 // updateServerRequest changes the fields given. Version is the version the
 // change was made against; it may come from If-Match instead.
 type updateServerRequest struct {
-	Name         *string   `json:"name"`
-	Description  *string   `json:"description"`
-	AllowedHosts *[]string `json:"allowed_hosts"`
-	Version      *int64    `json:"version"`
+	Name           *string   `json:"name"`
+	Description    *string   `json:"description"`
+	AllowedHosts   *[]string `json:"allowed_hosts"`
+	RecordPayloads *bool     `json:"record_payloads"`
+	Version        *int64    `json:"version"`
 }
 
 // updateServer applies a change only to the version the caller read: of two
@@ -150,6 +152,9 @@ func (s *Server) updateServer(c echo.Context) error {
 			return err
 		}
 		srv.AllowedHosts = hosts
+	}
+	if req.RecordPayloads != nil {
+		srv.RecordPayloads = *req.RecordPayloads
 	}
 	srv.Version = version
 	ctx := c.Request().Context()

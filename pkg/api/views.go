@@ -42,13 +42,14 @@ func viewAPIKey(k store.APIKey) apiKeyView {
 }
 
 type serverView struct {
-	ID           string    `json:"id"`
-	Name         string    `json:"name"`
-	Description  string    `json:"description"`
-	AllowedHosts []string  `json:"allowed_hosts"`
-	Version      int64     `json:"version"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	ID             string    `json:"id"`
+	Name           string    `json:"name"`
+	Description    string    `json:"description"`
+	AllowedHosts   []string  `json:"allowed_hosts"`
+	RecordPayloads bool      `json:"record_payloads"`
+	Version        int64     `json:"version"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 func viewServer(s store.Server) serverView {
@@ -57,7 +58,7 @@ func viewServer(s store.Server) serverView {
 		hosts = []string{}
 	}
 	return serverView{ID: s.ID, Name: s.Name, Description: s.Description, AllowedHosts: hosts,
-		Version: s.Version, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
+		RecordPayloads: s.RecordPayloads, Version: s.Version, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
 }
 
 type toolVersionView struct {

@@ -17,7 +17,9 @@ const APIKeyPrefix = "kiln_"
 // updates it, so that not every call is also a write.
 const touchEvery = time.Minute
 
-// authenticate admits a request bearing an API key scoped to this server.
+// authenticate admits a request bearing an API key scoped to this server or,
+// when OAuth is configured, an access token whose audience is exactly this
+// server's resource URL (see authenticateOAuth).
 // Servers are private: no key, another server's key, an account-wide key,
 // a revoked or expired key are all 401, with a WWW-Authenticate header
 // pointing at the server's protected resource metadata (RFC 9728), which
@@ -36,7 +38,15 @@ func (h *Host) authenticate(w http.ResponseWriter, r *http.Request, serverID str
 		return store.APIKey{}, false
 	}
 	if !strings.HasPrefix(token, APIKeyPrefix) {
-		return invalid("The bearer token is not a Kiln API key.")
+		if h.cfg.OAuth != nil && looksLikeJWT(token) {
+			at, ok := h.authenticateOAuth(w, r, serverID, token)
+			if !ok {
+				return store.APIKey{}, false
+			}
+			// The call's actor is the OAuth token (and through it the user).
+			return store.APIKey{ID: "oauth:" + at.ID}, true
+		}
+		return invalid("The bearer token is not a Kiln API key or access token.")
 	}
 	ctx := r.Context()
 	// The lookup is by SHA-256; keys carry 130 random bits, so timing the

@@ -19,9 +19,11 @@ type Server struct {
 	Name         string     `db:"name"`
 	Description  string     `db:"description"`
 	AllowedHosts StringList `db:"allowed_hosts"`
-	Version      int64      `db:"version"`
-	CreatedAt    time.Time  `db:"created_at"`
-	UpdatedAt    time.Time  `db:"updated_at"`
+	// RecordPayloads keeps tool arguments and results in the execution log.
+	RecordPayloads bool      `db:"record_payloads"`
+	Version        int64     `db:"version"`
+	CreatedAt      time.Time `db:"created_at"`
+	UpdatedAt      time.Time `db:"updated_at"`
 }
 
 // LimitCheck decides whether one more item may be added when there are
@@ -30,7 +32,7 @@ type Server struct {
 // returned as is.
 type LimitCheck func(current int) error
 
-const serverColumns = `id, customer_id, name, description, allowed_hosts, version, created_at, updated_at`
+const serverColumns = `id, customer_id, name, description, allowed_hosts, record_payloads, version, created_at, updated_at`
 
 // CreateServer inserts srv for srv.CustomerID, setting its ID, version and
 // times, if check allows one more server. The count and the insert happen
@@ -57,8 +59,8 @@ func (s *Store) CreateServer(ctx context.Context, srv *Server, check LimitCheck)
 		if err := check(n); err != nil {
 			return err
 		}
-		_, err := exec(ctx, tx, `INSERT INTO servers (`+serverColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			row.ID, row.CustomerID, row.Name, row.Description, row.AllowedHosts, row.Version, row.CreatedAt, row.UpdatedAt)
+		_, err := exec(ctx, tx, `INSERT INTO servers (`+serverColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			row.ID, row.CustomerID, row.Name, row.Description, row.AllowedHosts, row.RecordPayloads, row.Version, row.CreatedAt, row.UpdatedAt)
 		return wrap(err, "create server %q", row.Name)
 	})
 	if err != nil {
@@ -113,9 +115,9 @@ func (s *Store) CountServers(ctx context.Context, customerID string) (int, error
 func (s *Store) UpdateServer(ctx context.Context, srv *Server) error {
 	updated := s.now()
 	n, err := exec(ctx, s.db, `
-		UPDATE servers SET name = ?, description = ?, allowed_hosts = ?, version = version + 1, updated_at = ?
+		UPDATE servers SET name = ?, description = ?, allowed_hosts = ?, record_payloads = ?, version = version + 1, updated_at = ?
 		WHERE id = ? AND customer_id = ? AND version = ?`,
-		srv.Name, srv.Description, srv.AllowedHosts, updated, srv.ID, srv.CustomerID, srv.Version)
+		srv.Name, srv.Description, srv.AllowedHosts, srv.RecordPayloads, updated, srv.ID, srv.CustomerID, srv.Version)
 	if err != nil {
 		return wrap(err, "update server %s", srv.ID)
 	}

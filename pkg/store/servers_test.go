@@ -38,7 +38,10 @@ func TestServers(t *testing.T) {
 		wantErr(t, s.CreateServer(ctx, &dup, unlimited), store.ErrConflict)
 		newServer(t, s, other.ID, "weather") // names are per customer
 
-		got.Description, got.AllowedHosts = "forecasts", nil
+		if got.RecordPayloads {
+			t.Fatal("a new server records payloads")
+		}
+		got.Description, got.AllowedHosts, got.RecordPayloads = "forecasts", nil, true
 		if err := s.UpdateServer(ctx, &got); err != nil {
 			t.Fatal(err)
 		}
@@ -46,7 +49,7 @@ func TestServers(t *testing.T) {
 			t.Fatalf("version %d after one update", got.Version)
 		}
 		again, err := s.ServerByID(ctx, srv.ID)
-		if err != nil || again.Description != "forecasts" || len(again.AllowedHosts) != 0 || again.Version != 2 {
+		if err != nil || again.Description != "forecasts" || len(again.AllowedHosts) != 0 || again.Version != 2 || !again.RecordPayloads {
 			t.Fatalf("after update %+v, %v", again, err)
 		}
 		// srv still holds version 1: a stale write.

@@ -1,0 +1,190 @@
+// Package oauth is Kiln's OAuth 2.1 authorization server for MCP clients,
+// built on github.com/zitadel/oidc/v3 pkg/op with a SQL-backed op.Storage.
+//
+// What Kiln adds to op: dynamic client registration (RFC 7591), the
+// resource parameter (RFC 8707) required at /authorize, stored with the
+// grant and made the access token's audience, PKCE with S256 required,
+// RFC 8414 metadata, the iss authorization response parameter (RFC 9207),
+// refresh token rotation with reuse detection, and local accounts with a
+// login and consent page.
+//
+// Routes (mount Handler at "/oauth/" and at the two well-known paths, with
+// the path intact: the handler serves absolute paths):
+//
+//	/.well-known/oauth-authorization-server   RFC 8414 metadata
+//	/.well-known/openid-configuration         the same, for OIDC clients
+//	/oauth/register                           RFC 7591 registration
+//	/oauth/login                              login and consent page
+//	/oauth/authorize, /oauth/token, /oauth/keys, /oauth/revoke, ...  op
+package oauth
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/kilnhq/kiln/pkg/mcphost"
+	"github.com/kilnhq/kiln/pkg/secrets"
+	"github.com/kilnhq/kiln/pkg/store"
+	"github.com/kilnhq/kiln/sandbox/egress"
+)
+
+// Lifetimes of what the server issues.
+const (
+	AccessTokenTTL  = 10 * time.Minute
+	RefreshTokenTTL = 30 * 24 * time.Hour
+	authRequestTTL  = 10 * time.Minute
+	codeTTL         = time.Minute
+)
+
+// Login lockout: after maxFailedLogins wrong passwords in a row the account
+// is locked for lockoutFor.
+const (
+	maxFailedLogins = 5
+	lockoutFor      = 15 * time.Minute
+)
+
+// Scopes Kiln grants. MCP clients that ask for none get defaultScopes.
+const scopeMCP = mcphost.ScopeMCP
+
+var serverIDPattern = regexp.MustCompile(`^srv_[a-z2-7]{1,64}$`)
+
+// Config configures the authorization server.
+type Config struct {
+	Store   *store.Store
+	Secrets *secrets.Box
+	// PublicURL is Kiln's base URL; it is the issuer, and MCP servers'
+	// resource URLs are PublicURL + "/mcp/" + server ID.
+	PublicURL string
+	Logger    *slog.Logger
+	// Now is the clock (tests); nil means time.Now.
+	Now func() time.Time
+	// CIMDEgress is the address policy for fetching Client ID Metadata
+	// Documents: only AllowPrivate is used (the operator's exceptions to
+	// the private-address ban). CIMDOptions are for tests (a resolver or
+	// root CAs).
+	CIMDEgress  egress.Policy
+	CIMDOptions []egress.Option
+}
+
+// Server is the authorization server. It is safe for concurrent use.
+type Server struct {
+	store    *store.Store
+	box      *secrets.Box
+	issuer   string
+	log      *slog.Logger
+	now      func() time.Time
+	provider *op.Provider
+	handler  http.Handler
+
+	keysMu     sync.Mutex
+	keys       []signingKey // newest first
+	keysLoaded time.Time
+
+	cimdPolicy  egress.Policy
+	cimdOptions []egress.Option
+	cimdMu      sync.Mutex
+	cimd        map[string]cimdEntry
+}
+
+// New builds the authorization server, creating a signing key on first use
+// of the database.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.Secrets == nil {
+		return nil, errors.New("oauth: Store and Secrets are required")
+	}
+	issuer := strings.TrimSuffix(cfg.PublicURL, "/")
+	u, err := url.Parse(issuer)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("oauth: public URL %q is not an absolute http(s) URL", cfg.PublicURL)
+	}
+	s := &Server{store: cfg.Store, box: cfg.Secrets, issuer: issuer, log: cfg.Logger, now: cfg.Now,
+		cimdPolicy: cfg.CIMDEgress, cimdOptions: cfg.CIMDOptions, cimd: map[string]cimdEntry{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if err := s.loadKeys(ctx); err != nil {
+		return nil, err
+	}
+	// The crypto key encrypts codes (which are also stored only as hashes
+	// and looked up by hash) and opaque tokens (not used: access tokens are
+	// JWTs), so a per-process random key is enough.
+	var cryptoKey [32]byte
+	if _, err := rand.Read(cryptoKey[:]); err != nil {
+		return nil, fmt.Errorf("oauth: generating crypto key: %w", err)
+	}
+	opts := []op.Option{}
+	if u.Scheme == "http" {
+		opts = append(opts, op.WithAllowInsecure())
+	}
+	provider, err := op.NewProvider(&op.Config{
+		CryptoKey:             cryptoKey,
+		CodeMethodS256:        true,
+		GrantTypeRefreshToken: true,
+		SupportedScopes:       supportedScopes(),
+	}, &storage{s: s}, op.StaticIssuer(issuer), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("oauth: creating provider: %w", err)
+	}
+	s.provider = provider
+	endpoints := opEndpoints()
+	legacy := &legacyServer{LegacyServer: op.NewLegacyServer(provider, endpoints), s: s}
+	opHandler := op.RegisterServer(legacy, endpoints)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /.well-known/oauth-authorization-server", s.serveMetadata)
+	mux.HandleFunc("GET /.well-known/openid-configuration", s.serveMetadata)
+	mux.HandleFunc("POST /oauth/register", s.serveRegister)
+	mux.HandleFunc("OPTIONS /oauth/register", preflight)
+	mux.HandleFunc("OPTIONS /.well-known/", preflight)
+	mux.HandleFunc("/oauth/login", s.serveLogin)
+	mux.Handle("/oauth/", opHandler)
+	// op reads the issuer from the context, which RegisterServer does not set.
+	s.handler = op.NewIssuerInterceptor(provider.IssuerFromRequest).Handler(mux)
+	return s, nil
+}
+
+// Issuer is the authorization server's issuer URL.
+func (s *Server) Issuer() string { return s.issuer }
+
+// Handler serves the routes listed in the package comment.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func supportedScopes() []string { return []string{scopeMCP, "offline_access", "openid"} }
+
+// opEndpoints are op's routes, absolute paths under /oauth/ so that no
+// StripPrefix is needed and the token URL is not doubled.
+func opEndpoints() op.Endpoints {
+	return op.Endpoints{
+		Authorization: op.NewEndpoint("/oauth/authorize"),
+		Token:         op.NewEndpoint("/oauth/token"),
+		Introspection: op.NewEndpoint("/oauth/introspect"),
+		Userinfo:      op.NewEndpoint("/oauth/userinfo"),
+		Revocation:    op.NewEndpoint("/oauth/revoke"),
+		EndSession:    op.NewEndpoint("/oauth/end_session"),
+		JwksURI:       op.NewEndpoint("/oauth/keys"),
+	}
+}
+
+// resourceServerID returns the server ID a resource URL names, or false
+// when it is not the URL of a Kiln MCP server on this issuer.
+func (s *Server) resourceServerID(resource string) (string, bool) {
+	id, ok := strings.CutPrefix(resource, s.issuer+"/mcp/")
+	if !ok || !serverIDPattern.MatchString(id) {
+		return "", false
+	}
+	return id, true
+}
