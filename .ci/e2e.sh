@@ -10,9 +10,10 @@ trap 'kill "${serve_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 go build -o "$work/kiln" ./cmd/kiln
 kiln="$work/kiln"
-port=18765
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export KILN_SERVER_URL="http://127.0.0.1:$port"
-(cd "$work" && "$kiln" serve --addr "127.0.0.1:$port" >serve.log 2>&1) &
+# exec: the trap must kill kiln itself, not a subshell that would leave it running.
+(cd "$work" && exec "$kiln" serve --addr "127.0.0.1:$port" >serve.log 2>&1) &
 serve_pid=$!
 for _ in $(seq 1 100); do
   curl -fsS "$KILN_SERVER_URL/healthz" >/dev/null 2>&1 && break
