@@ -168,14 +168,20 @@ func (s *Server) checkLogin(r *http.Request, username, password string) (store.U
 		if !errors.Is(err, store.ErrNotFound) {
 			s.log.Error("looking up a local account", "error", err)
 		}
-		_, _ = checkPassword(dummyHash, password) // same cost as a real check
+		// The same cost as a real check, so timing does not reveal names.
+		if err := s.hashing(ctx, func() { _, _ = checkPassword(dummyHash, password) }); err != nil {
+			return store.User{}, bad
+		}
 		return store.User{}, bad
 	}
 	now := s.now()
 	if acct.LockedUntil != nil && now.Before(*acct.LockedUntil) {
 		return store.User{}, bad
 	}
-	ok, err := checkPassword(acct.PasswordHash, password)
+	var ok bool
+	if herr := s.hashing(ctx, func() { ok, err = checkPassword(acct.PasswordHash, password) }); herr != nil {
+		return store.User{}, bad
+	}
 	if err != nil {
 		s.log.Error("checking a password", "user", acct.UserID, "error", err)
 		return store.User{}, bad

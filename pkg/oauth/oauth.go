@@ -34,6 +34,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/kilnhq/kiln/pkg/mcphost"
+	"github.com/kilnhq/kiln/pkg/ratelimit"
 	"github.com/kilnhq/kiln/pkg/secrets"
 	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/kilnhq/kiln/sandbox/egress"
@@ -75,6 +76,9 @@ type Config struct {
 	// root CAs).
 	CIMDEgress  egress.Policy
 	CIMDOptions []egress.Option
+	// Limiter counts login and registration attempts per client address
+	// (nil: a per-process limiter).
+	Limiter ratelimit.Limiter
 }
 
 // Server is the authorization server. It is safe for concurrent use.
@@ -95,6 +99,9 @@ type Server struct {
 	cimdOptions []egress.Option
 	cimdMu      sync.Mutex
 	cimd        map[string]cimdEntry
+
+	limiter   ratelimit.Limiter
+	hashSlots chan struct{}
 }
 
 // New builds the authorization server, creating a signing key on first use
@@ -109,7 +116,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("oauth: public URL %q is not an absolute http(s) URL", cfg.PublicURL)
 	}
 	s := &Server{store: cfg.Store, box: cfg.Secrets, issuer: issuer, log: cfg.Logger, now: cfg.Now,
-		cimdPolicy: cfg.CIMDEgress, cimdOptions: cfg.CIMDOptions, cimd: map[string]cimdEntry{}}
+		cimdPolicy: cfg.CIMDEgress, cimdOptions: cfg.CIMDOptions, cimd: map[string]cimdEntry{},
+		limiter: cfg.Limiter, hashSlots: make(chan struct{}, maxConcurrentHashes)}
+	if s.limiter == nil {
+		s.limiter = ratelimit.NewLocal()
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -147,10 +158,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", s.serveMetadata)
 	mux.HandleFunc("GET /.well-known/openid-configuration", s.serveMetadata)
-	mux.HandleFunc("POST /oauth/register", s.serveRegister)
+	mux.HandleFunc("POST /oauth/register", s.limited("register", registerLimit, s.serveRegister))
 	mux.HandleFunc("OPTIONS /oauth/register", preflight)
 	mux.HandleFunc("OPTIONS /.well-known/", preflight)
-	mux.HandleFunc("/oauth/login", s.serveLogin)
+	mux.HandleFunc("/oauth/login", s.limited("login", loginLimit, s.serveLogin))
 	mux.Handle("/oauth/", opHandler)
 	// op reads the issuer from the context, which RegisterServer does not set.
 	s.handler = op.NewIssuerInterceptor(provider.IssuerFromRequest).Handler(mux)
