@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"unicode/utf8"
@@ -82,6 +83,16 @@ func (s *Server) putEnvVar(c echo.Context) error {
 }
 
 func (s *Server) deleteEnvVar(c echo.Context) error {
+	return s.deleteEnv(c, s.store.DeleteEnvVar, actionEnvVarDelete, "server %s declares no env var %s")
+}
+
+func (s *Server) deleteEnvValue(c echo.Context) error {
+	return s.deleteEnv(c, s.store.DeleteEnvValue, actionEnvValueDelete, "server %s has no value for env var %s")
+}
+
+// deleteEnv removes an env var declaration or value: the two differ only in
+// what they delete, how a missing one is described, and the audit action.
+func (s *Server) deleteEnv(c echo.Context, del func(ctx context.Context, serverID, name string) error, action, missing string) error {
 	name := c.Param("name")
 	if err := checkEnvName(name); err != nil {
 		return err
@@ -90,13 +101,13 @@ func (s *Server) deleteEnvVar(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteEnvVar(c.Request().Context(), srv.ID, name); err != nil {
+	if err := del(c.Request().Context(), srv.ID, name); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return notFound("server %s declares no env var %s", srv.ID, name)
+			return notFound(missing, srv.ID, name)
 		}
 		return err
 	}
-	if err := s.audit(c, srv.CustomerID, actionEnvVarDelete, srv.ID+"/"+name, nil); err != nil {
+	if err := s.audit(c, srv.CustomerID, action, srv.ID+"/"+name, nil); err != nil {
 		return err
 	}
 	s.redeploy(c, srv.ID)
@@ -143,28 +154,6 @@ func (s *Server) setEnvValue(c echo.Context) error {
 		return err
 	}
 	if err := s.audit(c, srv.CustomerID, store.ActionEnvValueSet, srv.ID+"/"+name, nil); err != nil {
-		return err
-	}
-	s.redeploy(c, srv.ID)
-	return c.NoContent(http.StatusNoContent)
-}
-
-func (s *Server) deleteEnvValue(c echo.Context) error {
-	name := c.Param("name")
-	if err := checkEnvName(name); err != nil {
-		return err
-	}
-	srv, err := s.server(c)
-	if err != nil {
-		return err
-	}
-	if err := s.store.DeleteEnvValue(c.Request().Context(), srv.ID, name); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return notFound("server %s has no value for env var %s", srv.ID, name)
-		}
-		return err
-	}
-	if err := s.audit(c, srv.CustomerID, actionEnvValueDelete, srv.ID+"/"+name, nil); err != nil {
 		return err
 	}
 	s.redeploy(c, srv.ID)
