@@ -11,6 +11,7 @@ type span struct {
 	nop        bool
 	call       bool // call or call_indirect: the callee uses the global counter
 	exits      bool // may leave the function: return, a branch to the function's label, its final end
+	bulk       bool // memory.copy/fill/init, table.copy/fill/init: work proportional to a length operand
 	// funcRef is set for call and ref.func, whose function index moves.
 	funcRef   bool
 	funcIndex uint32
@@ -47,7 +48,7 @@ func (m meterer) meterBody(body []byte, base int, params uint32) ([]byte, error)
 		if err != nil {
 			return nil, err
 		}
-		if locals += uint64(n); locals > maxLocals {
+		if locals += uint64(n); locals > maxLocals-2 { // two are the rewrite's
 			return nil, r.fail("more than %d locals in one function", maxLocals)
 		}
 		if err := valueType(r); err != nil {
@@ -60,13 +61,13 @@ func (m meterer) meterBody(body []byte, base int, params uint32) ([]byte, error)
 		return nil, err
 	}
 
-	// One more local group: the counter, (local i64), after all others so no
-	// index moves.
+	// Two more local groups after all others, so no index moves: the
+	// counter (i64) and a scratch length for bulk operations (i32).
 	out := make([]byte, 0, len(body)+len(body)/2+32)
-	out = appendULEB(out, uint64(groups)+1)
+	out = appendULEB(out, uint64(groups)+2)
 	groupsLen := len(appendULEB(nil, uint64(groups)))
 	out = append(out, body[groupsLen:codeStart]...)
-	out = append(out, 0x01, 0x7e)
+	out = append(out, 0x01, 0x7e, 0x01, 0x7f)
 	a := asm{m: m, local: params + uint32(locals)}
 	for _, sp := range spans {
 		if op := body[sp.start]; op >= 0x20 && op <= 0x22 { // local.get/set/tee
@@ -109,6 +110,9 @@ func (m meterer) meterBody(body []byte, base int, params uint32) ([]byte, error)
 			}
 			if !dead && (sp.call || sp.exits) {
 				out = a.store(out)
+			}
+			if !dead && sp.bulk {
+				out = a.chargeLength(out)
 			}
 			out = m.copy(out, body, sp)
 			if !dead && sp.call {
@@ -176,6 +180,26 @@ func (a asm) charge(out []byte, cost int, check bool) []byte {
 	return out
 }
 
+// bulkShift sets the price of bulk operations: one unit per 16 bytes (or
+// table entries), about what a copy loop in the module would pay.
+const bulkShift = 4
+
+// chargeLength appends, before a bulk operation whose length is the top
+// operand, `local -= length >> bulkShift`, leaving the operand in place.
+// The check at the next loop header or function entry collects the debt.
+func (a asm) chargeLength(out []byte) []byte {
+	scratch := uint64(a.local + 1)
+	out = append(out, 0x22) // local.tee scratch: the length stays on the stack
+	out = appendULEB(out, scratch)
+	out = append(out, 0x20) // local.get counter
+	out = appendULEB(out, uint64(a.local))
+	out = append(out, 0x20) // local.get scratch
+	out = appendULEB(out, scratch)
+	out = append(out, 0xad, 0x42, bulkShift, 0x88, 0x7d) // i64.extend_i32_u, i64.const, i64.shr_u, i64.sub
+	out = append(out, 0x21)                              // local.set counter
+	return appendULEB(out, uint64(a.local))
+}
+
 // copy appends one instruction, renumbering its function index if it has one.
 func (m meterer) copy(out, body []byte, s span) []byte {
 	if !s.funcRef {
@@ -232,6 +256,13 @@ func (m meterer) decodeSpans(r *reader) ([]span, error) {
 		case 0xd2: // ref.func
 			sp.funcRef = true
 			sp.funcIndex, _ = (&reader{b: imm}).u32()
+		case 0xfc:
+			// memory.init, memory.copy, memory.fill, table.init,
+			// table.copy, table.fill: the length is the top operand.
+			switch sub, _ := (&reader{b: imm}).u32(); sub {
+			case 8, 10, 11, 12, 14, 17:
+				sp.bulk = true
+			}
 		case 0x0f: // return
 			sp.exits = true
 		case 0x0c, 0x0d, 0x0e: // br, br_if, br_table

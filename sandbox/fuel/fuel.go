@@ -18,7 +18,7 @@ package fuel
 
 // Version is the instrumenter version; artifacts are cached by (module
 // hash, Version), so any change to the rewriting must bump it.
-const Version = 2
+const Version = 3
 
 // GlobalExport is the export name of the fuel counter (a mutable i64 global).
 // The host sets it before running the module and reads it afterwards.

@@ -86,3 +86,24 @@ func TestUnsupportedInstructionIsRefused(t *testing.T) {
 		t.Fatalf("err = %v, want an UnsupportedError", err)
 	}
 }
+
+// TestBulkMemoryIsChargedBySize: memory.fill costs one unit per 16 bytes, so
+// a loop of a few instructions moving 64 MB pays for the 64 MB.
+func TestBulkMemoryIsChargedBySize(t *testing.T) {
+	out, err := fuel.Instrument(readFixture(t, "sandbox/testdata/wat/fill.wasm"), fuel.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	used, err := runWithFuel(t, out, 1<<40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = 1000 * (64 << 10) / 16
+	if used < want || used > want+20_000 {
+		t.Fatalf("used %d fuel, want about %d", used, want)
+	}
+	// With a smaller budget the loop stops part way.
+	if _, err := runWithFuel(t, out, want/2); !errors.Is(err, errOutOfFuel) {
+		t.Fatalf("with half the fuel: %v", err)
+	}
+}
