@@ -75,52 +75,9 @@ func (h *Host) allow(w http.ResponseWriter, r *http.Request, id json.RawMessage,
 	return false
 }
 
-// clientIP is the address requests are counted against: the peer, or, when
-// the peer is a trusted proxy, the nearest untrusted address in
-// X-Forwarded-For (the ones further left can be forged by the client).
+// clientIP is the address requests are counted against.
 func (h *Host) clientIP(r *http.Request) string {
-	peer := parseAddr(r.RemoteAddr)
-	if peer.IsValid() && h.trusted(peer) {
-		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-		for i := len(hops) - 1; i >= 0; i-- {
-			a := parseAddr(strings.TrimSpace(hops[i]))
-			if !a.IsValid() {
-				break
-			}
-			peer = a
-			if !h.trusted(a) {
-				break
-			}
-		}
-	}
-	if !peer.IsValid() {
-		return r.RemoteAddr
-	}
-	if peer.Is6() {
-		p, _ := peer.Prefix(64)
-		return p.String()
-	}
-	return peer.String()
-}
-
-func (h *Host) trusted(a netip.Addr) bool {
-	for _, p := range h.cfg.TrustedProxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
-// parseAddr reads "ip", "ip:port" or "[ip]:port".
-func parseAddr(s string) netip.Addr {
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return ap.Addr().Unmap()
-	}
-	if a, err := netip.ParseAddr(s); err == nil {
-		return a.Unmap()
-	}
-	return netip.Addr{}
+	return ratelimit.ClientAddr(r, h.cfg.TrustedProxies)
 }
 
 // rebinding refuses requests that reached a loopback listener under a
@@ -161,7 +118,7 @@ func (h *Host) acceptedHost(hostport string) bool {
 }
 
 func isLoopbackAddr(s string) bool {
-	a := parseAddr(s)
+	a := ratelimit.ParseAddr(s)
 	return a.IsValid() && a.IsLoopback()
 }
 

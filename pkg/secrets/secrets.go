@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
@@ -69,6 +70,9 @@ const (
 type Box struct {
 	primary keyID
 	keys    map[keyID]cipher.AEAD
+	// derivation is the HKDF pseudorandom key of the primary master key,
+	// for DeriveKey.
+	derivation []byte
 }
 
 type keyID [keyIDSize]byte
@@ -94,10 +98,24 @@ func New(primary MasterKey, older ...MasterKey) (*Box, error) {
 		id := k.id()
 		if i == 0 {
 			b.primary = id
+			if b.derivation, err = hkdf.Extract(sha256.New, k.bytes(), []byte("kiln-derived-keys/v1")); err != nil {
+				return nil, fmt.Errorf("secrets: %w", err)
+			}
 		}
 		b.keys[id] = aead
 	}
 	return b, nil
+}
+
+// DeriveKey returns a size-byte key for one purpose (HKDF-SHA256 of the
+// primary master key): the same on every node and across restarts, and
+// unrelated for different purposes. Rotating the master key changes it.
+func (b *Box) DeriveKey(purpose string, size int) ([]byte, error) {
+	k, err := hkdf.Expand(sha256.New, b.derivation, purpose, size)
+	if err != nil {
+		return nil, fmt.Errorf("secrets: deriving a key for %s: %w", purpose, err)
+	}
+	return k, nil
 }
 
 func newGCM(key []byte) (cipher.AEAD, error) {

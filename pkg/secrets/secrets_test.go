@@ -188,3 +188,34 @@ func TestNothingPrintsKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestDeriveKey(t *testing.T) {
+	k, err := GenerateMasterKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := GenerateMasterKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	derive := func(b *Box, purpose string) []byte {
+		t.Helper()
+		key, err := b.DeriveKey(purpose, 32)
+		if err != nil || len(key) != 32 {
+			t.Fatalf("DeriveKey(%q): %d bytes, %v", purpose, len(key), err)
+		}
+		return key
+	}
+	a, _ := New(k)
+	b, _ := New(k, other) // the same primary, as on another node
+	c, _ := New(other)
+	if !bytes.Equal(derive(a, "cookies"), derive(b, "cookies")) {
+		t.Error("two boxes with the same primary key derived different keys")
+	}
+	if bytes.Equal(derive(a, "cookies"), derive(a, "csrf")) {
+		t.Error("two purposes derived the same key")
+	}
+	if bytes.Equal(derive(a, "cookies"), derive(c, "cookies")) {
+		t.Error("two master keys derived the same key")
+	}
+}

@@ -99,6 +99,14 @@ func (s *Store) UserByIdentity(ctx context.Context, provider, subject string) (U
 	return u, wrap(err, "get user by identity at %q", provider)
 }
 
+// UsersByEmail returns the users with an email address, compared without
+// regard to case.
+func (s *Store) UsersByEmail(ctx context.Context, email string) ([]User, error) {
+	out := []User{}
+	err := selectAll(ctx, s.db, &out, `SELECT `+userColumns+` FROM users WHERE lower(email) = lower(?) ORDER BY created_at, id`, email)
+	return out, wrap(err, "list users by email")
+}
+
 // ListIdentities returns the logins linked to a user.
 func (s *Store) ListIdentities(ctx context.Context, userID string) ([]Identity, error) {
 	out := []Identity{}
