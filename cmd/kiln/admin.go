@@ -21,6 +21,9 @@ func runAdmin(env *environment, args []string) int {
 		{"create-key", "issue an API key for a customer (shown once)", adminCreateKey},
 		{"keys", "list a customer's API keys", adminKeys},
 		{"revoke-key", "revoke an API key", adminRevokeKey},
+		{"create-client", "register an OAuth client (a confidential one's secret is shown once)", adminCreateClient},
+		{"clients", "list OAuth clients", adminClients},
+		{"delete-client", "delete an OAuth client and its tokens", adminDeleteClient},
 		{"audit", "read the audit log", adminAudit},
 	}, args)
 }
@@ -118,6 +121,52 @@ func adminRevokeKey(env *environment, args []string) int {
 		_, err := c.callJSON("DELETE", "/customers/"+url.PathEscape(pos[0])+"/keys/"+url.PathEscape(pos[1]), nil)
 		if err == nil {
 			fmt.Fprintf(env.stderr, "kiln admin revoke-key: revoked %s\n", pos[1])
+		}
+		return nil, err
+	})
+}
+
+func adminCreateClient(env *environment, args []string) int {
+	fs := newFlagSet(env, "admin create-client", "--name NAME --redirect-uri URI [--redirect-uri URI2 ...] [--confidential]",
+		"Registers an OAuth client of Kiln's authorization server and prints it. Redirect\nURIs must be https, or http on a loopback address (any port). A public client\nauthenticates with PKCE alone; a --confidential one also with the client_secret\nprinted here, shown this once (only its hash is kept), by HTTP Basic or in\nthe form. Give the client its client_id (and secret).")
+	name := fs.String("name", "", "the client's name, shown to users on the consent page (required)")
+	var redirects listFlag
+	fs.Var(&redirects, "redirect-uri", "a redirect URI of the client (required; repeat for more, up to 10)")
+	confidential := fs.Bool("confidential", false, "issue a client secret, for a client that can keep one (such as a web server)")
+	var cf clientFlags
+	return operatorCommand(env, fs, &cf, args, 0, func(c *operatorClient, _ []string) ([]byte, error) {
+		uris := []string(redirects)
+		if uris == nil {
+			uris = []string{}
+		}
+		out, err := c.callJSON("POST", "/oauth-clients", map[string]any{"name": *name, "redirect_uris": uris, "confidential": *confidential})
+		if err == nil && *confidential {
+			fmt.Fprintln(env.stderr, "kiln admin create-client: the client secret is shown this once; store it now")
+		}
+		return out, err
+	})
+}
+
+func adminClients(env *environment, args []string) int {
+	fs := newFlagSet(env, "admin clients", "[--registration operator|dynamic|metadata|all] [--limit N]",
+		"Lists OAuth clients, newest first (never their secrets): by default those an\noperator registered; --registration picks those registered by the client\nitself (dynamic), named by a metadata document (metadata), or all.")
+	registration := fs.String("registration", "operator", "which clients: operator, dynamic, metadata or all")
+	limit := fs.Int("limit", 100, "at most this many clients (up to 500)")
+	var cf clientFlags
+	return operatorCommand(env, fs, &cf, args, 0, func(c *operatorClient, _ []string) ([]byte, error) {
+		q := url.Values{"registration": {*registration}, "limit": {strconv.Itoa(*limit)}}
+		return c.callJSON("GET", "/oauth-clients?"+q.Encode(), nil)
+	})
+}
+
+func adminDeleteClient(env *environment, args []string) int {
+	fs := newFlagSet(env, "admin delete-client", "CLIENT_ID",
+		"Deletes an OAuth client (by its id, cli_...), whoever registered it. Its access\nand refresh tokens stop working at once.")
+	var cf clientFlags
+	return operatorCommand(env, fs, &cf, args, 1, func(c *operatorClient, pos []string) ([]byte, error) {
+		_, err := c.callJSON("DELETE", "/oauth-clients/"+url.PathEscape(pos[0]), nil)
+		if err == nil {
+			fmt.Fprintf(env.stderr, "kiln admin delete-client: deleted %s\n", pos[0])
 		}
 		return nil, err
 	})

@@ -142,6 +142,77 @@ func TestAdminCommands(t *testing.T) {
 	})
 }
 
+func TestAdminOAuthClientCommands(t *testing.T) {
+	_, _, help := runWithEnv(t, nil, "admin", "--help")
+	for _, sub := range []string{"create-client", "clients", "delete-client"} {
+		if !strings.Contains(help, "  "+sub+" ") {
+			t.Errorf("admin --help does not list %s", sub)
+		}
+		status, _, stderr := runWithEnv(t, nil, "admin", sub, "--help")
+		if status != 0 || !strings.Contains(stderr, "Usage: kiln admin "+sub) {
+			t.Errorf("admin %s --help: %d %s", sub, status, stderr)
+		}
+	}
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		c := newCLI(t, apiServer(t, s))
+		var conf struct {
+			ClientID     string   `json:"client_id"`
+			ClientSecret string   `json:"client_secret"`
+			RedirectURIs []string `json:"redirect_uris"`
+			Confidential bool
+		}
+		stderr := c.ok(&conf, "admin", "create-client", "--name", "Web app", "--redirect-uri", "https://app.example/cb",
+			"--redirect-uri", "http://127.0.0.1:8123/cb", "--confidential")
+		if !strings.Contains(stderr, "shown this once") {
+			t.Errorf("no warning that the secret is shown once: %s", stderr)
+		}
+		if !strings.HasPrefix(conf.ClientID, "cli_") || !strings.HasPrefix(conf.ClientSecret, "kilncs_") || !conf.Confidential ||
+			len(conf.RedirectURIs) != 2 {
+			t.Fatalf("confidential client %+v", conf)
+		}
+		var pub struct {
+			ClientID     string `json:"client_id"`
+			ClientSecret string `json:"client_secret"`
+		}
+		if stderr := c.ok(&pub, "admin", "create-client", "--name", "CLI", "--redirect-uri", "http://localhost/cb"); strings.Contains(stderr, "shown this once") || pub.ClientSecret != "" {
+			t.Fatalf("public client %+v %s", pub, stderr)
+		}
+		var list struct {
+			Items []struct {
+				ClientID     string `json:"client_id"`
+				ClientSecret string `json:"client_secret"`
+			}
+		}
+		c.ok(&list, "admin", "clients")
+		if len(list.Items) != 2 || list.Items[0].ClientID != pub.ClientID || list.Items[1].ClientID != conf.ClientID || list.Items[1].ClientSecret != "" {
+			t.Fatalf("clients %+v", list)
+		}
+		c.ok(&list, "admin", "clients", "--registration", "dynamic")
+		if len(list.Items) != 0 {
+			t.Fatalf("dynamic clients %+v", list)
+		}
+		if stderr := c.ok(nil, "admin", "delete-client", conf.ClientID); !strings.Contains(stderr, "deleted "+conf.ClientID) {
+			t.Errorf("delete-client said %q", stderr)
+		}
+		c.ok(&list, "admin", "clients", "--registration", "all")
+		if len(list.Items) != 1 || list.Items[0].ClientID != pub.ClientID {
+			t.Fatalf("clients after the delete %+v", list)
+		}
+		var audit struct{ Items []struct{ Action string } }
+		c.ok(&audit, "admin", "audit", "--action", "oauthclient.delete")
+		if len(audit.Items) != 1 {
+			t.Fatalf("audit %+v", audit)
+		}
+
+		c.fails(1, `"http://app.example/cb": http is only allowed on a loopback address`, "admin", "create-client", "--name", "x", "--redirect-uri", "http://app.example/cb")
+		c.fails(1, "redirect_uris must list", "admin", "create-client", "--name", "x")
+		c.fails(1, "name must not be empty", "admin", "create-client", "--redirect-uri", "https://app.example/cb")
+		c.fails(1, "answered 404", "admin", "delete-client", conf.ClientID)
+		c.fails(1, "registration", "admin", "clients", "--registration", "everyone")
+		c.fails(2, "expected 1 argument(s)", "admin", "delete-client")
+	})
+}
+
 // TestAdminReadsTheDevelopmentToken: with KILN_OPERATOR_TOKEN unset, the
 // CLI uses the token a development service generated in its data dir.
 func TestAdminReadsTheDevelopmentToken(t *testing.T) {

@@ -17,7 +17,7 @@ Usage:
 Commands:
   serve     run the Kiln service (HTTP API and health endpoint)
   migrate   apply the database migrations and exit
-  admin     operator commands: customers, plans, API keys, audit log
+  admin     operator commands: customers, plans, API keys, OAuth clients, audit log
   create-user  create a local account (OAuth login) for a customer's user
   rotate-keys  create a new OAuth signing key; retire superseded ones
   library   sign, verify and push library modules

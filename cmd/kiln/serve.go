@@ -21,9 +21,11 @@ import (
 	"github.com/kilnhq/kiln/pkg/config"
 	"github.com/kilnhq/kiln/pkg/mcphost"
 	"github.com/kilnhq/kiln/pkg/oauth"
+	"github.com/kilnhq/kiln/pkg/ratelimit"
 	"github.com/kilnhq/kiln/pkg/secrets"
 	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/kilnhq/kiln/pkg/tier"
+	"github.com/kilnhq/kiln/pkg/websession"
 	"github.com/kilnhq/kiln/sandbox"
 	"github.com/kilnhq/kiln/sandbox/egress"
 )
@@ -85,18 +87,39 @@ func serve(ctx context.Context, cfg *config.Config, resolved config.Resolved, lo
 		return err
 	}
 	catalog := tier.NewCatalog(st)
-	// The OAuth 2.1 authorization server: its issuer is the public URL,
-	// and the MCP host accepts the access tokens it signs.
 	allowPrivate, err := cfg.AllowPrivatePrefixes()
 	if err != nil {
 		return err
 	}
-	as, err := oauth.New(ctx, oauth.Config{Store: st, Secrets: box, PublicURL: resolved.PublicURL, Logger: logger,
-		CIMDEgress: egress.Policy{AllowPrivate: allowPrivate}})
+	proxies, err := cfg.TrustedProxyPrefixes()
 	if err != nil {
 		return err
 	}
-	mcp, err := newMCPHost(cfg, resolved, st, engine, catalog, box, as, allowPrivate, logger)
+	var limiter ratelimit.Limiter = ratelimit.NewLocal()
+	if cfg.RedisURL != "" {
+		opts, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return fmt.Errorf("--redis-url/KILN_REDIS_URL: %w", err)
+		}
+		rdb := redis.NewClient(opts)
+		defer func() { err = errors.Join(err, rdb.Close()) }()
+		limiter = ratelimit.NewRedis(rdb, ratelimit.RedisOptions{OnError: func(err error) {
+			logger.Warn("rate limits fell back to this node's counters", "error", err)
+		}})
+	}
+	// The OAuth 2.1 authorization server: its issuer is the public URL,
+	// and the MCP host accepts the access tokens it signs.
+	ac := oauth.Config{Store: st, Secrets: box, PublicURL: resolved.PublicURL, Logger: logger,
+		CIMDEgress: egress.Policy{AllowPrivate: allowPrivate}, Limiter: limiter, TrustedProxies: proxies}
+	if cfg.OIDCIssuer != "" {
+		ac.Upstream = &oauth.UpstreamConfig{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID,
+			ClientSecret: resolved.OIDCClientSecret.Reveal(), Name: cfg.OIDCName, Signup: cfg.OIDCSignup}
+	}
+	as, err := oauth.New(ctx, ac)
+	if err != nil {
+		return err
+	}
+	mcp, err := newMCPHost(cfg, resolved, st, engine, catalog, box, as, limiter, proxies, allowPrivate, logger)
 	if err != nil {
 		return err
 	}
@@ -106,7 +129,7 @@ func serve(ctx context.Context, cfg *config.Config, resolved config.Resolved, lo
 		Logger: logger, Store: st, Catalog: catalog, Engine: engine,
 		Builds: build.NewPool(builder, cfg.BuildWorkers), Secrets: box,
 		OperatorToken: resolved.OperatorToken, LibraryKeys: resolved.LibraryKeys,
-		Deployer: mcp,
+		Deployer: mcp, Sessions: websession.New(st, strings.HasPrefix(resolved.PublicURL, "https://"), nil),
 	})
 	if err != nil {
 		return err
@@ -187,22 +210,17 @@ func openStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*s
 
 // newMCPHost builds the MCP serving host: one endpoint per deployed server.
 func newMCPHost(cfg *config.Config, resolved config.Resolved, st *store.Store, engine *sandbox.Engine,
-	catalog *tier.Catalog, box *secrets.Box, as *oauth.Server, allowPrivate []netip.Prefix, logger *slog.Logger) (*mcphost.Host, error) {
+	catalog *tier.Catalog, box *secrets.Box, as *oauth.Server, limiter ratelimit.Limiter, proxies, allowPrivate []netip.Prefix,
+	logger *slog.Logger) (*mcphost.Host, error) {
 	hc := mcphost.Config{
 		Store: st, Engine: engine, Catalog: catalog, Secrets: box, PublicURL: resolved.PublicURL,
 		Logger: logger, Egress: egress.Policy{AllowPrivate: allowPrivate},
 		RecordPayloads: func(s store.Server) bool { return s.RecordPayloads },
 		OAuth:          &mcphost.OAuthConfig{Issuer: as.Issuer(), Verifier: as},
+		Limiter:        limiter, TrustedProxies: proxies,
 	}
 	if strings.HasPrefix(cfg.DatabaseURL, "postgres") {
 		hc.DatabaseURL = cfg.DatabaseURL // nodes learn of changes by LISTEN/NOTIFY
-	}
-	if cfg.RedisURL != "" {
-		opts, err := redis.ParseURL(cfg.RedisURL)
-		if err != nil {
-			return nil, fmt.Errorf("--redis-url/KILN_REDIS_URL: %w", err)
-		}
-		hc.Redis = redis.NewClient(opts)
 	}
 	return mcphost.New(hc)
 }

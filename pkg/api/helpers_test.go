@@ -25,6 +25,7 @@ import (
 	"github.com/kilnhq/kiln/pkg/store/storetest"
 	"github.com/kilnhq/kiln/pkg/testmodules"
 	"github.com/kilnhq/kiln/pkg/tier"
+	"github.com/kilnhq/kiln/pkg/websession"
 	"github.com/kilnhq/kiln/sandbox"
 	"github.com/kilnhq/kiln/sandbox/manifest"
 )
@@ -112,6 +113,7 @@ func newHarness(t *testing.T, s *store.Store) *harness {
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Store:  s, Catalog: tier.NewCatalog(s), Engine: engine, Builds: buildPool(t), Secrets: box,
 		OperatorToken: config.NewToken(operatorToken), LibraryKeys: []signing.PublicKey{libKey.Public()},
+		Sessions: websession.New(s, false, nil),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -24,9 +24,10 @@ func (s *Server) routes() {
 	e.GET("/api/v1/openapi.json", s.openAPI)
 
 	user := func(method, path string, h echo.HandlerFunc) {
-		e.Add(method, "/api/v1"+path, h, s.requireAPIKey, checkParams, limitBody(maxJSONBody))
+		e.Add(method, "/api/v1"+path, h, s.requireCaller, checkParams, limitBody(maxJSONBody))
 	}
 	user(http.MethodGet, "/account", s.getAccount)
+	user(http.MethodGet, "/session", s.getSession)
 	user(http.MethodGet, "/library", s.listAvailableLibrary)
 	user(http.MethodGet, "/servers", s.listServers)
 	user(http.MethodPost, "/servers", s.createServer)
@@ -58,6 +59,10 @@ func (s *Server) routes() {
 	admin(http.MethodPost, "/library", s.uploadLibrary, maxUploadBody)
 	admin(http.MethodGet, "/library/:name", s.listLibraryVersions, maxJSONBody)
 	admin(http.MethodPatch, "/library/:name/:version", s.updateLibrary, maxJSONBody)
+	admin(http.MethodGet, "/oauth-clients", s.listOAuthClients, maxJSONBody)
+	admin(http.MethodPost, "/oauth-clients", s.createOAuthClient, maxJSONBody)
+	admin(http.MethodGet, "/oauth-clients/:client", s.getOAuthClient, maxJSONBody)
+	admin(http.MethodDelete, "/oauth-clients/:client", s.deleteOAuthClient, maxJSONBody)
 	admin(http.MethodGet, "/audit", s.listAudit, maxJSONBody)
 }
 

@@ -1,6 +1,7 @@
 // Package api is Kiln's HTTP surface, on Echo: the operator API under
 // /api/v1/admin (authenticated by the operator token) and the user API under
-// /api/v1 (authenticated by a customer's API key), described by the OpenAPI
+// /api/v1 (authenticated by a customer's API key, or by the browser
+// wizard's session cookie with a CSRF header), described by the OpenAPI
 // document at /api/v1/openapi.json.
 //
 // Handlers return errors; one error handler (errors.go) turns them into a
@@ -26,6 +27,7 @@ import (
 	"github.com/kilnhq/kiln/pkg/signing"
 	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/kilnhq/kiln/pkg/tier"
+	"github.com/kilnhq/kiln/pkg/websession"
 	"github.com/kilnhq/kiln/sandbox"
 )
 
@@ -50,6 +52,9 @@ type Deps struct {
 	// Deployer hears of every change to what a server serves, so the MCP
 	// endpoints follow at once (mcphost.Host). Nil: no MCP serving.
 	Deployer Deployer
+	// Sessions, when set, lets a signed-in browser (the wizard) use the
+	// user API with its session cookie. Nil: API keys only.
+	Sessions *websession.Manager
 }
 
 // Deployer puts server changes into effect (on every node).
@@ -73,6 +78,7 @@ type Server struct {
 	operatorHash [sha256.Size]byte
 	libraryKeys  []signing.PublicKey
 	deployer     Deployer
+	sessions     *websession.Manager
 	now          func() time.Time
 }
 
@@ -89,7 +95,7 @@ func New(d Deps) (*Server, error) {
 	s := &Server{
 		echo: e, log: d.Logger, store: d.Store, catalog: d.Catalog, engine: d.Engine, builds: d.Builds,
 		secrets: d.Secrets, operatorHash: sha256.Sum256([]byte(d.OperatorToken.Reveal())),
-		libraryKeys: d.LibraryKeys, deployer: d.Deployer, now: time.Now,
+		libraryKeys: d.LibraryKeys, deployer: d.Deployer, sessions: d.Sessions, now: time.Now,
 	}
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{

@@ -30,6 +30,9 @@ const (
 const (
 	EnvMasterKey     = "KILN_MASTER_KEY"
 	EnvOperatorToken = "KILN_OPERATOR_TOKEN"
+	// EnvOIDCClientSecret is Kiln's client secret at the upstream OpenID
+	// Connect provider (empty for a public client).
+	EnvOIDCClientSecret = "KILN_OIDC_CLIENT_SECRET"
 )
 
 // Config is the configuration shared by kiln's commands.
@@ -45,6 +48,15 @@ type Config struct {
 	// EgressAllowPrivate lists address ranges tools may reach despite the
 	// SSRF checks (--egress-allow-private, KILN_EGRESS_ALLOW_PRIVATE).
 	EgressAllowPrivate string
+	// TrustedProxies lists reverse proxies whose X-Forwarded-For is
+	// believed for per-address limits (--trusted-proxies, KILN_TRUSTED_PROXIES).
+	TrustedProxies string
+	// Upstream OpenID Connect sign-in (--oidc-*, KILN_OIDC_*); off when
+	// OIDCIssuer is empty.
+	OIDCIssuer   string
+	OIDCClientID string
+	OIDCName     string
+	OIDCSignup   bool
 
 	// envErrs are environment values that could not be parsed when the
 	// flags were registered; Validate reports them.
@@ -101,18 +113,42 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv Getenv) {
 		"redis://... to share rate limits between nodes; empty keeps them per node (env KILN_REDIS_URL)")
 	fs.StringVar(&c.EgressAllowPrivate, "egress-allow-private", getenv("KILN_EGRESS_ALLOW_PRIVATE"),
 		"address ranges (such as 10.1.0.0/16, separated by commas) tools may reach despite the SSRF checks;\nempty refuses every private address (env KILN_EGRESS_ALLOW_PRIVATE)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", getenv("KILN_TRUSTED_PROXIES"),
+		"address ranges of reverse proxies whose X-Forwarded-For is believed when limiting per client address;\nempty believes no one (env KILN_TRUSTED_PROXIES)")
+	fs.StringVar(&c.OIDCIssuer, "oidc-issuer", getenv("KILN_OIDC_ISSUER"),
+		"issuer URL of an OpenID Connect provider people may sign in with, beside local accounts;\nthe client secret is read from "+EnvOIDCClientSecret+" (env KILN_OIDC_ISSUER)")
+	fs.StringVar(&c.OIDCClientID, "oidc-client-id", getenv("KILN_OIDC_CLIENT_ID"),
+		"Kiln's client ID at the OpenID Connect provider (env KILN_OIDC_CLIENT_ID)")
+	fs.StringVar(&c.OIDCName, "oidc-name", orDefault(getenv, "KILN_OIDC_NAME", "single sign-on"),
+		"the provider's name on the login page's button (env KILN_OIDC_NAME)")
+	signup := getenv("KILN_OIDC_SIGNUP")
+	on, err := strconv.ParseBool(orDefault(getenv, "KILN_OIDC_SIGNUP", "false"))
+	if err != nil {
+		c.envErrs = append(c.envErrs, fmt.Errorf("config: KILN_OIDC_SIGNUP is %q; it must be true or false", signup))
+	}
+	fs.BoolVar(&c.OIDCSignup, "oidc-signup", on,
+		"give a person the provider signs in, and Kiln does not know, a new customer on the free plan\n(env KILN_OIDC_SIGNUP)")
 }
 
 // AllowPrivatePrefixes parses EgressAllowPrivate.
 func (c *Config) AllowPrivatePrefixes() ([]netip.Prefix, error) {
+	return parsePrefixes(c.EgressAllowPrivate, "--egress-allow-private/KILN_EGRESS_ALLOW_PRIVATE")
+}
+
+// TrustedProxyPrefixes parses TrustedProxies.
+func (c *Config) TrustedProxyPrefixes() ([]netip.Prefix, error) {
+	return parsePrefixes(c.TrustedProxies, "--trusted-proxies/KILN_TRUSTED_PROXIES")
+}
+
+func parsePrefixes(list, setting string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
-	for _, part := range strings.Split(c.EgressAllowPrivate, ",") {
+	for _, part := range strings.Split(list, ",") {
 		if part = strings.TrimSpace(part); part == "" {
 			continue
 		}
 		p, err := netip.ParsePrefix(part)
 		if err != nil {
-			return nil, fmt.Errorf("config: --egress-allow-private/KILN_EGRESS_ALLOW_PRIVATE: %q is not an address range such as 10.1.0.0/16", part)
+			return nil, fmt.Errorf("config: %s: %q is not an address range such as 10.1.0.0/16", setting, part)
 		}
 		out = append(out, p)
 	}
@@ -135,6 +171,19 @@ func (c *Config) Validate() error {
 	if c.PublicURL != "" {
 		if _, err := ParsePublicURL(c.PublicURL, false); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	if _, err := c.TrustedProxyPrefixes(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.OIDCIssuer != "" {
+		if u, err := url.Parse(c.OIDCIssuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("config: --oidc-issuer/KILN_OIDC_ISSUER is %q; it must be the provider's https URL", c.OIDCIssuer))
+		} else if c.Env == Production && u.Scheme != "https" {
+			errs = append(errs, fmt.Errorf("config: --oidc-issuer/KILN_OIDC_ISSUER must be https in production, not %q", c.OIDCIssuer))
+		}
+		if c.OIDCClientID == "" {
+			errs = append(errs, errors.New("config: --oidc-issuer needs --oidc-client-id/KILN_OIDC_CLIENT_ID"))
 		}
 	}
 	return errors.Join(errs...)

@@ -218,6 +218,11 @@ func TestValidate(t *testing.T) {
 		{nil, []string{"--public-url", "ftp://x"}, "http or https"},
 		{nil, []string{"--public-url", "https://x/?a=b"}, "query"},
 		{nil, []string{"--data-dir", ""}, "data directory"},
+		{map[string]string{"KILN_TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"}, nil, `"proxy.local"`},
+		{map[string]string{"KILN_OIDC_ISSUER": "https://idp.example.com"}, nil, "--oidc-client-id"},
+		{nil, []string{"--oidc-issuer", "idp.example.com", "--oidc-client-id", "kiln"}, "--oidc-issuer"},
+		{map[string]string{"KILN_ENV": "production"}, []string{"--oidc-issuer", "http://idp.example.com", "--oidc-client-id", "kiln"}, "https in production"},
+		{map[string]string{"KILN_OIDC_SIGNUP": "perhaps"}, nil, "KILN_OIDC_SIGNUP"},
 	} {
 		err := parse(t, tc.env, tc.args...).Validate()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

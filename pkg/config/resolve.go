@@ -67,6 +67,9 @@ type Resolved struct {
 	// LibraryKeys are the keys library uploads must be signed with. Empty
 	// means every upload is refused.
 	LibraryKeys []signing.PublicKey
+	// OIDCClientSecret is Kiln's secret at the upstream OpenID Connect
+	// provider, from KILN_OIDC_CLIENT_SECRET (empty: a public client).
+	OIDCClientSecret Token
 }
 
 // ProductionError lists everything production mode is missing, so an
@@ -86,10 +89,13 @@ func (e *ProductionError) Error() string {
 // generated there (files 0600, directory 0700), and the log says which; the
 // public URL defaults to http://<addr>. Nothing has a default in code.
 func (c *Config) Resolve(getenv Getenv, logger *slog.Logger) (Resolved, error) {
+	resolve := c.resolveDevelopment
 	if c.Env == Production {
-		return c.resolveProduction(getenv, logger)
+		resolve = c.resolveProduction
 	}
-	return c.resolveDevelopment(getenv, logger)
+	r, err := resolve(getenv, logger)
+	r.OIDCClientSecret = NewToken(getenv(EnvOIDCClientSecret))
+	return r, err
 }
 
 func (c *Config) resolveProduction(getenv Getenv, logger *slog.Logger) (Resolved, error) {

@@ -19,14 +19,7 @@ import (
 func TestClientIDMetadataDocument(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		cust := store.Customer{Name: "c", Tier: "free"}
-		if err := s.CreateCustomer(ctx, &cust); err != nil {
-			t.Fatal(err)
-		}
-		srv := store.Server{CustomerID: cust.ID, Name: "s"}
-		if err := s.CreateServer(ctx, &srv, func(int) error { return nil }); err != nil {
-			t.Fatal(err)
-		}
+		_, srv := customerWithServer(t, s)
 		// The client's metadata document, on https at 127.0.0.1.
 		doc := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")

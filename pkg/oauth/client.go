@@ -13,16 +13,18 @@ import (
 	"github.com/kilnhq/kiln/pkg/store"
 )
 
-// client is op.Client for a registered public client.
+// client is op.Client for a registered client: public (PKCE alone), or
+// confidential (an operator's client with a secret, and PKCE as well).
 type client struct {
-	id, name  string
-	redirects []string
-	loginURL  string
-	native    bool
+	id, name     string
+	redirects    []string
+	loginURL     string
+	native       bool
+	confidential bool
 }
 
 func newClient(c store.OAuthClient, issuer string) (*client, error) {
-	cl := &client{id: c.ID, name: c.Name, loginURL: issuer + "/oauth/login?id="}
+	cl := &client{id: c.ID, name: c.Name, loginURL: issuer + "/oauth/login?id=", confidential: c.Confidential()}
 	if err := json.Unmarshal([]byte(c.RedirectURIs), &cl.redirects); err != nil {
 		return nil, oidc.ErrServerError().WithParent(fmt.Errorf("oauth: decoding redirect URIs of client %s: %w", c.ID, err))
 	}
@@ -43,7 +45,17 @@ func (c *client) ApplicationType() op.ApplicationType {
 	}
 	return op.ApplicationTypeWeb
 }
-func (c *client) AuthMethod() oidc.AuthMethod { return oidc.AuthMethodNone }
+
+// AuthMethod is none for public clients. A confidential client's is
+// client_secret_basic; op's legacy server takes the secret from the form
+// (client_secret_post) as readily, and either way it is checked by
+// storage.AuthorizeClientIDSecret.
+func (c *client) AuthMethod() oidc.AuthMethod {
+	if c.confidential {
+		return oidc.AuthMethodBasic
+	}
+	return oidc.AuthMethodNone
+}
 func (c *client) ResponseTypes() []oidc.ResponseType {
 	return []oidc.ResponseType{oidc.ResponseTypeCode}
 }

@@ -1,6 +1,7 @@
 package oauth_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,7 +10,25 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/kilnhq/kiln/pkg/store"
 )
+
+// customerWithServer creates a customer on the free plan and one server of
+// theirs, the resource an authorization request names.
+func customerWithServer(t *testing.T, s *store.Store) (store.Customer, store.Server) {
+	t.Helper()
+	ctx := context.Background()
+	cust := store.Customer{Name: "c", Tier: "free"}
+	if err := s.CreateCustomer(ctx, &cust); err != nil {
+		t.Fatal(err)
+	}
+	srv := store.Server{CustomerID: cust.ID, Name: "s"}
+	if err := s.CreateServer(ctx, &srv, func(int) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return cust, srv
+}
 
 func register(t *testing.T, base string) string {
 	t.Helper()

@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"strconv"
 
@@ -23,16 +22,13 @@ var (
 const maxConcurrentHashes = 2
 
 // limited wraps a handler with a per-client-address limit on POST requests.
-// The address is the peer's: behind a reverse proxy every client shares the
-// proxy's budget, which errs on the side of refusing.
+// Behind a reverse proxy, the proxy must be among the trusted proxies, or
+// every client shares its budget.
 func (s *Server) limited(name string, limit ratelimit.Limit, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
-			host, _, err := net.SplitHostPort(r.RemoteAddr)
-			if err != nil {
-				host = r.RemoteAddr
-			}
-			d, err := s.limiter.Allow(r.Context(), "oauth-"+name+":"+host, limit)
+			addr := ratelimit.ClientAddr(r, s.trustedProxies)
+			d, err := s.limiter.Allow(r.Context(), "oauth-"+name+":"+addr, limit)
 			if err != nil {
 				s.log.Warn("rate limiter failed; allowing the request", "endpoint", name, "error", err)
 			} else if !d.Allowed {

@@ -1,26 +1,26 @@
 package oauth
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
-	"time"
+	"slices"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/kilnhq/kiln/pkg/store"
+	"github.com/kilnhq/kiln/pkg/websession"
 )
 
-const (
-	csrfCookie = "kiln_oauth_csrf"
-	// SessionCookie holds a signed-in browser's session (its SHA-256 is
-	// stored in user_sessions).
-	SessionCookie = "kiln_session"
-	sessionTTL    = 12 * time.Hour
-)
+const csrfCookie = "kiln_oauth_csrf"
+
+// SessionCookie is the browser session's cookie (see pkg/websession).
+const SessionCookie = websession.CookieName
 
 func loginPage() *template.Template {
 	return template.Must(template.New("login").Parse(`<!doctype html>
@@ -28,26 +28,33 @@ func loginPage() *template.Template {
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
 <body style="font-family: system-ui, sans-serif; max-width: 32rem; margin: 3rem auto">
 <h1>Sign in to Kiln</h1>
-<p><strong>{{.ClientName}}</strong> (redirecting to <strong>{{.RedirectHost}}</strong>)
-asks to use the MCP server <strong>{{.Server}}</strong> on your behalf.</p>
+{{if .ID}}<p><strong>{{.ClientName}}</strong> (redirecting to <strong>{{.RedirectHost}}</strong>)
+asks to use the MCP server <strong>{{.Server}}</strong> on your behalf.</p>{{end}}
 {{if .Error}}<p role="alert" style="color: #b00">{{.Error}}</p>{{end}}
 <form method="post" action="/oauth/login">
-<input type="hidden" name="id" value="{{.ID}}">
+{{if .ID}}<input type="hidden" name="id" value="{{.ID}}">{{else}}<input type="hidden" name="next" value="{{.Next}}">{{end}}
 <input type="hidden" name="csrf" value="{{.CSRF}}">
 {{if .User}}<p>Signed in as <strong>{{.User}}</strong>.</p>
 <p><button name="action" value="allow">Allow</button>{{else}}
 <p><label>Username <input name="username" autocomplete="username" required></label></p>
 <p><label>Password <input name="password" type="password" autocomplete="current-password" required></label></p>
-<p><button name="action" value="allow">Sign in and allow</button>{{end}}
-<button name="action" value="deny" formnovalidate>Deny</button></p>
-</form></body></html>`))
+<p><button name="action" value="allow">{{if .ID}}Sign in and allow{{else}}Sign in{{end}}</button>{{end}}
+{{if .ID}}<button name="action" value="deny" formnovalidate>Deny</button>{{end}}</p>
+</form>
+{{if and .UpstreamURL (not .User)}}<p><a href="{{.UpstreamURL}}">Sign in with {{.Upstream}}</a></p>{{end}}
+</body></html>`))
 }
 
 type loginView struct {
-	ID, CSRF, ClientName, RedirectHost, Server, Error, User string
+	ID, Next, CSRF, ClientName, RedirectHost, Server, Error, User string
+	// Upstream names the upstream provider; UpstreamURL starts signing in
+	// with it (empty: none is configured).
+	Upstream, UpstreamURL string
 }
 
-// serveLogin is the login and consent page for an authorization request.
+// serveLogin is the sign-in page. With ?id= it is the login and consent
+// page of an authorization request; with ?next= (or neither) it signs the
+// browser in for the wizard and returns to that path.
 func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Frame-Options", "DENY")
@@ -58,6 +65,10 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	if r.Form.Get("id") == "" {
+		s.serveSignIn(w, r)
 		return
 	}
 	ctx := r.Context()
@@ -80,32 +91,21 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 	if u, err := url.Parse(ar.GetRedirectURI()); err == nil {
 		view.RedirectHost = u.Host
 	}
-	secure := r.TLS != nil || isHTTPS(s.issuer)
-	session, hasSession := s.sessionUser(r)
+	if s.upstream != nil {
+		view.Upstream, view.UpstreamURL = s.upstream.cfg.Name, upstreamStartPath+"?id="+url.QueryEscape(ar.GetID())
+	}
+	sess, session, err := s.sessions.Lookup(r)
+	hasSession := err == nil
+	// prompt=login asks for a fresh sign-in: a session from before this
+	// request does not count.
+	if hasSession && slices.Contains(ar.req.Prompt, oidc.PromptLogin) && sess.CreatedAt.Before(ar.row.CreatedAt) {
+		hasSession = false
+	}
 	if hasSession {
-		view.User = session.DisplayName
-		if view.User == "" {
-			view.User = session.Email
-		}
+		view.User = displayName(session)
 	}
-	render := func(status int, msg string) {
-		view.Error = msg
-		view.CSRF = randomToken(24)
-		http.SetCookie(w, &http.Cookie{
-			Name: csrfCookie, Value: view.CSRF, Path: "/oauth/login", HttpOnly: true,
-			Secure: secure, SameSite: http.SameSiteStrictMode, MaxAge: 600,
-		})
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(status)
-		_ = loginPage().Execute(w, view)
-	}
-	if r.Method == http.MethodGet {
-		render(http.StatusOK, "")
-		return
-	}
-	cookie, err := r.Cookie(csrfCookie)
-	if err != nil || cookie.Value == "" || subtle.ConstantTimeCompare([]byte(cookie.Value), []byte(r.PostForm.Get("csrf"))) != 1 {
-		render(http.StatusForbidden, "The form expired; please try again.")
+	render := s.renderer(w, &view)
+	if !submitted(r, render) {
 		return
 	}
 	if r.PostForm.Get("action") == "deny" {
@@ -120,7 +120,7 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 			render(http.StatusUnauthorized, msg)
 			return
 		}
-		if err := s.startSession(w, r, user.ID, secure); err != nil {
+		if err := s.sessions.Start(ctx, w, user.ID); err != nil {
 			s.log.Warn("starting a browser session", "user", user.ID, "error", err)
 		}
 	}
@@ -132,29 +132,127 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 		render(http.StatusForbidden, "Your account cannot grant access to this MCP server.")
 		return
 	}
-	if err := s.store.CompleteOAuthAuthRequest(ctx, ar.GetID(), user.ID, s.now()); err != nil {
+	callback, err := s.completeAuthRequest(ctx, ar.GetID(), user.ID)
+	if err != nil {
 		s.log.Error("completing an auth request", "error", err)
 		http.Error(w, "Kiln could not record the sign-in; try again.", http.StatusInternalServerError)
 		return
 	}
-	done, err := st.authRequestByID(ctx, ar.GetID())
+	http.Redirect(w, r, callback, http.StatusSeeOther)
+}
+
+// completeAuthRequest records the user's consent and returns the client's
+// callback URL with the code, the state and (RFC 9207) the issuer.
+func (s *Server) completeAuthRequest(ctx context.Context, id, userID string) (string, error) {
+	if err := s.store.CompleteOAuthAuthRequest(ctx, id, userID, s.now()); err != nil {
+		return "", err
+	}
+	done, err := (&storage{s: s}).authRequestByID(ctx, id)
 	if err != nil {
-		http.Error(w, "Kiln could not record the sign-in; try again.", http.StatusInternalServerError)
-		return
+		return "", err
 	}
 	callback, err := op.BuildAuthResponseCallbackURL(ctx, done, s.provider)
 	if err != nil {
-		op.AuthRequestError(w, r, done, err, s.provider)
+		return "", err
+	}
+	u, err := url.Parse(callback)
+	if err != nil {
+		return "", fmt.Errorf("oauth: parsing the callback URL: %w", err)
+	}
+	q := u.Query()
+	q.Set("iss", s.issuer)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// serveSignIn signs the browser in without an authorization request (the
+// wizard's sign-in), then returns to ?next=, a path on this site.
+func (s *Server) serveSignIn(w http.ResponseWriter, r *http.Request) {
+	next := r.Form.Get("next")
+	if next == "" {
+		next = "/"
+	}
+	if !localPath(next) {
+		http.Error(w, "next must be a path on this site, such as /", http.StatusBadRequest)
 		return
 	}
-	// RFC 9207: name the issuer in the authorization response.
-	if u, err := url.Parse(callback); err == nil {
-		q := u.Query()
-		q.Set("iss", s.issuer)
-		u.RawQuery = q.Encode()
-		callback = u.String()
+	if _, _, err := s.sessions.Lookup(r); err == nil {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
 	}
-	http.Redirect(w, r, callback, http.StatusSeeOther)
+	view := loginView{Next: next}
+	if s.upstream != nil {
+		view.Upstream, view.UpstreamURL = s.upstream.cfg.Name, upstreamStartPath+"?next="+url.QueryEscape(next)
+	}
+	render := s.renderer(w, &view)
+	if !submitted(r, render) {
+		return
+	}
+	user, msg := s.checkLogin(r, r.PostForm.Get("username"), r.PostForm.Get("password"))
+	if msg != "" {
+		render(http.StatusUnauthorized, msg)
+		return
+	}
+	if err := s.sessions.Start(r.Context(), w, user.ID); err != nil {
+		s.log.Error("starting a browser session", "user", user.ID, "error", err)
+		render(http.StatusServiceUnavailable, "Kiln could not record the sign-in; try again.")
+		return
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// serveLogout signs the browser out. It takes only POST: the session
+// cookie is SameSite=Lax, so another site cannot sign a user out with a
+// form, and a link (GET) cannot either.
+func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if err := s.sessions.End(w, r); err != nil {
+		s.log.Error("ending a browser session", "error", err)
+		http.Error(w, "Kiln could not sign you out; try again.", http.StatusServiceUnavailable)
+		return
+	}
+	http.Redirect(w, r, "/oauth/login", http.StatusSeeOther)
+}
+
+// renderer returns a function that renders the page with a fresh CSRF
+// token (a cookie and a hidden field that must match on POST).
+func (s *Server) renderer(w http.ResponseWriter, view *loginView) func(status int, msg string) {
+	return func(status int, msg string) {
+		view.Error = msg
+		view.CSRF = randomToken(24)
+		http.SetCookie(w, &http.Cookie{
+			Name: csrfCookie, Value: view.CSRF, Path: "/oauth/login", HttpOnly: true,
+			Secure: isHTTPS(s.issuer), SameSite: http.SameSiteStrictMode, MaxAge: 600,
+		})
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(status)
+		if err := loginPage().Execute(w, view); err != nil {
+			s.log.Warn("writing the login page", "error", err)
+		}
+	}
+}
+
+// submitted renders the page for a GET and says whether the request is a
+// POST of the form whose CSRF token matches its cookie (re-rendering the
+// page when it does not).
+func submitted(r *http.Request, render func(status int, msg string)) bool {
+	if r.Method == http.MethodGet {
+		render(http.StatusOK, "")
+		return false
+	}
+	cookie, err := r.Cookie(csrfCookie)
+	if err != nil || cookie.Value == "" || subtle.ConstantTimeCompare([]byte(cookie.Value), []byte(r.PostForm.Get("csrf"))) != 1 {
+		render(http.StatusForbidden, "The form expired; please try again.")
+		return false
+	}
+	return true
+}
+
+func displayName(u store.User) string {
+	if u.DisplayName != "" {
+		return u.DisplayName
+	}
+	return u.Email
 }
 
 // checkLogin verifies a local account's password, with lockout. It returns
@@ -209,35 +307,4 @@ const dummyHash = "$argon2id$v=19$m=65536,t=3,p=2$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAA
 func isHTTPS(issuer string) bool {
 	u, err := url.Parse(issuer)
 	return err == nil && u.Scheme == "https"
-}
-
-// sessionUser returns the user of the request's session cookie, if any.
-func (s *Server) sessionUser(r *http.Request) (store.User, bool) {
-	c, err := r.Cookie(SessionCookie)
-	if err != nil || c.Value == "" {
-		return store.User{}, false
-	}
-	u, err := s.store.UserBySession(r.Context(), store.HashOAuthSecret(c.Value))
-	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			s.log.Warn("looking up a browser session", "error", err)
-		}
-		return store.User{}, false
-	}
-	return u, true
-}
-
-// startSession signs the browser in: a random cookie (Secure on https,
-// HttpOnly, SameSite=Lax so that a client's redirect to /oauth/authorize
-// carries it), stored as a hash.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, userID string, secure bool) error {
-	value := randomToken(32)
-	if err := s.store.CreateUserSession(r.Context(), store.HashOAuthSecret(value), userID, s.now().Add(sessionTTL)); err != nil {
-		return err
-	}
-	http.SetCookie(w, &http.Cookie{
-		Name: SessionCookie, Value: value, Path: "/", HttpOnly: true, Secure: secure,
-		SameSite: http.SameSiteLaxMode, MaxAge: int(sessionTTL.Seconds()),
-	})
-	return nil
 }

@@ -6,7 +6,8 @@
 // grant and made the access token's audience, PKCE with S256 required,
 // RFC 8414 metadata, the iss authorization response parameter (RFC 9207),
 // refresh token rotation with reuse detection, and local accounts with a
-// login and consent page.
+// login and consent page, and sign-in through an upstream OpenID Connect
+// provider (pkg/client/rp).
 //
 // Routes (mount Handler at "/oauth/" and at the two well-known paths, with
 // the path intact: the handler serves absolute paths):
@@ -14,7 +15,9 @@
 //	/.well-known/oauth-authorization-server   RFC 8414 metadata
 //	/.well-known/openid-configuration         the same, for OIDC clients
 //	/oauth/register                           RFC 7591 registration
-//	/oauth/login                              login and consent page
+//	/oauth/login                              login and consent page (?id=), or sign-in (?next=)
+//	/oauth/logout                             sign out (POST)
+//	/oauth/upstream/start, /oauth/upstream/callback   upstream OIDC sign-in
 //	/oauth/authorize, /oauth/token, /oauth/keys, /oauth/revoke, ...  op
 package oauth
 
@@ -25,18 +28,21 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/rs/cors"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/kilnhq/kiln/pkg/mcphost"
 	"github.com/kilnhq/kiln/pkg/ratelimit"
 	"github.com/kilnhq/kiln/pkg/secrets"
 	"github.com/kilnhq/kiln/pkg/store"
+	"github.com/kilnhq/kiln/pkg/websession"
 	"github.com/kilnhq/kiln/sandbox/egress"
 )
 
@@ -79,6 +85,12 @@ type Config struct {
 	// Limiter counts login and registration attempts per client address
 	// (nil: a per-process limiter).
 	Limiter ratelimit.Limiter
+	// TrustedProxies are reverse proxies whose X-Forwarded-For is believed
+	// when counting attempts per client address.
+	TrustedProxies []netip.Prefix
+	// Upstream, when set, offers sign-in through an OpenID Connect
+	// provider beside local accounts.
+	Upstream *UpstreamConfig
 }
 
 // Server is the authorization server. It is safe for concurrent use.
@@ -100,8 +112,12 @@ type Server struct {
 	cimdMu      sync.Mutex
 	cimd        map[string]cimdEntry
 
-	limiter   ratelimit.Limiter
-	hashSlots chan struct{}
+	limiter        ratelimit.Limiter
+	trustedProxies []netip.Prefix
+	hashSlots      chan struct{}
+
+	sessions *websession.Manager
+	upstream *upstream // nil: local accounts only
 }
 
 // New builds the authorization server, creating a signing key on first use
@@ -117,7 +133,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{store: cfg.Store, box: cfg.Secrets, issuer: issuer, log: cfg.Logger, now: cfg.Now,
 		cimdPolicy: cfg.CIMDEgress, cimdOptions: cfg.CIMDOptions, cimd: map[string]cimdEntry{},
-		limiter: cfg.Limiter, hashSlots: make(chan struct{}, maxConcurrentHashes)}
+		limiter: cfg.Limiter, trustedProxies: cfg.TrustedProxies, hashSlots: make(chan struct{}, maxConcurrentHashes)}
 	if s.limiter == nil {
 		s.limiter = ratelimit.NewLocal()
 	}
@@ -126,6 +142,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	s.sessions = websession.New(s.store, u.Scheme == "https", s.now)
+	if cfg.Upstream != nil {
+		if s.upstream, err = s.newUpstream(*cfg.Upstream); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.loadKeys(ctx); err != nil {
 		return nil, err
@@ -153,7 +175,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.provider = provider
 	endpoints := opEndpoints()
 	legacy := &legacyServer{LegacyServer: op.NewLegacyServer(provider, endpoints), s: s}
-	opHandler := op.RegisterServer(legacy, endpoints)
+	opHandler := op.RegisterServer(legacy, endpoints, op.WithServerCORSOptions(corsOptions()))
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", s.serveMetadata)
@@ -162,6 +184,22 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	mux.HandleFunc("OPTIONS /oauth/register", preflight)
 	mux.HandleFunc("OPTIONS /.well-known/", preflight)
 	mux.HandleFunc("/oauth/login", s.limited("login", loginLimit, s.serveLogin))
+	mux.HandleFunc("POST /oauth/logout", s.serveLogout)
+	if s.upstream != nil {
+		mux.HandleFunc("GET "+upstreamStartPath, s.serveUpstreamStart)
+		mux.HandleFunc("GET "+upstreamCallbackPath, s.serveUpstreamCallback)
+	}
+	// Token, introspection and userinfo responses hold credentials or
+	// claims: caches must not keep them (OAuth 2.1 3.2.3). op sets no
+	// Cache-Control itself.
+	noStore := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Pragma", "no-cache")
+		opHandler.ServeHTTP(w, r)
+	}
+	mux.HandleFunc("/oauth/token", noStore)
+	mux.HandleFunc("/oauth/introspect", noStore)
+	mux.HandleFunc("/oauth/userinfo", noStore)
 	mux.Handle("/oauth/", opHandler)
 	// op reads the issuer from the context, which RegisterServer does not set.
 	s.handler = op.NewIssuerInterceptor(provider.IssuerFromRequest).Handler(mux)
@@ -175,6 +213,21 @@ func (s *Server) Issuer() string { return s.issuer }
 func (s *Server) Handler() http.Handler { return s.handler }
 
 func supportedScopes() []string { return []string{scopeMCP, "offline_access", "openid"} }
+
+// corsOptions replace op's default, which reflects any origin and allows
+// credentials. Browser-based MCP clients need to reach the token,
+// revocation and key endpoints from their own origin, but never with the
+// user's cookies: nothing cookie-authenticated may be readable across
+// origins.
+func corsOptions() *cors.Options {
+	return &cors.Options{
+		AllowedOrigins:   []string{"*"},
+		AllowedMethods:   []string{http.MethodGet, http.MethodPost},
+		AllowedHeaders:   []string{"Authorization", "Content-Type", "MCP-Protocol-Version"},
+		AllowCredentials: false,
+		MaxAge:           600,
+	}
+}
 
 // opEndpoints are op's routes, absolute paths under /oauth/ so that no
 // StripPrefix is needed and the token URL is not doubled.

@@ -81,14 +81,7 @@ func TestSigningKeysSurviveRestart(t *testing.T) {
 func TestLockout(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		cust := store.Customer{Name: "c", Tier: "free"}
-		if err := s.CreateCustomer(ctx, &cust); err != nil {
-			t.Fatal(err)
-		}
-		srv := store.Server{CustomerID: cust.ID, Name: "s"}
-		if err := s.CreateServer(ctx, &srv, func(int) error { return nil }); err != nil {
-			t.Fatal(err)
-		}
+		cust, srv := customerWithServer(t, s)
 		const password = "the right password"
 		if _, err := oauth.CreateLocalAccount(ctx, s, cust.ID, "carol", "", password, ""); err != nil {
 			t.Fatal(err)

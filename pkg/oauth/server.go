@@ -11,6 +11,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/kilnhq/kiln/pkg/store"
+	"github.com/kilnhq/kiln/pkg/websession"
 )
 
 // legacyServer is op's LegacyServer with Kiln's rules at /authorize and for
@@ -63,11 +64,49 @@ func (l *legacyServer) Authorize(ctx context.Context, r *op.ClientRequest[oidc.A
 	} else if err != nil {
 		return nil, oidc.ErrServerError().WithParent(err)
 	}
+	if slices.Contains(r.Data.Prompt, oidc.PromptNone) {
+		return l.authorizeSilently(ctx, r, id, resource)
+	}
 	req, err := (&storage{s: l.s}).createAuthRequest(ctx, r.Data, resource)
 	if err != nil {
 		return nil, oidc.ErrServerError().WithParent(err)
 	}
 	return op.NewRedirect(r.Client.LoginURL(req.GetID())), nil
+}
+
+// authorizeSilently answers prompt=none: with no page to show, the browser
+// must already be signed in, as a user of the server's customer, who
+// granted this client this resource before (holds a live refresh token).
+func (l *legacyServer) authorizeSilently(ctx context.Context, r *op.ClientRequest[oidc.AuthRequest], serverID, resource string) (*op.Redirect, error) {
+	hr := (&http.Request{Header: r.Header}).WithContext(ctx)
+	_, user, err := l.s.sessions.Lookup(hr)
+	if errors.Is(err, websession.ErrNoSession) {
+		return nil, oidc.ErrLoginRequired()
+	} else if err != nil {
+		return nil, oidc.ErrServerError().WithParent(err)
+	}
+	if _, err := l.s.store.Server(ctx, user.CustomerID, serverID); errors.Is(err, store.ErrNotFound) {
+		return nil, oidc.ErrAccessDenied().WithDescription("the signed-in user cannot grant access to this MCP server")
+	} else if err != nil {
+		return nil, oidc.ErrServerError().WithParent(err)
+	}
+	granted, err := l.s.store.HasActiveGrant(ctx, r.Client.GetID(), user.ID, resource)
+	if err != nil {
+		return nil, oidc.ErrServerError().WithParent(err)
+	}
+	if !granted {
+		// OpenID Connect Core 3.1.2.6; op has no constructor for it.
+		return nil, &oidc.Error{ErrorType: "consent_required", Description: "the user has not granted this client access to this MCP server"}
+	}
+	req, err := (&storage{s: l.s}).createAuthRequest(ctx, r.Data, resource)
+	if err != nil {
+		return nil, oidc.ErrServerError().WithParent(err)
+	}
+	callback, err := l.s.completeAuthRequest(ctx, req.GetID(), user.ID)
+	if err != nil {
+		return nil, oidc.ErrServerError().WithParent(err)
+	}
+	return op.NewRedirect(callback), nil
 }
 
 // CodeExchange always checks the PKCE verifier (op skips it for a client
@@ -121,6 +160,12 @@ type metadata struct {
 	ResourceIndicatorsRequired        bool     `json:"resource_indicators_required"`
 }
 
+// tokenEndpointAuthMethods: public clients (none, with PKCE) and the
+// confidential clients operators register.
+func tokenEndpointAuthMethods() []string {
+	return []string{"none", "client_secret_basic", "client_secret_post"}
+}
+
 func (s *Server) serveMetadata(w http.ResponseWriter, _ *http.Request) {
 	m := metadata{
 		Issuer:                            s.issuer,
@@ -135,8 +180,8 @@ func (s *Server) serveMetadata(w http.ResponseWriter, _ *http.Request) {
 		ResponseTypesSupported:            []string{"code"},
 		ResponseModesSupported:            []string{"query"},
 		GrantTypesSupported:               []string{"authorization_code", "refresh_token"},
-		TokenEndpointAuthMethodsSupported: []string{"none"},
-		RevocationEndpointAuthMethods:     []string{"none"},
+		TokenEndpointAuthMethodsSupported: tokenEndpointAuthMethods(),
+		RevocationEndpointAuthMethods:     tokenEndpointAuthMethods(),
 		CodeChallengeMethodsSupported:     []string{"S256"},
 		SubjectTypesSupported:             []string{"public"},
 		IDTokenSigningAlgValuesSupported:  []string{"RS256"},

@@ -333,9 +333,22 @@ func (st *storage) GetClientByClientID(ctx context.Context, id string) (op.Clien
 	return newClient(c, st.s.issuer)
 }
 
-// AuthorizeClientIDSecret refuses: Kiln's clients are public (PKCE).
-func (st *storage) AuthorizeClientIDSecret(context.Context, string, string) error {
-	return oidc.ErrInvalidClient().WithDescription("Kiln's clients are public: authenticate with PKCE, not a secret")
+// AuthorizeClientIDSecret authenticates a confidential client: an
+// operator's client with a secret, compared in constant time by hash.
+// Every other client is public (PKCE alone) and has no secret to present.
+// Refusals are plain errors, which op answers with invalid_client.
+func (st *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
+	if isCIMD(id) {
+		return fmt.Errorf("%w: client %s is public: authenticate with PKCE, not a secret", errClientSecret, id)
+	}
+	c, err := st.s.store.OAuthClient(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%w: unknown client", errClientSecret)
+	case err != nil:
+		return oidc.ErrServerError().WithParent(err)
+	}
+	return checkClientSecret(c, secret)
 }
 
 func (st *storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string, string, []string) error {
@@ -349,11 +362,15 @@ func (st *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo
 
 func (st *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
 	tok, err := st.s.store.OAuthToken(ctx, tokenID)
-	if err != nil || tok.RevokedAt != nil || !st.s.now().Before(tok.ExpiresAt) {
-		return nil // inactive
+	// A client learns only about its own tokens: anything else, like an
+	// unknown, revoked or expired token, is inactive (RFC 7662 2.2).
+	if err != nil || tok.ClientID != clientID || tok.RevokedAt != nil || !st.s.now().Before(tok.ExpiresAt) {
+		return nil
 	}
 	var scopes []string
-	_ = json.Unmarshal([]byte(tok.Scopes), &scopes)
+	if err := json.Unmarshal([]byte(tok.Scopes), &scopes); err != nil {
+		return fmt.Errorf("oauth: decoding the scopes of token %s: %w", tok.ID, err)
+	}
 	resp.Active = true
 	resp.Subject = subject
 	resp.ClientID = tok.ClientID

@@ -71,29 +71,6 @@ func (s *Store) RecordLoginSuccess(ctx context.Context, userID string) error {
 	return wrap(err, "record login of user %s", userID)
 }
 
-// OAuthClient is a registered OAuth client. RedirectURIs is a JSON array.
-type OAuthClient struct {
-	ID           string    `db:"id"`
-	Name         string    `db:"name"`
-	RedirectURIs string    `db:"redirect_uris"`
-	CreatedAt    time.Time `db:"created_at"`
-}
-
-// CreateOAuthClient inserts c. The caller chooses the ID.
-func (s *Store) CreateOAuthClient(ctx context.Context, c *OAuthClient) error {
-	c.CreatedAt = s.now()
-	_, err := exec(ctx, s.db, `INSERT INTO oauth_clients (id, name, redirect_uris, created_at) VALUES (?, ?, ?, ?)`,
-		c.ID, c.Name, c.RedirectURIs, c.CreatedAt)
-	return wrap(err, "create oauth client")
-}
-
-// OAuthClient returns the client with the given id.
-func (s *Store) OAuthClient(ctx context.Context, id string) (OAuthClient, error) {
-	var c OAuthClient
-	err := get(ctx, s.db, &c, `SELECT id, name, redirect_uris, created_at FROM oauth_clients WHERE id = ?`, id)
-	return c, wrap(err, "get oauth client")
-}
-
 // OAuthAuthRequest is an authorization request in progress. Request is the
 // protocol request as JSON (pkg/oauth's business); UserID and AuthTime are
 // set once the user consented; CodeHash once a code was issued.
@@ -271,6 +248,19 @@ func (s *Store) OAuthSigningKeys(ctx context.Context) ([]OAuthSigningKey, error)
 	return out, wrap(err, "list oauth signing keys")
 }
 
+// HasActiveGrant says whether a user holds a live grant (an unrevoked,
+// unexpired refresh token) for a client and resource: the user consented
+// before, which is what prompt=none needs.
+func (s *Store) HasActiveGrant(ctx context.Context, clientID, userID, resource string) (bool, error) {
+	var n int
+	err := get(ctx, s.db, &n, `
+		SELECT COUNT(*) FROM oauth_tokens
+		WHERE kind = 'refresh' AND client_id = ? AND user_id = ? AND resource = ?
+		  AND revoked_at IS NULL AND rotated_at IS NULL AND expires_at > ?`,
+		clientID, userID, resource, s.now())
+	return n > 0, wrap(err, "look up grants of user %s", userID)
+}
+
 // DeleteExpiredOAuthTokens deletes tokens that expired before cutoff.
 func (s *Store) DeleteExpiredOAuthTokens(ctx context.Context, cutoff time.Time) (int64, error) {
 	n, err := exec(ctx, s.db, `DELETE FROM oauth_tokens WHERE expires_at <= ?`, utc(cutoff))
@@ -281,17 +271,6 @@ func (s *Store) DeleteExpiredOAuthTokens(ctx context.Context, cutoff time.Time) 
 func (s *Store) RetireOAuthSigningKey(ctx context.Context, id string, at time.Time) error {
 	err := execOne(ctx, s.db, `UPDATE oauth_signing_keys SET retired_at = ? WHERE id = ? AND retired_at IS NULL`, utc(at), id)
 	return wrap(err, "retire oauth signing key %s", id)
-}
-
-// PutOAuthClient inserts or updates a client whose ID its owner chose (a
-// Client ID Metadata Document URL), keeping its creation time.
-func (s *Store) PutOAuthClient(ctx context.Context, c *OAuthClient) error {
-	c.CreatedAt = s.now()
-	_, err := exec(ctx, s.db, `
-		INSERT INTO oauth_clients (id, name, redirect_uris, created_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET name = excluded.name, redirect_uris = excluded.redirect_uris`,
-		c.ID, c.Name, c.RedirectURIs, c.CreatedAt)
-	return wrap(err, "put oauth client")
 }
 
 // CreateUserSession records a browser session by the hash of its cookie.
