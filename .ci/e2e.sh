@@ -2,7 +2,8 @@
 # End to end against a real `kiln serve`, following the README's newcomer
 # flow: zero-config serve, a signed library module pushed, a customer, a
 # server with a library tool, a server-scoped key, then the TypeScript MCP
-# SDK lists and calls the tool over Streamable HTTP.
+# SDK lists and calls the tool over Streamable HTTP; then a local account,
+# and the SDK's OAuth client signs in as that user and calls the tool.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
@@ -46,4 +47,19 @@ echo "$out" | grep -q '4.828032'
 status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $account" \
   -H 'Content-Type: application/json' -d '{}' "$KILN_SERVER_URL/mcp/$server")
 [ "$status" = 401 ]
+
+# OAuth: a user of the customer with a local account signs in on Kiln's login
+# page. The TypeScript SDK's OAuth client, holding no key, discovers Kiln's
+# authorization server from the 401, registers itself, gets a token for the
+# server (PKCE, resource), calls the tool, refreshes and calls again.
+password=$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')
+(cd "$work" && KILN_USER_PASSWORD="$password" "$kiln" create-user --customer "$customer" --username ci-user >/dev/null)
+out=$(KILN_TEST_PASSWORD="$password" node "$js/oauth-client.mjs" "$KILN_SERVER_URL/mcp/$server" ci-user \
+  convert_units '{"value":3,"from":"mile","to":"km"}')
+echo "$out"
+echo "$out" | grep -q '"issuer":"'"$KILN_SERVER_URL"'"'
+echo "$out" | grep -q '"name":"convert_units"'
+echo "$out" | grep -q '"refreshed":{"accessTokenChanged":true,"refreshTokenRotated":true}'
+# The call before the refresh and the call after it.
+[ "$(echo "$out" | grep -c '4.828032')" = 2 ]
 echo "e2e: ok"
