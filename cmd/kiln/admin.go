@@ -24,6 +24,8 @@ func runAdmin(env *environment, args []string) int {
 		{"create-client", "register an OAuth client (a confidential one's secret is shown once)", adminCreateClient},
 		{"clients", "list OAuth clients", adminClients},
 		{"delete-client", "delete an OAuth client and its tokens", adminDeleteClient},
+		{"rotate-keys", "create a new OAuth token signing key; retire superseded ones", adminRotateKeys},
+		{"signing-keys", "list the OAuth token signing keys", adminSigningKeys},
 		{"audit", "read the audit log", adminAudit},
 	}, args)
 }
@@ -169,6 +171,24 @@ func adminDeleteClient(env *environment, args []string) int {
 			fmt.Fprintf(env.stderr, "kiln admin delete-client: deleted %s\n", pos[0])
 		}
 		return nil, err
+	})
+}
+
+func adminRotateKeys(env *environment, args []string) int {
+	fs := newFlagSet(env, "admin rotate-keys", "",
+		"Creates a new OAuth token signing key, sealed with the master key, and retires\nkeys superseded long enough ago that no token they signed is still valid. Every\nnode signs with the new key within a minute and keeps accepting tokens of the\nprevious one until they expire. kiln serve also rotates on its own every 30 days.")
+	var cf clientFlags
+	return operatorCommand(env, fs, &cf, args, 0, func(c *operatorClient, _ []string) ([]byte, error) {
+		return c.callJSON("POST", "/oauth-signing-keys", nil)
+	})
+}
+
+func adminSigningKeys(env *environment, args []string) int {
+	fs := newFlagSet(env, "admin signing-keys", "",
+		"Lists the OAuth token signing keys published in the JWKS, the current one first.")
+	var cf clientFlags
+	return operatorCommand(env, fs, &cf, args, 0, func(c *operatorClient, _ []string) ([]byte, error) {
+		return c.callJSON("GET", "/oauth-signing-keys", nil)
 	})
 }
 

@@ -204,6 +204,25 @@ func TestAdminOAuthClientCommands(t *testing.T) {
 			t.Fatalf("audit %+v", audit)
 		}
 
+		// Signing keys: a rotation puts a new key first; the previous one
+		// stays listed (its tokens are still valid).
+		var keys struct {
+			Items []struct {
+				ID      string
+				Current bool
+			}
+		}
+		c.ok(&keys, "admin", "signing-keys")
+		before := len(keys.Items)
+		c.ok(&keys, "admin", "rotate-keys")
+		if len(keys.Items) != before+1 || !keys.Items[0].Current || !strings.HasPrefix(keys.Items[0].ID, "key_") || (before > 0 && keys.Items[1].Current) {
+			t.Fatalf("keys after a rotation: %+v (before: %d)", keys, before)
+		}
+		c.ok(&audit, "admin", "audit", "--action", "oauth.signingkey.rotate")
+		if len(audit.Items) != 1 {
+			t.Fatalf("rotation audit %+v", audit)
+		}
+
 		c.fails(1, `"http://app.example/cb": http is only allowed on a loopback address`, "admin", "create-client", "--name", "x", "--redirect-uri", "http://app.example/cb")
 		c.fails(1, "redirect_uris must list", "admin", "create-client", "--name", "x")
 		c.fails(1, "name must not be empty", "admin", "create-client", "--redirect-uri", "https://app.example/cb")

@@ -17,9 +17,8 @@ Usage:
 Commands:
   serve     run the Kiln service (HTTP API and health endpoint)
   migrate   apply the database migrations and exit
-  admin     operator commands: customers, plans, API keys, OAuth clients, audit log
+  admin     operator commands: customers, plans, API keys, OAuth clients and keys, audit log
   create-user  create a local account (OAuth login) for a customer's user
-  rotate-keys  create a new OAuth signing key; retire superseded ones
   library   sign, verify and push library modules
   build     build a Go tool source directory into a tool module (.wasm)
   run       call one tool of a module in the sandbox and print the result
@@ -54,7 +53,6 @@ func dispatch(env *environment, args []string) int {
 		{"migrate", runMigrate},
 		{"admin", runAdmin},
 		{"create-user", runCreateUser},
-		{"rotate-keys", runRotateKeys},
 		{"library", runLibrary},
 		{"build", runBuild},
 		{"run", runRun},

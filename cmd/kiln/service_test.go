@@ -186,7 +186,7 @@ func TestMigrate(t *testing.T) {
 
 func TestSubcommandHelp(t *testing.T) {
 	for group, subs := range map[string][]string{
-		"admin":   {"create-customer", "customers", "set-tier", "create-key", "keys", "revoke-key", "create-client", "clients", "delete-client", "audit"},
+		"admin":   {"create-customer", "customers", "set-tier", "create-key", "keys", "revoke-key", "create-client", "clients", "delete-client", "rotate-keys", "signing-keys", "audit"},
 		"library": {"keygen", "sign", "verify", "push", "list", "deprecate", "set-min-tier"},
 	} {
 		status, _, stderr := runWithEnv(t, nil, group, "--help")

@@ -62,10 +62,3 @@ func TestCreateUser(t *testing.T) {
 		t.Errorf("stored account %+v %v", acct, err)
 	}
 }
-
-func TestRotateKeys(t *testing.T) {
-	status, stdout, stderr := runKiln(t, "rotate-keys")
-	if status != exitOK || !strings.HasPrefix(stdout, "new signing key key_") {
-		t.Fatalf("rotate-keys: %d %s %s", status, stdout, stderr)
-	}
-}

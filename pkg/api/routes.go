@@ -63,6 +63,8 @@ func (s *Server) routes() {
 	admin(http.MethodPost, "/oauth-clients", s.createOAuthClient, maxJSONBody)
 	admin(http.MethodGet, "/oauth-clients/:client", s.getOAuthClient, maxJSONBody)
 	admin(http.MethodDelete, "/oauth-clients/:client", s.deleteOAuthClient, maxJSONBody)
+	admin(http.MethodGet, "/oauth-signing-keys", s.listSigningKeys, maxJSONBody)
+	admin(http.MethodPost, "/oauth-signing-keys", s.rotateSigningKeys, maxJSONBody)
 	admin(http.MethodGet, "/audit", s.listAudit, maxJSONBody)
 }
 
