@@ -69,7 +69,7 @@ func TestOAuthPrompt(t *testing.T) {
 		}
 
 		jar, _ := cookiejar.New(nil)
-		if q := silent(t, jar, authURL(resA, oauth2.GenerateVerifier(), none)); q.Get("error") != "login_required" || q.Get("state") != "st4te" {
+		if q := silent(t, jar, authURL(resA, oauth2.GenerateVerifier(), none)); q.Get("error") != "login_required" || q.Get("state") != "st4te" || q.Get("iss") != e.as.Issuer() {
 			t.Fatalf("no session: %v", q)
 		}
 		// Signing in (and allowing) once, without exchanging the code: no

@@ -377,7 +377,7 @@ func TestOAuth(t *testing.T) {
 			}
 			resp.Body.Close()
 			loc, _ = resp.Location()
-			if loc == nil || loc.Query().Get("error") != "access_denied" {
+			if loc == nil || loc.Query().Get("error") != "access_denied" || loc.Query().Get("iss") != e.as.Issuer() {
 				t.Errorf("deny: %s %v", resp.Status, loc)
 			}
 		})
@@ -471,6 +471,10 @@ func TestOAuth(t *testing.T) {
 				loc := e.authorize(tc.url, "alice")
 				if got := loc.Query().Get("error"); got != tc.want {
 					t.Errorf("%s: error %q, want %q (%s)", name, got, tc.want, loc)
+				}
+				// RFC 9207: error responses name the issuer too.
+				if got := loc.Query().Get("iss"); got != e.as.Issuer() {
+					t.Errorf("%s: iss %q, want %q", name, got, e.as.Issuer())
 				}
 			}
 			// A redirect URI that was not registered is not redirected to.

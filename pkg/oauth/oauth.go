@@ -183,7 +183,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	mux.HandleFunc("POST /oauth/register", s.limited("register", registerLimit, s.serveRegister))
 	mux.HandleFunc("OPTIONS /oauth/register", preflight)
 	mux.HandleFunc("OPTIONS /.well-known/", preflight)
-	mux.HandleFunc("/oauth/login", s.limited("login", loginLimit, s.serveLogin))
+	mux.HandleFunc("/oauth/login", s.limited("login", loginLimit, s.withIssuer(s.serveLogin)))
+	mux.HandleFunc("/oauth/authorize", s.withIssuer(opHandler.ServeHTTP))
 	mux.HandleFunc("POST /oauth/logout", s.serveLogout)
 	if s.upstream != nil {
 		mux.HandleFunc("GET "+upstreamStartPath, s.serveUpstreamStart)
