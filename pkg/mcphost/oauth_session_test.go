@@ -2,12 +2,15 @@ package mcphost_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -95,13 +98,62 @@ func TestOAuthPrompt(t *testing.T) {
 		if resp := rawPost(t, e.url(a.ID), tok.AccessToken, listBody(1)); resp.StatusCode != http.StatusOK {
 			t.Fatalf("MCP request with the silently issued token: %s", resp.Status)
 		}
+		// max_age: a session older than it is no sign-in for a silent request.
+		*e.clock = e.clock.Add(2 * time.Second)
+		if q := silent(t, jar, authURL(resA, oauth2.GenerateVerifier(), none, oauth2.SetAuthURLParam("max_age", "1"))); q.Get("error") != "login_required" {
+			t.Fatalf("max_age: %v", q)
+		}
+		// id_token_hint: a code only for the user it names.
+		if q := silent(t, jar, authURL(resA, oauth2.GenerateVerifier(), none, oauth2.SetAuthURLParam("id_token_hint", "not.a.token"))); q.Get("error") != "login_required" {
+			t.Fatalf("bad id_token_hint: %v", q)
+		}
+		v3 := oauth2.GenerateVerifier()
+		q = silent(t, jar, authURL(resA, v3, none, oauth2.SetAuthURLParam("scope", "mcp openid")))
+		withID, err := conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(v3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		idToken, _ := withID.Extra("id_token").(string)
+		if idToken == "" {
+			t.Fatal("no ID token for scope openid")
+		}
+		if claims := jwtClaims(t, idToken); claims["sub"] == nil || claims["sub"] == "" {
+			t.Fatalf("the ID token names no subject: %v", claims)
+		}
+		if q := silent(t, jar, authURL(resA, oauth2.GenerateVerifier(), none, oauth2.SetAuthURLParam("id_token_hint", idToken))); q.Get("code") == "" {
+			t.Fatalf("id_token_hint of the signed-in user: %v", q)
+		}
+		if _, err := oauth.CreateLocalAccount(ctx, s, a.CustomerID, "carol", "carol@example.com", testPassword, ""); err != nil {
+			t.Fatal(err)
+		}
+		carolJar, _ := cookiejar.New(nil)
+		vc := oauth2.GenerateVerifier()
+		loc = e.authorizeIn(carolJar, authURL(resA, vc), "carol", testPassword)
+		if _, err := conf.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(vc)); err != nil {
+			t.Fatal(err)
+		}
+		if q := silent(t, carolJar, authURL(resA, oauth2.GenerateVerifier(), none, oauth2.SetAuthURLParam("id_token_hint", idToken))); q.Get("error") != "login_required" {
+			t.Fatalf("carol's browser with alice's id_token_hint: %v", q)
+		}
+
 		// Another customer's server: the signed-in user cannot grant it.
 		if q := silent(t, jar, authURL(resB, oauth2.GenerateVerifier(), none)); q.Get("error") != "access_denied" {
 			t.Fatalf("foreign server: %v", q)
 		}
 
+		// Only response_mode=query: elsewhere the code would travel without
+		// its iss.
+		resp, err := noRedirects(jar).Get(authURL(resA, oauth2.GenerateVerifier(), oauth2.SetAuthURLParam("response_mode", "fragment")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body(t, resp)
+		if loc := resp.Header.Get("Location"); !strings.Contains(loc, "error=invalid_request") || strings.Contains(loc, "code=") {
+			t.Fatalf("response_mode=fragment: %s %s", resp.Status, loc)
+		}
+
 		// prompt=login: the signed-in browser sees the password form again.
-		resp, err := (&http.Client{Jar: jar}).Get(authURL(resA, oauth2.GenerateVerifier(), oauth2.SetAuthURLParam("prompt", "login")))
+		resp, err = (&http.Client{Jar: jar}).Get(authURL(resA, oauth2.GenerateVerifier(), oauth2.SetAuthURLParam("prompt", "login")))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -201,6 +253,22 @@ func TestWizardSignIn(t *testing.T) {
 	if body(t, resp); resp.StatusCode != http.StatusMethodNotAllowed && resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("GET /oauth/logout: %s", resp.Status)
 	}
+	// Another site's form cannot sign the user out.
+	req, err := http.NewRequest("POST", e.srv.URL+"/oauth/logout", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Origin", "https://evil.example")
+	resp, err = browser.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body(t, resp); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-site logout: %s", resp.Status)
+	}
+	if _, _, err := s.SessionByHash(context.Background(), store.HashOAuthSecret(session)); err != nil {
+		t.Fatalf("a cross-site logout ended the session: %v", err)
+	}
 	resp, err = browser.Post(e.srv.URL+"/oauth/logout", "", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -211,4 +279,22 @@ func TestWizardSignIn(t *testing.T) {
 	if _, _, err := s.SessionByHash(context.Background(), store.HashOAuthSecret(session)); err == nil {
 		t.Fatal("the session survived signing out")
 	}
+}
+
+// jwtClaims decodes a JWT's payload (without checking it).
+func jwtClaims(t *testing.T, token string) map[string]any {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", token)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(raw, &claims); err != nil {
+		t.Fatal(err)
+	}
+	return claims
 }

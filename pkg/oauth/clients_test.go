@@ -191,8 +191,8 @@ func TestConfidentialStaticClient(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		revoke := func(secret string) int {
-			req, err := http.NewRequest("POST", e.url+"/oauth/revoke", strings.NewReader(url.Values{"token": {third.RefreshToken}}.Encode()))
+		revoke := func(secret, token string) int {
+			req, err := http.NewRequest("POST", e.url+"/oauth/revoke", strings.NewReader(url.Values{"token": {token}}.Encode()))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -205,10 +205,10 @@ func TestConfidentialStaticClient(t *testing.T) {
 			readAll(resp)
 			return resp.StatusCode
 		}
-		if got := revoke("wrong"); got == http.StatusOK {
+		if got := revoke("wrong", third.RefreshToken); got == http.StatusOK {
 			t.Error("a revocation with a wrong secret was accepted")
 		}
-		if got := revoke(secret); got != http.StatusOK {
+		if got := revoke(secret, third.RefreshToken); got != http.StatusOK {
 			t.Errorf("revocation with the secret: %d", got)
 		}
 		if _, err := e.config(cl.ID, secret, oauth2.AuthStyleInHeader).TokenSource(ctx, &oauth2.Token{RefreshToken: third.RefreshToken}).Token(); err == nil {
@@ -228,8 +228,8 @@ func TestConfidentialStaticClient(t *testing.T) {
 
 		// Introspection (RFC 7662) tells a client about its own tokens
 		// only: another client learns nothing of them.
-		introspect := func(id, secret string) bool {
-			req, err := http.NewRequest("POST", e.url+"/oauth/introspect", strings.NewReader(url.Values{"token": {next.AccessToken}}.Encode()))
+		introspect := func(id, secret, token string) bool {
+			req, err := http.NewRequest("POST", e.url+"/oauth/introspect", strings.NewReader(url.Values{"token": {token}}.Encode()))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -247,13 +247,32 @@ func TestConfidentialStaticClient(t *testing.T) {
 				t.Fatalf("introspection: %s %v", resp.Status, err)
 			}
 			resp.Body.Close()
-			return out.Active && out.ClientID == cl.ID
+			return out.Active
 		}
-		if !introspect(cl.ID, secret) {
+		if !introspect(cl.ID, secret, next.AccessToken) {
 			t.Error("a client's own token introspects as inactive")
 		}
-		if introspect(other.ID, otherSecret) {
+		if introspect(other.ID, otherSecret, next.AccessToken) {
 			t.Error("another client introspected this client's token")
+		}
+		if introspect(cl.ID, secret, "not-a-token") {
+			t.Error("garbage introspects as active")
+		}
+		if introspect(cl.ID, secret, third.AccessToken) {
+			t.Error("an access token of a revoked grant introspects as active")
+		}
+		fourth, err := e.config(cl.ID, secret, oauth2.AuthStyleInHeader).Exchange(ctx, e.code(cl.ID, verifier), oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !introspect(cl.ID, secret, fourth.AccessToken) {
+			t.Fatal("a live access token introspects as inactive")
+		}
+		if got := revoke(secret, fourth.AccessToken); got != http.StatusOK {
+			t.Fatalf("revoking an access token: %d", got)
+		}
+		if introspect(cl.ID, secret, fourth.AccessToken) {
+			t.Error("a revoked access token introspects as active")
 		}
 
 		// Deleted, the client can no longer authorize, exchange or refresh,

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
@@ -95,12 +96,7 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 		view.Upstream, view.UpstreamURL = s.upstream.cfg.Name, upstreamStartPath+"?id="+url.QueryEscape(ar.GetID())
 	}
 	sess, session, err := s.sessions.Lookup(r)
-	hasSession := err == nil
-	// prompt=login asks for a fresh sign-in: a session from before this
-	// request does not count.
-	if hasSession && slices.Contains(ar.req.Prompt, oidc.PromptLogin) && sess.CreatedAt.Before(ar.row.CreatedAt) {
-		hasSession = false
-	}
+	hasSession := err == nil && !s.needsFreshLogin(ar, sess)
 	if hasSession {
 		view.User = displayName(session)
 	}
@@ -112,8 +108,9 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 		op.AuthRequestError(w, r, ar, oidc.ErrAccessDenied().WithDescription("the user denied the request"), s.provider)
 		return
 	}
-	user := session
+	user, authTime := session, sess.CreatedAt
 	if !hasSession {
+		authTime = s.now()
 		var msg string
 		user, msg = s.checkLogin(r, r.PostForm.Get("username"), r.PostForm.Get("password"))
 		if msg != "" {
@@ -132,7 +129,7 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 		render(http.StatusForbidden, "Your account cannot grant access to this MCP server.")
 		return
 	}
-	callback, err := s.completeAuthRequest(ctx, ar.GetID(), user.ID)
+	callback, err := s.completeAuthRequest(ctx, ar.GetID(), user.ID, authTime)
 	if err != nil {
 		s.log.Error("completing an auth request", "error", err)
 		http.Error(w, "Kiln could not record the sign-in; try again.", http.StatusInternalServerError)
@@ -141,10 +138,21 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, callback, http.StatusSeeOther)
 }
 
-// completeAuthRequest records the user's consent and returns the client's
-// callback URL with the code, the state and (RFC 9207) the issuer.
-func (s *Server) completeAuthRequest(ctx context.Context, id, userID string) (string, error) {
-	if err := s.store.CompleteOAuthAuthRequest(ctx, id, userID, s.now()); err != nil {
+// needsFreshLogin says whether a browser session is too old for a request:
+// prompt=login wants a sign-in made after the request, max_age one at most
+// that many seconds old.
+func (s *Server) needsFreshLogin(ar *authRequest, sess store.UserSession) bool {
+	if slices.Contains(ar.req.Prompt, oidc.PromptLogin) && sess.CreatedAt.Before(ar.row.CreatedAt) {
+		return true
+	}
+	return ar.req.MaxAge != nil && s.now().Sub(sess.CreatedAt) > time.Duration(*ar.req.MaxAge)*time.Second
+}
+
+// completeAuthRequest records the user's consent and when they signed in,
+// and returns the client's callback URL with the code, the state and
+// (RFC 9207) the issuer.
+func (s *Server) completeAuthRequest(ctx context.Context, id, userID string, authTime time.Time) (string, error) {
+	if err := s.store.CompleteOAuthAuthRequest(ctx, id, userID, authTime); err != nil {
 		return "", err
 	}
 	done, err := (&storage{s: s}).authRequestByID(ctx, id)
@@ -168,11 +176,8 @@ func (s *Server) completeAuthRequest(ctx context.Context, id, userID string) (st
 // serveSignIn signs the browser in without an authorization request (the
 // wizard's sign-in), then returns to ?next=, a path on this site.
 func (s *Server) serveSignIn(w http.ResponseWriter, r *http.Request) {
-	next := r.Form.Get("next")
-	if next == "" {
-		next = "/"
-	}
-	if !localPath(next) {
+	next, ok := localPath(r.Form.Get("next"))
+	if !ok {
 		http.Error(w, "next must be a path on this site, such as /", http.StatusBadRequest)
 		return
 	}
@@ -201,11 +206,16 @@ func (s *Server) serveSignIn(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-// serveLogout signs the browser out. It takes only POST: the session
-// cookie is SameSite=Lax, so another site cannot sign a user out with a
-// form, and a link (GET) cannot either.
+// serveLogout signs the browser out. It takes only POST (a link cannot sign
+// anyone out) from this site's own pages: a cross-site form would not send
+// the SameSite=Lax cookie, but the answer's cookie-clearing header would
+// still take effect, so a foreign Origin is refused.
 func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	if origin := r.Header.Get("Origin"); origin != "" && origin != s.origin() {
+		http.Error(w, "Sign out from Kiln's own pages.", http.StatusForbidden)
+		return
+	}
 	if err := s.sessions.End(w, r); err != nil {
 		s.log.Error("ending a browser session", "error", err)
 		http.Error(w, "Kiln could not sign you out; try again.", http.StatusServiceUnavailable)
@@ -303,6 +313,15 @@ func (s *Server) checkLogin(r *http.Request, username, password string) (store.U
 
 // dummyHash is checked against when the username does not exist.
 const dummyHash = "$argon2id$v=19$m=65536,t=3,p=2$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+// origin is the issuer's scheme://host[:port], as browsers send it in Origin.
+func (s *Server) origin() string {
+	u, err := url.Parse(s.issuer)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
 
 func isHTTPS(issuer string) bool {
 	u, err := url.Parse(issuer)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
@@ -44,6 +45,11 @@ func (l *legacyServer) Authorize(ctx context.Context, r *op.ClientRequest[oidc.A
 	if r.Data.RequestParam != "" {
 		return nil, oidc.ErrRequestNotSupported()
 	}
+	// The code and iss go in the query; other modes would put the code
+	// where iss is not.
+	if m := r.Data.ResponseMode; m != "" && m != oidc.ResponseModeQuery {
+		return nil, oidc.ErrInvalidRequest().WithDescription("response_mode must be query")
+	}
 	if r.Data.CodeChallenge == "" {
 		return nil, oidc.ErrInvalidRequest().WithDescription("PKCE is required: send code_challenge with code_challenge_method=S256")
 	}
@@ -79,11 +85,22 @@ func (l *legacyServer) Authorize(ctx context.Context, r *op.ClientRequest[oidc.A
 // granted this client this resource before (holds a live refresh token).
 func (l *legacyServer) authorizeSilently(ctx context.Context, r *op.ClientRequest[oidc.AuthRequest], serverID, resource string) (*op.Redirect, error) {
 	hr := (&http.Request{Header: r.Header}).WithContext(ctx)
-	_, user, err := l.s.sessions.Lookup(hr)
+	sess, user, err := l.s.sessions.Lookup(hr)
 	if errors.Is(err, websession.ErrNoSession) {
 		return nil, oidc.ErrLoginRequired()
 	} else if err != nil {
 		return nil, oidc.ErrServerError().WithParent(err)
+	}
+	if m := r.Data.MaxAge; m != nil && l.s.now().Sub(sess.CreatedAt) > time.Duration(*m)*time.Second {
+		return nil, oidc.ErrLoginRequired().WithDescription("the sign-in is older than max_age")
+	}
+	// id_token_hint names the user the client expects; another signed-in
+	// user must not get a code in their place.
+	if hint := r.Data.IDTokenHint; hint != "" {
+		sub, err := op.ValidateAuthReqIDTokenHint(ctx, hint, l.s.provider.IDTokenHintVerifier(ctx))
+		if err != nil || sub != user.ID {
+			return nil, oidc.ErrLoginRequired().WithDescription("the signed-in user is not the one id_token_hint names")
+		}
 	}
 	if _, err := l.s.store.Server(ctx, user.CustomerID, serverID); errors.Is(err, store.ErrNotFound) {
 		return nil, oidc.ErrAccessDenied().WithDescription("the signed-in user cannot grant access to this MCP server")
@@ -102,7 +119,7 @@ func (l *legacyServer) authorizeSilently(ctx context.Context, r *op.ClientReques
 	if err != nil {
 		return nil, oidc.ErrServerError().WithParent(err)
 	}
-	callback, err := l.s.completeAuthRequest(ctx, req.GetID(), user.ID)
+	callback, err := l.s.completeAuthRequest(ctx, req.GetID(), user.ID, sess.CreatedAt)
 	if err != nil {
 		return nil, oidc.ErrServerError().WithParent(err)
 	}

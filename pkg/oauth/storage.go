@@ -351,21 +351,48 @@ func (st *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret strin
 	return checkClientSecret(c, secret)
 }
 
-func (st *storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string, string, []string) error {
+// SetUserinfoFromScopes sets only the subject: op copies this UserInfo into
+// the ID token, over the subject it had already set there.
+func (st *storage) SetUserinfoFromScopes(_ context.Context, info *oidc.UserInfo, userID, _ string, _ []string) error {
+	info.Subject = userID
 	return nil
 }
 
 func (st *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, subject, _ string) error {
+	if _, err := st.liveToken(ctx, tokenID); err != nil {
+		return err
+	}
 	info.Subject = subject
 	return nil
 }
 
-func (st *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
+// errInactiveToken is returned for a token that is unknown, revoked or
+// expired: op answers introspection with active=false, and userinfo with
+// an error, only when the storage returns an error.
+var errInactiveToken = errors.New("oauth: the token is not active")
+
+func (st *storage) liveToken(ctx context.Context, tokenID string) (store.OAuthToken, error) {
 	tok, err := st.s.store.OAuthToken(ctx, tokenID)
-	// A client learns only about its own tokens: anything else, like an
-	// unknown, revoked or expired token, is inactive (RFC 7662 2.2).
-	if err != nil || tok.ClientID != clientID || tok.RevokedAt != nil || !st.s.now().Before(tok.ExpiresAt) {
-		return nil
+	if errors.Is(err, store.ErrNotFound) {
+		return store.OAuthToken{}, errInactiveToken
+	}
+	if err != nil {
+		return store.OAuthToken{}, err
+	}
+	if tok.RevokedAt != nil || !st.s.now().Before(tok.ExpiresAt) {
+		return store.OAuthToken{}, errInactiveToken
+	}
+	return tok, nil
+}
+
+func (st *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
+	tok, err := st.liveToken(ctx, tokenID)
+	if err != nil {
+		return err
+	}
+	// A client learns only about its own tokens (RFC 7662 2.2).
+	if tok.ClientID != clientID {
+		return errInactiveToken
 	}
 	var scopes []string
 	if err := json.Unmarshal([]byte(tok.Scopes), &scopes); err != nil {

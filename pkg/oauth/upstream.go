@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/zitadel/oidc/v3/pkg/client/rp"
 	httphelper "github.com/zitadel/oidc/v3/pkg/http"
@@ -34,7 +37,7 @@ type UpstreamConfig struct {
 	// person is refused unless an operator created a user with their
 	// (provider-verified) email address.
 	Signup bool
-	// HTTPClient reaches the provider (nil: http.DefaultClient). The
+	// HTTPClient reaches the provider (nil: a client with a timeout). The
 	// provider is the operator's choice, so it is not behind the egress
 	// guard: it may be on a private network.
 	HTTPClient *http.Client
@@ -44,8 +47,10 @@ type UpstreamConfig struct {
 const (
 	upstreamStartPath    = "/oauth/upstream/start"
 	upstreamCallbackPath = "/oauth/upstream/callback"
-	// discoveryTimeout bounds reading the provider's discovery document.
+	// discoveryTimeout bounds reading the provider's discovery document,
+	// providerTimeout every other request to the provider.
 	discoveryTimeout = 10 * time.Second
+	providerTimeout  = 15 * time.Second
 )
 
 // upstream is the relying party for the upstream provider. The party is
@@ -112,9 +117,12 @@ func (u *upstream) relyingParty(ctx context.Context) (rp.RelyingParty, error) {
 			signInError(w, http.StatusBadRequest, u.cfg.Name+" did not sign you in: "+strings.TrimSpace(errorType+" "+desc))
 		}),
 	}
-	if u.cfg.HTTPClient != nil {
-		opts = append(opts, rp.WithHTTPClient(u.cfg.HTTPClient))
+	client := u.cfg.HTTPClient
+	if client == nil {
+		// A provider that hangs must not hold sign-ins open forever.
+		client = &http.Client{Timeout: providerTimeout}
 	}
+	opts = append(opts, rp.WithHTTPClient(client))
 	party, err := rp.NewRelyingPartyOIDC(ctx, u.cfg.Issuer, u.cfg.ClientID, u.cfg.ClientSecret, u.redirectURI,
 		[]string{oidc.ScopeOpenID, oidc.ScopeEmail, oidc.ScopeProfile}, opts...)
 	if err != nil {
@@ -150,7 +158,24 @@ func (s *Server) serveUpstreamStart(w http.ResponseWriter, r *http.Request) {
 		signInError(w, http.StatusBadGateway, s.upstream.cfg.Name+" cannot be reached right now; try again, or sign in with a Kiln account.")
 		return
 	}
-	rp.AuthURLHandler(func() string { return randomToken(16) + "." + target }, party)(w, r)
+	var params []rp.URLParamOpt
+	if s.wantsFreshLogin(r) {
+		// The provider's own session must not stand in for the fresh
+		// sign-in the client asked for.
+		params = append(params, rp.WithPromptURLParam(oidc.PromptLogin), rp.WithURLParam("max_age", "0"))
+	}
+	rp.AuthURLHandler(func() string { return randomToken(16) + "." + target }, party, params...)(w, r)
+}
+
+// wantsFreshLogin says whether the authorization request a sign-in is for
+// asked for prompt=login or max_age.
+func (s *Server) wantsFreshLogin(r *http.Request) bool {
+	id := r.URL.Query().Get("id")
+	if id == "" {
+		return false
+	}
+	ar, err := (&storage{s: s}).authRequestByID(r.Context(), id)
+	return err == nil && (slices.Contains(ar.req.Prompt, oidc.PromptLogin) || ar.req.MaxAge != nil)
 }
 
 // signInTarget reads where a sign-in returns to: ?id= (an open
@@ -163,22 +188,39 @@ func (s *Server) signInTarget(r *http.Request) (string, bool) {
 		}
 		return targetAuthRequest + id, true
 	}
-	next := r.URL.Query().Get("next")
-	if next == "" {
-		next = "/"
-	}
-	if !localPath(next) {
+	next, ok := localPath(r.URL.Query().Get("next"))
+	if !ok {
 		return "", false
 	}
 	return targetPath + next, true
 }
 
-// localPath accepts only a path on this site: "/x" but not "//evil" or
-// "/\evil" (which browsers read as another host).
-func localPath(p string) bool {
-	return strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.HasPrefix(p, "/\\") &&
-		!strings.ContainsAny(p, "\r\n")
+// localPath returns the path and query of next when it names a page on
+// this site ("" means "/"), normalized so that no browser can read it as
+// another host: no scheme or host, no "//" or backslash (browsers read
+// "/\evil" as "//evil"), no control characters (browsers drop a tab from
+// "/\t/evil"), cleaned as http.Redirect would clean it.
+func localPath(next string) (string, bool) {
+	if next == "" {
+		return "/", true
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || u.Fragment != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.ContainsFunc(u.Path+u.RawQuery, unsafeInPath) {
+		return "", false
+	}
+	clean := path.Clean(u.Path)
+	if strings.HasSuffix(u.Path, "/") && clean != "/" {
+		clean += "/"
+	}
+	out := (&url.URL{Path: clean, RawQuery: u.RawQuery}).String()
+	if !strings.HasPrefix(out, "/") || strings.HasPrefix(out, "//") {
+		return "", false
+	}
+	return out, true
 }
+
+func unsafeInPath(r rune) bool { return r == '\\' || unicode.IsControl(r) || unicode.IsSpace(r) }
 
 // serveUpstreamCallback finishes the code flow, signs the person in and
 // returns to the target.
@@ -212,8 +254,13 @@ func (s *Server) upstreamSignedIn(w http.ResponseWriter, r *http.Request, _ *oid
 	case strings.HasPrefix(target, targetAuthRequest):
 		// Back to the consent page, now signed in.
 		http.Redirect(w, r, "/oauth/login?id="+url.QueryEscape(strings.TrimPrefix(target, targetAuthRequest)), http.StatusSeeOther)
-	case strings.HasPrefix(target, targetPath) && localPath(strings.TrimPrefix(target, targetPath)):
-		http.Redirect(w, r, strings.TrimPrefix(target, targetPath), http.StatusSeeOther)
+	case strings.HasPrefix(target, targetPath):
+		next, ok := localPath(strings.TrimPrefix(target, targetPath))
+		if !ok {
+			signInError(w, http.StatusBadRequest, "The sign-in state is malformed. Start again from your application.")
+			return
+		}
+		http.Redirect(w, r, next, http.StatusSeeOther)
 	default:
 		signInError(w, http.StatusBadRequest, "The sign-in state is malformed. Start again from your application.")
 	}
@@ -253,6 +300,19 @@ func (s *Server) upstreamUser(ctx context.Context, info *oidc.UserInfo) (store.U
 			return store.User{}, failed
 		}
 		if len(users) == 1 {
+			// A user already linked to another account at this provider is
+			// not taken over by a second account with the same address (a
+			// recycled or reassigned email).
+			ids, err := s.store.ListIdentities(ctx, users[0].ID)
+			if err != nil {
+				s.log.Error("looking up a user's identities", "user", users[0].ID, "error", err)
+				return store.User{}, failed
+			}
+			for _, id := range ids {
+				if id.Provider == provider {
+					return store.User{}, "The Kiln account for " + info.Email + " is linked to another " + s.upstream.cfg.Name + " account; ask your Kiln operator."
+				}
+			}
 			return link(users[0])
 		}
 		if len(users) > 1 {
@@ -278,7 +338,14 @@ func (s *Server) upstreamUser(ctx context.Context, info *oidc.UserInfo) (store.U
 		s.log.Error("signing up an upstream user", "error", err)
 		return store.User{}, failed
 	}
-	u := store.User{CustomerID: cust.ID, Email: info.Email, DisplayName: name, Role: store.RoleOwner}
+	// Only an address the provider verified is kept: a later sign-in links
+	// by verified address, and must not find an address someone merely
+	// claimed.
+	email := ""
+	if bool(info.EmailVerified) {
+		email = info.Email
+	}
+	u := store.User{CustomerID: cust.ID, Email: email, DisplayName: name, Role: store.RoleOwner}
 	if err := s.store.CreateUser(ctx, &u); err != nil {
 		s.log.Error("signing up an upstream user", "error", errors.Join(err, s.store.DeleteCustomer(ctx, cust.ID)))
 		return store.User{}, failed

@@ -187,6 +187,24 @@ func TestUpstreamSignIn(t *testing.T) {
 			}
 		})
 
+		t.Run("an address linked elsewhere at the provider is not taken over", func(t *testing.T) {
+			v := store.User{CustomerID: cust.ID, Email: "test-user2@zitadel.ch", Role: store.RoleMember}
+			if err := s.CreateUser(ctx, &v); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.LinkIdentity(ctx, &store.Identity{Provider: e.provider, Subject: "an-earlier-account", UserID: v.ID}); err != nil {
+				t.Fatal(err)
+			}
+			jar := newJar(t)
+			resp, page := e.signIn(t, jar, e.kiln+"/oauth/upstream/start?next=/wizard", "test-user2")
+			if resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "linked to another Example SSO account") {
+				t.Fatalf("%s %s", resp.Status, page)
+			}
+			if sessionCookie(jar, e.kiln) != "" {
+				t.Error("the refused sign-in started a session")
+			}
+		})
+
 		t.Run("authorization request returns to consent", func(t *testing.T) {
 			srv := store.Server{CustomerID: cust.ID, Name: "tools"}
 			if err := s.CreateServer(ctx, &srv, func(int) error { return nil }); err != nil {
@@ -212,11 +230,28 @@ func TestUpstreamSignIn(t *testing.T) {
 				t.Fatalf("the login page offers no upstream sign-in:\n%s", page)
 			}
 			start := e.kiln + "/oauth/upstream/start?id=" + url.QueryEscape(field(page, "id"))
+			noFollow := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+			// With prompt=login the provider is asked for a fresh sign-in too.
+			q.Set("prompt", "login")
+			resp, err = browser.Get(e.kiln + "/oauth/authorize?" + q.Encode())
+			if err != nil {
+				t.Fatal(err)
+			}
+			fresh := field(readAll(resp), "id")
+			resp, err = noFollow.Get(e.kiln + "/oauth/upstream/start?id=" + url.QueryEscape(fresh))
+			if err != nil {
+				t.Fatal(err)
+			}
+			readAll(resp)
+			if loc, err := resp.Location(); err != nil || loc.Query().Get("prompt") != "login" || loc.Query().Get("max_age") != "0" {
+				t.Fatalf("upstream request for prompt=login: %s %v", resp.Status, loc)
+			}
+
 			resp, page = e.signIn(t, jar, start, e.username())
 			if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Signed in as") || field(page, "csrf") == "" {
 				t.Fatalf("expected the consent page of a signed-in user, got %s:\n%s", resp.Status, page)
 			}
-			noFollow := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 			resp, err = noFollow.PostForm(e.kiln+"/oauth/login", url.Values{
 				"id": {field(page, "id")}, "csrf": {field(page, "csrf")}, "action": {"allow"},
 			})
