@@ -78,3 +78,36 @@ func BenchmarkMeteringOverhead(b *testing.B) {
 		b.ReportMetric(float64(elapsed[gi][0].Milliseconds())/float64(b.N), g.name+"-raw-ms/call")
 	}
 }
+
+// BenchmarkInstantiate measures creating (and closing) an instance of a Go
+// module, without running it: raw as the Go linker wrote it (tens of
+// thousands of data segments) against the rewrite's output (coalesced
+// segments), interleaved. It reports metered/raw. Run with:
+// go test ./sandbox/fuel -run X -bench Instantiate
+func BenchmarkInstantiate(b *testing.B) {
+	wasm := builds.Go(b, "sandbox/testdata/cpu")
+	g := newGuestRuntime(b, false)
+	mods := []wazero.CompiledModule{g.compile(b, wasm), g.compile(b, instrument(b, wasm))}
+	var elapsed [2]time.Duration
+	ctx := context.Background()
+	cfg := wazero.NewModuleConfig().WithName("").WithStartFunctions()
+	round := 0
+	for b.Loop() {
+		round++
+		for n := range mods {
+			i := (n + round) % len(mods)
+			start := time.Now()
+			inst, err := g.rt.InstantiateModule(ctx, mods[i], cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := inst.Close(ctx); err != nil {
+				b.Fatal(err)
+			}
+			elapsed[i] += time.Since(start)
+		}
+	}
+	b.ReportMetric(float64(elapsed[1])/float64(elapsed[0]), "metered/raw")
+	b.ReportMetric(float64(elapsed[0].Microseconds())/float64(b.N), "raw-µs/op")
+	b.ReportMetric(float64(elapsed[1].Microseconds())/float64(b.N), "metered-µs/op")
+}

@@ -49,6 +49,7 @@ type module struct {
 	importedGlobals uint32
 	definedGlobals  uint32
 	exportNames     map[string]bool
+	hasDataCount    bool
 	// patches replace function indices in place: the refuel import takes
 	// index importedFuncs, so every defined function moves up by one.
 	patches map[int][]patch // by position in sections
@@ -262,6 +263,7 @@ func (mod *module) check(sec int, s section) error {
 	case secElement:
 		err = each(r, 2, func() error { return mod.elementSegment(r, sec) })
 	case secDataCount:
+		mod.hasDataCount = true
 		_, err = r.u32()
 	case secCode:
 		err = each(r, 2, func() error {
@@ -462,6 +464,14 @@ func (mod *module) rebuild(opts Options, m meterer) ([]byte, error) {
 			}
 		}
 	}
+	// Coalesced data renumbers the segments, so the name section's data
+	// names (subsection 9) would name the wrong ones: they are dropped.
+	var coalesced []byte
+	for _, s := range mod.sections {
+		if s.id == secData {
+			coalesced = coalesceData(s.payload, mod.hasDataCount)
+		}
+	}
 	for i, s := range mod.sections {
 		if s.id != secCustom {
 			addMissing(rank[s.id])
@@ -474,7 +484,7 @@ func (mod *module) rebuild(opts Options, m meterer) ([]byte, error) {
 			case strings.HasPrefix(name, ".debug_"):
 				continue // DWARF describes code offsets the rewrite moved
 			case name == "name":
-				if payload = mod.renumberNames(s.payload); payload == nil {
+				if payload = mod.renumberNames(s.payload, coalesced != nil); payload == nil {
 					continue // a malformed name section is only lost debug names
 				}
 			}
@@ -494,6 +504,11 @@ func (mod *module) rebuild(opts Options, m meterer) ([]byte, error) {
 				return nil, err
 			}
 			emit(s.id, metered)
+		case secData:
+			if coalesced != nil {
+				payload = coalesced
+			}
+			emit(s.id, payload)
 		default:
 			emit(s.id, payload)
 		}
@@ -551,7 +566,7 @@ func applyPatches(payload []byte, patches []patch) []byte {
 // renumberNames rewrites the function indices of a name section: function
 // names (1), local names (2) and label names (3) are keyed by function.
 // It returns nil if the section does not parse.
-func (mod *module) renumberNames(payload []byte) []byte {
+func (mod *module) renumberNames(payload []byte, dropDataNames bool) []byte {
 	r := &reader{b: payload}
 	if _, err := r.name(); err != nil {
 		return nil
@@ -574,6 +589,9 @@ func (mod *module) renumberNames(payload []byte) []byte {
 			if sub = mod.renumberNameMap(sub, id != 1); sub == nil {
 				return nil
 			}
+		}
+		if id == 9 && dropDataNames {
+			continue
 		}
 		out = append(out, id)
 		out = appendULEB(out, uint64(len(sub)))
