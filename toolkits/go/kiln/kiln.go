@@ -38,7 +38,7 @@ import (
 	"io"
 	"os"
 	"reflect"
-	"regexp"
+	"sync"
 )
 
 // ABIVersion is the version of toolkits/ABI.md this toolkit implements.
@@ -77,16 +77,33 @@ type EnvVar struct {
 type Tool struct {
 	name        string
 	description string
-	input       *Schema
-	output      *Schema
-	err         error // a schema derivation problem, reported by Run
-	call        func(ctx context.Context, args json.RawMessage) Result
+	err         error // a bad name or input type, reported by Run
+	// input and output derive the schemas when first needed: a call needs
+	// only its own tool's input schema, and every call starts a fresh
+	// instance, so work done for all tools up front would be paid each time.
+	// output returns nil for an unstructured result.
+	input, output func() (*Schema, error)
+	call          func(ctx context.Context, args json.RawMessage) Result
 }
 
 // Name returns the tool's name.
 func (t Tool) Name() string { return t.name }
 
-var toolName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+// validToolName reports whether name is 1-64 characters of A-Z a-z 0-9 _ . -.
+// (A loop, not a regexp: compiling one would cost every call.)
+func validToolName(name string) bool {
+	if len(name) < 1 || len(name) > 64 {
+		return false
+	}
+	for _, c := range []byte(name) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '.', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // NewTool turns a typed handler into a tool. In must be a struct (its fields
 // are the tool's arguments); Out is the result:
@@ -103,31 +120,40 @@ var toolName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 // content: the agent sees it and can correct its call.
 func NewTool[In, Out any](name, description string, handler func(context.Context, In) (Out, error)) Tool {
 	t := Tool{name: name, description: description}
-	if !toolName.MatchString(name) {
+	if !validToolName(name) {
 		t.err = fmt.Errorf("tool name %q must be 1-64 characters of A-Z a-z 0-9 _ . -", name)
 		return t
 	}
-	var err error
 	inType := reflect.TypeFor[In]()
 	if inType.Kind() != reflect.Struct {
 		t.err = fmt.Errorf("tool %s: input type %s must be a struct", name, inType)
 		return t
 	}
-	if t.input, err = SchemaFor(inType); err != nil {
-		t.err = fmt.Errorf("tool %s: input: %w", name, err)
-		return t
-	}
 	outType := reflect.TypeFor[Out]()
 	structured := outType.Kind() == reflect.Struct && outType != reflect.TypeFor[Result]() ||
 		outType.Kind() == reflect.Map
-	if structured {
-		if t.output, err = SchemaFor(outType); err != nil {
-			t.err = fmt.Errorf("tool %s: output: %w", name, err)
-			return t
+	t.input = sync.OnceValues(func() (*Schema, error) {
+		s, err := SchemaFor(inType)
+		if err != nil {
+			return nil, fmt.Errorf("tool %s: input: %w", name, err)
 		}
-	}
-	input := t.input
+		return s, nil
+	})
+	t.output = sync.OnceValues(func() (*Schema, error) {
+		if !structured {
+			return nil, nil
+		}
+		s, err := SchemaFor(outType)
+		if err != nil {
+			return nil, fmt.Errorf("tool %s: output: %w", name, err)
+		}
+		return s, nil
+	})
 	t.call = func(ctx context.Context, args json.RawMessage) Result {
+		input, err := t.input()
+		if err != nil {
+			return ErrorResult(err)
+		}
 		if err := input.ValidateJSON(args); err != nil {
 			return ErrorResult(fmt.Errorf("invalid arguments: %w", err))
 		}
@@ -279,7 +305,15 @@ func (m Module) manifest() ([]byte, error) {
 			return nil, fmt.Errorf("tool %q is declared twice", t.name)
 		}
 		seen[t.name] = true
-		out.Tools = append(out.Tools, toolEntry{t.name, t.description, t.input, t.output})
+		in, err := t.input()
+		if err != nil {
+			return nil, err
+		}
+		outSchema, err := t.output()
+		if err != nil {
+			return nil, err
+		}
+		out.Tools = append(out.Tools, toolEntry{t.name, t.description, in, outSchema})
 	}
 	return json.Marshal(out)
 }
