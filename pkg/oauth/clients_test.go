@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -42,16 +41,8 @@ func newStaticEnv(t *testing.T, s *store.Store) *staticEnv {
 	if _, err := oauth.CreateLocalAccount(ctx, s, cust.ID, "dora", "", staticPassword, ""); err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewUnstartedServer(nil)
-	public := "http://" + hs.Listener.Addr().String()
-	as, err := oauth.New(ctx, oauth.Config{Store: s, Secrets: newBox(t), PublicURL: public})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs.Config.Handler = as.Handler()
-	hs.Start()
-	t.Cleanup(hs.Close)
-	return &staticEnv{t: t, store: s, as: as, url: hs.URL, resource: public + "/mcp/" + srv.ID}
+	as, public := startAS(t, s)
+	return &staticEnv{t: t, store: s, as: as, url: public, resource: public + "/mcp/" + srv.ID}
 }
 
 func (e *staticEnv) config(clientID, secret string, style oauth2.AuthStyle) *oauth2.Config {

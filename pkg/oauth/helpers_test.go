@@ -5,14 +5,32 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/kilnhq/kiln/pkg/oauth"
 	"github.com/kilnhq/kiln/pkg/store"
 )
+
+// startAS serves an authorization server on 127.0.0.1, its issuer the
+// server's own URL, which it returns.
+func startAS(t *testing.T, s *store.Store) (*oauth.Server, string) {
+	t.Helper()
+	hs := httptest.NewUnstartedServer(nil)
+	public := "http://" + hs.Listener.Addr().String()
+	as, err := oauth.New(context.Background(), oauth.Config{Store: s, Secrets: newBox(t), PublicURL: public})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs.Config.Handler = as.Handler()
+	hs.Start()
+	t.Cleanup(hs.Close)
+	return as, public
+}
 
 // customerWithServer creates a customer on the free plan and one server of
 // theirs, the resource an authorization request names.

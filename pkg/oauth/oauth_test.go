@@ -89,30 +89,22 @@ func TestLockout(t *testing.T) {
 		if _, err := oauth.CreateLocalAccount(ctx, s, cust.ID, "carol", "", password, ""); err == nil {
 			t.Error("a second account with the same username")
 		}
-		hs := httptest.NewUnstartedServer(nil)
-		public := "http://" + hs.Listener.Addr().String()
-		as, err := oauth.New(ctx, oauth.Config{Store: s, Secrets: newBox(t), PublicURL: public})
-		if err != nil {
-			t.Fatal(err)
-		}
-		hs.Config.Handler = as.Handler()
-		hs.Start()
-		defer hs.Close()
-		clientID := register(t, hs.URL)
+		_, public := startAS(t, s)
+		clientID := register(t, public)
 		login := func(pw string) int {
 			jar := &cookieJar{}
 			c := &http.Client{Jar: jar}
 			q := url.Values{"client_id": {clientID}, "redirect_uri": {"http://127.0.0.1:9/cb"}, "response_type": {"code"},
 				"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"},
 				"resource": {public + "/mcp/" + srv.ID}, "state": {"x"}}
-			resp, err := c.Get(hs.URL + "/oauth/authorize?" + q.Encode())
+			resp, err := c.Get(public + "/oauth/authorize?" + q.Encode())
 			if err != nil {
 				t.Fatal(err)
 			}
 			body := readAll(resp)
 			id, csrf := field(body, "id"), field(body, "csrf")
 			c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-			resp, err = c.PostForm(hs.URL+"/oauth/login", url.Values{"id": {id}, "csrf": {csrf},
+			resp, err = c.PostForm(public+"/oauth/login", url.Values{"id": {id}, "csrf": {csrf},
 				"username": {"carol"}, "password": {pw}, "action": {"allow"}})
 			if err != nil {
 				t.Fatal(err)
