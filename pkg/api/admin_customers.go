@@ -28,10 +28,13 @@ func (s *Server) createCustomer(c echo.Context) error {
 		return err
 	}
 	cust := store.Customer{Name: req.Name, Tier: req.Tier}
-	if err := s.store.CreateCustomer(ctx, &cust); err != nil {
-		return err
-	}
-	if err := s.audit(c, cust.ID, actionCustomerCreate, cust.ID, map[string]any{"name": cust.Name, "tier": cust.Tier}); err != nil {
+	err := s.inTx(c, func(tx *store.Store) error {
+		if err := tx.CreateCustomer(ctx, &cust); err != nil {
+			return err
+		}
+		return s.audit(c, tx, cust.ID, actionCustomerCreate, cust.ID, map[string]any{"name": cust.Name, "tier": cust.Tier})
+	})
+	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, viewCustomer(cust))
@@ -100,13 +103,17 @@ func (s *Server) setCustomerTier(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	if err := s.catalog.SetCustomerTier(ctx, cust.ID, req.Tier); err != nil {
+	err = s.inTx(c, func(tx *store.Store) error {
+		// A catalog on tx: s.catalog would read outside the transaction.
+		if err := tier.NewCatalog(tx).SetCustomerTier(ctx, cust.ID, req.Tier); err != nil {
+			return err
+		}
+		return s.audit(c, tx, cust.ID, store.ActionTierChange, cust.ID, map[string]any{"from": cust.Tier, "to": req.Tier})
+	})
+	if err != nil {
 		if errors.Is(err, tier.ErrUnknownPlan) {
 			return unprocessable("there is no plan called %q", req.Tier)
 		}
-		return err
-	}
-	if err := s.audit(c, cust.ID, store.ActionTierChange, cust.ID, map[string]any{"from": cust.Tier, "to": req.Tier}); err != nil {
 		return err
 	}
 	updated, err := s.store.Customer(ctx, cust.ID)

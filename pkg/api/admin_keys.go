@@ -57,13 +57,16 @@ func (s *Server) createKey(c echo.Context) error {
 		CustomerID: cust.ID, ServerID: req.ServerID, Name: req.Name,
 		Prefix: secret[:keyPrefixLength], Hash: store.HashAPIKey(secret), ExpiresAt: req.ExpiresAt,
 	}
-	if err := s.store.CreateAPIKey(ctx, &key); err != nil {
-		if errors.Is(err, store.ErrNotFound) { // the server was deleted meanwhile
+	err = s.inTx(c, func(tx *store.Store) error {
+		if err := tx.CreateAPIKey(ctx, &key); err != nil {
+			return err
+		}
+		return s.audit(c, tx, cust.ID, store.ActionAPIKeyCreate, key.ID, map[string]any{"prefix": key.Prefix, "name": key.Name})
+	})
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) && req.ServerID != nil { // the server was deleted meanwhile
 			return unprocessable("customer %s has no server %s", cust.ID, *req.ServerID)
 		}
-		return err
-	}
-	if err := s.audit(c, cust.ID, store.ActionAPIKeyCreate, key.ID, map[string]any{"prefix": key.Prefix, "name": key.Name}); err != nil {
 		return err
 	}
 	view := viewAPIKey(key)
@@ -93,13 +96,16 @@ func (s *Server) revokeKey(c echo.Context) error {
 		return err
 	}
 	id := c.Param("key")
-	if err := s.store.RevokeAPIKey(c.Request().Context(), cust.ID, id); err != nil {
+	err = s.inTx(c, func(tx *store.Store) error {
+		if err := tx.RevokeAPIKey(c.Request().Context(), cust.ID, id); err != nil {
+			return err
+		}
+		return s.audit(c, tx, cust.ID, store.ActionAPIKeyRevoke, id, nil)
+	})
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("customer %s has no API key %s", cust.ID, id)
 		}
-		return err
-	}
-	if err := s.audit(c, cust.ID, store.ActionAPIKeyRevoke, id, nil); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

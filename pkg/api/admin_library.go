@@ -139,7 +139,7 @@ func (s *Server) uploadLibrary(c echo.Context) error {
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	mod, row, err := s.storeModule(ctx, up.Module)
+	mod, row, err := s.loadModule(ctx, up.Module)
 	if err != nil {
 		return err
 	}
@@ -150,15 +150,21 @@ func (s *Server) uploadLibrary(c echo.Context) error {
 		Name: up.Name, Version: up.Version, ModuleHash: row.Hash, Description: up.Description,
 		Signature: up.Signature, Signer: signer.ID(), MinTier: up.MinTier, UploadedBy: actor(c),
 	}
-	if err := s.store.CreateLibraryModule(ctx, &lib); err != nil {
+	err = s.inTx(c, func(tx *store.Store) error {
+		if err := tx.PutModule(ctx, &row, up.Module); err != nil {
+			return err
+		}
+		if err := tx.CreateLibraryModule(ctx, &lib); err != nil {
+			return err
+		}
+		return s.audit(c, tx, "", store.ActionLibraryUpload, ref, map[string]any{
+			"module_hash": row.Hash, "signer": lib.Signer, "min_tier": lib.MinTier,
+		})
+	})
+	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return conflict("library module %s exists; versions are immutable, upload a new version", ref)
 		}
-		return err
-	}
-	if err := s.audit(c, "", store.ActionLibraryUpload, ref, map[string]any{
-		"module_hash": row.Hash, "signer": lib.Signer, "min_tier": lib.MinTier,
-	}); err != nil {
 		return err
 	}
 	view, err := s.viewLibrary(ctx, lib)
@@ -263,21 +269,25 @@ func (s *Server) updateLibrary(c echo.Context) error {
 			return err
 		}
 	}
-	if req.Deprecated != nil && *req.Deprecated != lib.Deprecated {
-		if err := s.store.SetLibraryDeprecated(ctx, name, version, *req.Deprecated); err != nil {
-			return err
+	err = s.inTx(c, func(tx *store.Store) error {
+		if req.Deprecated != nil && *req.Deprecated != lib.Deprecated {
+			if err := tx.SetLibraryDeprecated(ctx, name, version, *req.Deprecated); err != nil {
+				return err
+			}
+			if err := s.audit(c, tx, "", store.ActionLibraryDeprecate, ref, map[string]any{"deprecated": *req.Deprecated}); err != nil {
+				return err
+			}
 		}
-		if err := s.audit(c, "", store.ActionLibraryDeprecate, ref, map[string]any{"deprecated": *req.Deprecated}); err != nil {
-			return err
+		if req.MinTier != nil && *req.MinTier != lib.MinTier {
+			if err := tx.SetLibraryMinTier(ctx, name, version, *req.MinTier); err != nil {
+				return err
+			}
+			return s.audit(c, tx, "", actionLibraryTier, ref, map[string]any{"from": lib.MinTier, "to": *req.MinTier})
 		}
-	}
-	if req.MinTier != nil && *req.MinTier != lib.MinTier {
-		if err := s.store.SetLibraryMinTier(ctx, name, version, *req.MinTier); err != nil {
-			return err
-		}
-		if err := s.audit(c, "", actionLibraryTier, ref, map[string]any{"from": lib.MinTier, "to": *req.MinTier}); err != nil {
-			return err
-		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if lib, err = s.store.LibraryModule(ctx, name, version); err != nil {
 		return fmt.Errorf("api: read back %s: %w", ref, err)

@@ -68,16 +68,24 @@ func (s *Server) createOAuthClient(c echo.Context) error {
 	if len(req.RedirectURIs) == 0 {
 		return badRequest("redirect_uris must list the client's redirect URIs (https, or http on a loopback address)")
 	}
-	cl, secret, err := oauth.CreateStaticClient(c.Request().Context(), s.store, req.Name, req.RedirectURIs, req.Confidential)
+	var (
+		cl     store.OAuthClient
+		secret string
+	)
+	err := s.inTx(c, func(tx *store.Store) error {
+		var err error
+		cl, secret, err = oauth.CreateStaticClient(c.Request().Context(), tx, req.Name, req.RedirectURIs, req.Confidential)
+		if err != nil {
+			return err
+		}
+		return s.audit(c, tx, "", actionOAuthClientCreate, cl.ID, map[string]any{
+			"name": cl.Name, "redirect_uris": req.RedirectURIs, "confidential": cl.Confidential(),
+		})
+	})
 	if bad, ok := errors.AsType[*oauth.ClientMetadataError](err); ok {
 		return badRequest("%s", bad.Reason)
 	}
 	if err != nil {
-		return err
-	}
-	if err := s.audit(c, "", actionOAuthClientCreate, cl.ID, map[string]any{
-		"name": cl.Name, "redirect_uris": req.RedirectURIs, "confidential": cl.Confidential(),
-	}); err != nil {
 		return err
 	}
 	view, err := viewOAuthClient(cl)
@@ -153,12 +161,15 @@ func (s *Server) deleteOAuthClient(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteOAuthClient(c.Request().Context(), cl.ID); errors.Is(err, store.ErrNotFound) {
+	err = s.inTx(c, func(tx *store.Store) error {
+		if err := tx.DeleteOAuthClient(c.Request().Context(), cl.ID); err != nil {
+			return err
+		}
+		return s.audit(c, tx, "", actionOAuthClientDelete, cl.ID, map[string]any{"name": cl.Name, "registration": cl.Registration})
+	})
+	if errors.Is(err, store.ErrNotFound) {
 		return notFound("there is no OAuth client %s", cl.ID)
 	} else if err != nil {
-		return err
-	}
-	if err := s.audit(c, "", actionOAuthClientDelete, cl.ID, map[string]any{"name": cl.Name, "registration": cl.Registration}); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/kilnhq/kiln/pkg/oauth"
+	"github.com/kilnhq/kiln/pkg/store"
 )
 
 const actionSigningKeyRotate = "oauth.signingkey.rotate"
@@ -45,11 +46,14 @@ func (s *Server) listSigningKeys(c echo.Context) error {
 // rotateSigningKeys creates a new signing key, which every node signs with
 // within a minute, and retires keys no valid token can still name.
 func (s *Server) rotateSigningKeys(c echo.Context) error {
-	id, err := oauth.RotateKeys(c.Request().Context(), s.store, s.secrets, s.now())
+	err := s.inTx(c, func(tx *store.Store) error {
+		id, err := oauth.RotateKeys(c.Request().Context(), tx, s.secrets, s.now())
+		if err != nil {
+			return err
+		}
+		return s.audit(c, tx, "", actionSigningKeyRotate, id, nil)
+	})
 	if err != nil {
-		return err
-	}
-	if err := s.audit(c, "", actionSigningKeyRotate, id, nil); err != nil {
 		return err
 	}
 	keys, err := s.signingKeys(c)

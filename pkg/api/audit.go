@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -23,16 +24,44 @@ const (
 	actionLibraryTier    = "library.tier"
 )
 
-// audit records a change the request made. details must never hold a
-// secret value. The change is already made when audit runs (the store
-// offers no transaction spanning both), so a failure here is answered as a
-// 500 that says so, and logged.
-func (s *Server) audit(c echo.Context, customerID, action, target string, details map[string]any) error {
+// inTx runs fn, a request's store changes and their audit records, in one
+// transaction: the changes and the records are stored together or not at
+// all. fn must use only tx, never s.store or anything holding it (s.catalog,
+// s.server, s.customer), which would wait on the transaction's own lock; and
+// it must stay short: builds, compiles and redeploys happen outside it, the
+// redeploys after it. A failed audit record is answered as a 500 saying the
+// change was not made; fn's other errors are returned as they are.
+func (s *Server) inTx(c echo.Context, fn func(tx *store.Store) error) error {
+	err := s.store.InTx(c.Request().Context(), fn)
+	if failed, ok := errors.AsType[*auditError](err); ok {
+		s.log.Error("a change was not made because its audit record could not be written",
+			"action", failed.action, "target", failed.target, "error", failed.err)
+		return errorf(http.StatusInternalServerError, "the change was not made: its audit record could not be written; the server log has the details")
+	}
+	return err
+}
+
+// auditError is a failed audit record, told apart from the change's own
+// errors by inTx.
+type auditError struct {
+	action, target string
+	err            error
+}
+
+func (e *auditError) Error() string {
+	return fmt.Sprintf("api: audit record of %s on %s: %v", e.action, e.target, e.err)
+}
+
+func (e *auditError) Unwrap() error { return e.err }
+
+// audit records, in tx (the transaction of s.inTx that makes the change), a
+// change the request made. details must never hold a secret value.
+func (s *Server) audit(c echo.Context, tx *store.Store, customerID, action, target string, details map[string]any) error {
 	doc := store.JSON(`{}`)
 	if len(details) > 0 {
 		b, err := json.Marshal(details)
 		if err != nil {
-			return fmt.Errorf("api: audit details of %s: %w", action, err)
+			return &auditError{action: action, target: target, err: fmt.Errorf("encode details: %w", err)}
 		}
 		doc = b
 	}
@@ -40,9 +69,8 @@ func (s *Server) audit(c echo.Context, customerID, action, target string, detail
 	if customerID != "" {
 		entry.CustomerID = &customerID
 	}
-	if err := s.store.RecordAudit(c.Request().Context(), &entry); err != nil {
-		s.log.Error("the change was made but its audit record was not written", "action", action, "target", target, "error", err)
-		return errorf(http.StatusInternalServerError, "the change was made but its audit record could not be written; the server log has the details")
+	if err := tx.RecordAudit(c.Request().Context(), &entry); err != nil {
+		return &auditError{action: action, target: target, err: err}
 	}
 	return nil
 }

@@ -72,10 +72,13 @@ func (s *Server) putEnvVar(c echo.Context) error {
 		return conflict("server %s declares %d env vars, the most allowed; delete one first", srv.ID, len(existing))
 	}
 	v := store.EnvVar{ServerID: srv.ID, Name: name, Description: req.Description, Secret: req.Secret, Required: req.Required, Hosts: hosts}
-	if err := s.store.PutEnvVar(ctx, &v); err != nil {
-		return err
-	}
-	if err := s.audit(c, srv.CustomerID, actionEnvVarDeclare, srv.ID+"/"+name, map[string]any{"secret": v.Secret, "hosts": hosts}); err != nil {
+	err = s.inTx(c, func(tx *store.Store) error {
+		if err := tx.PutEnvVar(ctx, &v); err != nil {
+			return err
+		}
+		return s.audit(c, tx, srv.CustomerID, actionEnvVarDeclare, srv.ID+"/"+name, map[string]any{"secret": v.Secret, "hosts": hosts})
+	})
+	if err != nil {
 		return err
 	}
 	s.redeploy(c, srv.ID)
@@ -83,16 +86,16 @@ func (s *Server) putEnvVar(c echo.Context) error {
 }
 
 func (s *Server) deleteEnvVar(c echo.Context) error {
-	return s.deleteEnv(c, s.store.DeleteEnvVar, actionEnvVarDelete, "server %s declares no env var %s")
+	return s.deleteEnv(c, (*store.Store).DeleteEnvVar, actionEnvVarDelete, "server %s declares no env var %s")
 }
 
 func (s *Server) deleteEnvValue(c echo.Context) error {
-	return s.deleteEnv(c, s.store.DeleteEnvValue, actionEnvValueDelete, "server %s has no value for env var %s")
+	return s.deleteEnv(c, (*store.Store).DeleteEnvValue, actionEnvValueDelete, "server %s has no value for env var %s")
 }
 
 // deleteEnv removes an env var declaration or value: the two differ only in
 // what they delete, how a missing one is described, and the audit action.
-func (s *Server) deleteEnv(c echo.Context, del func(ctx context.Context, serverID, name string) error, action, missing string) error {
+func (s *Server) deleteEnv(c echo.Context, del func(tx *store.Store, ctx context.Context, serverID, name string) error, action, missing string) error {
 	name := c.Param("name")
 	if err := checkEnvName(name); err != nil {
 		return err
@@ -101,13 +104,16 @@ func (s *Server) deleteEnv(c echo.Context, del func(ctx context.Context, serverI
 	if err != nil {
 		return err
 	}
-	if err := del(c.Request().Context(), srv.ID, name); err != nil {
+	err = s.inTx(c, func(tx *store.Store) error {
+		if err := del(tx, c.Request().Context(), srv.ID, name); err != nil {
+			return err
+		}
+		return s.audit(c, tx, srv.CustomerID, action, srv.ID+"/"+name, nil)
+	})
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound(missing, srv.ID, name)
 		}
-		return err
-	}
-	if err := s.audit(c, srv.CustomerID, action, srv.ID+"/"+name, nil); err != nil {
 		return err
 	}
 	s.redeploy(c, srv.ID)
@@ -147,13 +153,16 @@ func (s *Server) setEnvValue(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	if err := s.store.SetEnvValue(ctx, srv.ID, name, sealed); err != nil {
+	err = s.inTx(c, func(tx *store.Store) error {
+		if err := tx.SetEnvValue(ctx, srv.ID, name, sealed); err != nil {
+			return err
+		}
+		return s.audit(c, tx, srv.CustomerID, store.ActionEnvValueSet, srv.ID+"/"+name, nil)
+	})
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("server %s declares no env var %s; declare it with PUT .../env/%s first", srv.ID, name, name)
 		}
-		return err
-	}
-	if err := s.audit(c, srv.CustomerID, store.ActionEnvValueSet, srv.ID+"/"+name, nil); err != nil {
 		return err
 	}
 	s.redeploy(c, srv.ID)

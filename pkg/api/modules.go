@@ -18,13 +18,15 @@ import (
 // rewriter the sandbox validated it with.
 var instrumenterVersion = fmt.Sprintf("fuel/v%d", fuel.Version)
 
-// storeModule loads wasm in the sandbox (which checks it against the ABI,
-// instruments and compiles it) and stores it under its hash. The stored
-// bytes are the module as given: the sandbox instruments on load, keyed by
-// this hash and its instrumenter version, so storing the instrumented form
-// would only tie the store to one instrumenter. A module the sandbox refuses
-// is a 422 with the sandbox's reason.
-func (s *Server) storeModule(ctx context.Context, wasm []byte) (*sandbox.Module, store.Module, error) {
+// loadModule loads wasm in the sandbox (which checks it against the ABI,
+// instruments and compiles it) and returns the row that stores it under its
+// hash: tx.PutModule(ctx, &row, wasm), in the transaction that records why
+// it is stored; the compile stays outside. The stored bytes are the module
+// as given: the sandbox instruments on load, keyed by this hash and its
+// instrumenter version, so storing the instrumented form would only tie the
+// store to one instrumenter. A module the sandbox refuses is a 422 with the
+// sandbox's reason.
+func (s *Server) loadModule(ctx context.Context, wasm []byte) (*sandbox.Module, store.Module, error) {
 	mod, err := s.engine.Load(ctx, wasm)
 	var bad *sandbox.BadModuleError
 	if errors.As(err, &bad) {
@@ -37,11 +39,7 @@ func (s *Server) storeModule(ctx context.Context, wasm []byte) (*sandbox.Module,
 	if err != nil {
 		return nil, store.Module{}, fmt.Errorf("api: encode manifest: %w", err)
 	}
-	row := store.Module{Hash: mod.Hash, Manifest: doc, InstrumenterVersion: instrumenterVersion}
-	if err := s.store.PutModule(ctx, &row, wasm); err != nil {
-		return nil, store.Module{}, err
-	}
-	return mod, row, nil
+	return mod, store.Module{Hash: mod.Hash, Manifest: doc, InstrumenterVersion: instrumenterVersion}, nil
 }
 
 // storedManifest decodes the manifest kept with a stored module.

@@ -68,7 +68,12 @@ func (s *Server) createServer(c echo.Context) error {
 		return err
 	}
 	srv := store.Server{CustomerID: p.CustomerID, Name: req.Name, Description: req.Description, AllowedHosts: hosts, RecordPayloads: req.RecordPayloads}
-	err = s.store.CreateServer(ctx, &srv, func(n int) error { return tier.CheckServers(plan, n) })
+	err = s.inTx(c, func(tx *store.Store) error {
+		if err := tx.CreateServer(ctx, &srv, func(n int) error { return tier.CheckServers(plan, n) }); err != nil {
+			return err
+		}
+		return s.audit(c, tx, p.CustomerID, actionServerCreate, srv.ID, map[string]any{"name": srv.Name})
+	})
 	var le *tier.LimitError
 	switch {
 	case errors.As(err, &le):
@@ -76,9 +81,6 @@ func (s *Server) createServer(c echo.Context) error {
 	case errors.Is(err, store.ErrConflict):
 		return conflict("a server named %q exists", req.Name)
 	case err != nil:
-		return err
-	}
-	if err := s.audit(c, p.CustomerID, actionServerCreate, srv.ID, map[string]any{"name": srv.Name}); err != nil {
 		return err
 	}
 	s.redeploy(c, srv.ID)
@@ -158,7 +160,13 @@ func (s *Server) updateServer(c echo.Context) error {
 	}
 	srv.Version = version
 	ctx := c.Request().Context()
-	if err := s.store.UpdateServer(ctx, &srv); err != nil {
+	err = s.inTx(c, func(tx *store.Store) error {
+		if err := tx.UpdateServer(ctx, &srv); err != nil {
+			return err
+		}
+		return s.audit(c, tx, srv.CustomerID, actionServerUpdate, srv.ID, map[string]any{"version": srv.Version})
+	})
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("there is no server %s", srv.ID)
 		}
@@ -175,9 +183,6 @@ func (s *Server) updateServer(c echo.Context) error {
 			return e
 		}
 		return conflict("a server named %q exists", srv.Name)
-	}
-	if err := s.audit(c, srv.CustomerID, actionServerUpdate, srv.ID, map[string]any{"version": srv.Version}); err != nil {
-		return err
 	}
 	s.redeploy(c, srv.ID)
 	return s.writeServer(c, http.StatusOK, srv)
@@ -217,13 +222,16 @@ func (s *Server) deleteServer(c echo.Context) error {
 	if err := caller(c).accountWide(); err != nil {
 		return err
 	}
-	if err := s.store.DeleteServer(c.Request().Context(), srv.CustomerID, srv.ID); err != nil {
+	err = s.inTx(c, func(tx *store.Store) error {
+		if err := tx.DeleteServer(c.Request().Context(), srv.CustomerID, srv.ID); err != nil {
+			return err
+		}
+		return s.audit(c, tx, srv.CustomerID, store.ActionServerDelete, srv.ID, map[string]any{"name": srv.Name})
+	})
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("there is no server %s", srv.ID)
 		}
-		return err
-	}
-	if err := s.audit(c, srv.CustomerID, store.ActionServerDelete, srv.ID, map[string]any{"name": srv.Name}); err != nil {
 		return err
 	}
 	s.undeploy(c, srv.ID)

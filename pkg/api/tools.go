@@ -98,7 +98,16 @@ func (s *Server) createTool(c echo.Context) error {
 	}
 	nt.version.CreatedBy = actor(c)
 	tool := store.Tool{ServerID: srv.ID, Name: name}
-	err = s.store.CreateTool(ctx, &tool, &nt.version, func(n int) error { return tier.CheckTools(plan, n) })
+	err = s.inTx(c, func(tx *store.Store) error {
+		if err := tx.CreateTool(ctx, &tool, &nt.version, func(n int) error { return tier.CheckTools(plan, n) }); err != nil {
+			return err
+		}
+		details := map[string]any{"server": srv.ID, "name": tool.Name, "module_hash": nt.version.ModuleHash, "source": nt.version.Source}
+		if nt.version.LibraryName != nil {
+			details["library"] = *nt.version.LibraryName + "@" + *nt.version.LibraryVersion
+		}
+		return s.audit(c, tx, srv.CustomerID, actionToolCreate, tool.ID, details)
+	})
 	var le *tier.LimitError
 	switch {
 	case errors.As(err, &le):
@@ -108,13 +117,6 @@ func (s *Server) createTool(c echo.Context) error {
 	case errors.Is(err, store.ErrNotFound):
 		return notFound("there is no server %s", srv.ID)
 	case err != nil:
-		return err
-	}
-	details := map[string]any{"server": srv.ID, "name": tool.Name, "module_hash": nt.version.ModuleHash, "source": nt.version.Source}
-	if nt.version.LibraryName != nil {
-		details["library"] = *nt.version.LibraryName + "@" + *nt.version.LibraryVersion
-	}
-	if err := s.audit(c, srv.CustomerID, actionToolCreate, tool.ID, details); err != nil {
 		return err
 	}
 	s.redeploy(c, srv.ID)
@@ -175,16 +177,24 @@ func (s *Server) toolFromSource(c echo.Context, srv store.Server, files map[stri
 	if err != nil {
 		return newTool{}, buildError(err)
 	}
-	mod, row, err := s.storeModule(ctx, art.Wasm)
+	mod, row, err := s.loadModule(ctx, art.Wasm)
 	if err != nil {
 		return newTool{}, err
 	}
-	if err := s.store.RecordBuild(ctx, art.SourceKey, row.Hash); err != nil {
-		return newTool{}, err
-	}
-	if err := s.audit(c, srv.CustomerID, store.ActionModuleBuild, row.Hash, map[string]any{
-		"server": srv.ID, "source_key": art.SourceKey, "size": row.Size,
-	}); err != nil {
+	// The build and the compile are behind us: storing the module, the
+	// build and its audit record is quick.
+	err = s.inTx(c, func(tx *store.Store) error {
+		if err := tx.PutModule(ctx, &row, art.Wasm); err != nil {
+			return err
+		}
+		if err := tx.RecordBuild(ctx, art.SourceKey, row.Hash); err != nil {
+			return err
+		}
+		return s.audit(c, tx, srv.CustomerID, store.ActionModuleBuild, row.Hash, map[string]any{
+			"server": srv.ID, "source_key": art.SourceKey, "size": row.Size,
+		})
+	})
+	if err != nil {
 		return newTool{}, err
 	}
 	// The source is kept as the JSON object it arrived as: a tool may have
@@ -302,13 +312,16 @@ func (s *Server) deleteTool(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteTool(c.Request().Context(), srv.ID, t.ID); err != nil {
+	err = s.inTx(c, func(tx *store.Store) error {
+		if err := tx.DeleteTool(c.Request().Context(), srv.ID, t.ID); err != nil {
+			return err
+		}
+		return s.audit(c, tx, srv.CustomerID, actionToolDelete, t.ID, map[string]any{"server": srv.ID, "name": t.Name})
+	})
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("server %s has no tool %s", srv.ID, t.ID)
 		}
-		return err
-	}
-	if err := s.audit(c, srv.CustomerID, actionToolDelete, t.ID, map[string]any{"server": srv.ID, "name": t.Name}); err != nil {
 		return err
 	}
 	s.redeploy(c, srv.ID)

@@ -45,13 +45,16 @@ type AppliedMigration struct {
 // database has but this binary does not know are left alone, so an older
 // binary keeps running during a rolling upgrade.
 func (s *Store) Migrate(ctx context.Context) error {
+	if s.tx != nil {
+		return fmt.Errorf("store: migrate: %w", errBoundToTx)
+	}
 	migrations, err := schema.Migrations(s.dialect)
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
 	// The advisory lock belongs to a database session, so everything runs
 	// on one connection taken from the pool.
-	conn, err := s.db.Connx(ctx)
+	conn, err := s.pool.Connx(ctx)
 	if err != nil {
 		return fmt.Errorf("store: migrate: connect: %w", err)
 	}

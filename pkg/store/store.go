@@ -39,8 +39,17 @@ const SQLiteFile = "kiln.db"
 const sqliteBusyTimeout = 10 * time.Second
 
 // Store is a handle on Kiln's database. It is safe for concurrent use.
+//
+// A Store given to the function of InTx is bound to one transaction: every
+// method runs in it, and it must not be used once the function returned.
 type Store struct {
-	db      *sqlx.DB
+	// pool holds the connections: Close, Ping, Migrate and new
+	// transactions use it.
+	pool *sqlx.DB
+	// db is where queries run: pool, or tx on a Store bound to a
+	// transaction.
+	db      sqlx.ExtContext
+	tx      *sqlx.Tx
 	dialect schema.Dialect
 	now     func() time.Time
 }
@@ -87,7 +96,7 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 	if err := db.PingContext(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("store: connect to %s: %w", dialect, err), db.Close())
 	}
-	return &Store{db: db, dialect: dialect, now: now}, nil
+	return &Store{pool: db, db: db, dialect: dialect, now: now}, nil
 }
 
 // sqliteDSN builds the modernc.org/sqlite data source for path. Each pragma
@@ -115,9 +124,16 @@ func sqliteDSN(path string) (string, error) {
 	return "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + q.Encode(), nil
 }
 
+// errBoundToTx is the error of the methods a Store bound to a transaction
+// must not run: they act on the pool, not on one transaction.
+var errBoundToTx = errors.New("the store is bound to a transaction (InTx): use the store it was made from")
+
 // Close closes every connection.
 func (s *Store) Close() error {
-	if err := s.db.Close(); err != nil {
+	if s.tx != nil {
+		return fmt.Errorf("store: close: %w", errBoundToTx)
+	}
+	if err := s.pool.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
 	return nil
@@ -128,7 +144,7 @@ func (s *Store) Dialect() schema.Dialect { return s.dialect }
 
 // Ping checks that the database answers, for health checks.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.db.PingContext(ctx); err != nil {
+	if err := s.pool.PingContext(ctx); err != nil {
 		return fmt.Errorf("store: ping: %w", err)
 	}
 	return nil
@@ -158,14 +174,58 @@ func (s *Store) forUpdate() string {
 	return ""
 }
 
-// inTx runs fn in a transaction, committing when it returns nil.
+// InTx runs fn in one transaction, committing when fn returns nil and
+// rolling back when it returns an error (returned as is) or panics. The
+// Store fn receives is bound to the transaction: every method called on it,
+// including ones that use a transaction of their own (CreateServer, say),
+// runs in that one transaction. On a Store already bound to a transaction
+// InTx runs fn in it, and the outermost InTx commits or rolls back.
+//
+// Inside fn use only tx, never the Store InTx was called on, nor anything
+// holding it: on SQLite the transaction holds the database's write lock
+// (_txlock=immediate), so a write through another connection waits for the
+// busy timeout and fails; on PostgreSQL it may wait forever on a row the
+// transaction locked. Keep fn short: no builds, compiles or network calls,
+// and do what must follow the commit (notifying other nodes, say) after
+// InTx returns. A store error inside fn should end fn: on PostgreSQL a
+// failed statement aborts the whole transaction.
+func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if s.tx == tx {
+			return fn(s)
+		}
+		bound := *s
+		bound.db, bound.tx = tx, tx
+		return fn(&bound)
+	})
+}
+
+// inTx runs fn in a transaction, committing when it returns nil. On a Store
+// bound to a transaction it runs fn in that one.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	tx, err := s.db.BeginTxx(ctx, nil)
+	if s.tx != nil {
+		return fn(s.tx)
+	}
+	tx, err := s.pool.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	if err := fn(tx); err != nil {
-		return errors.Join(err, rollback(tx))
+	returned := false
+	defer func() {
+		// fn panicked: a transaction left open would keep its connection,
+		// and on SQLite the write lock, for good. The panic goes on; its
+		// rollback error would only hide it.
+		if !returned {
+			_ = tx.Rollback()
+		}
+	}()
+	err = fn(tx)
+	returned = true
+	if err != nil {
+		if rerr := rollback(tx); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", classify(err))
