@@ -38,12 +38,13 @@ type command struct {
 
 // environment is what a command may touch; tests substitute their own.
 type environment struct {
+	stdin          io.Reader // nil reads as empty
 	stdout, stderr io.Writer
 	getenv         func(string) string
 }
 
 func main() {
-	env := &environment{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	env := &environment{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
 	os.Exit(dispatch(env, os.Args[1:]))
 }
 

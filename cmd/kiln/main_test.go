@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -212,4 +213,48 @@ func TestInstrument(t *testing.T) {
 	if status, _, stderr := runKiln(t, "instrument", out, "-o", out+"2"); status != 1 || !strings.Contains(stderr, "reserved for the host") {
 		t.Fatalf("instrumenting twice: status %d: %s", status, stderr)
 	}
+}
+
+// TestRunArgsFromFileAndStdin: --args @FILE and --args - read the arguments
+// from a file or stdin, up to a limit.
+func TestRunArgsFromFileAndStdin(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "args.json")
+	if err := os.WriteFile(file, []byte(`{"from":"file"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(stdin io.Reader, args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		dataDir := t.TempDir()
+		env := &environment{stdin: stdin, stdout: &out, stderr: &errOut, getenv: func(name string) string {
+			if name == "KILN_DATA_DIR" {
+				return dataDir
+			}
+			return ""
+		}}
+		return dispatch(env, append([]string{"run", echoModule()}, args...)), out.String(), errOut.String()
+	}
+	if status, out, errOut := run(nil, "--args", "@"+file); status != 0 || !strings.Contains(out, `"args":{"from":"file"}`) {
+		t.Errorf("@file: %d %s %s", status, out, errOut)
+	}
+	if status, out, errOut := run(strings.NewReader(`{"from":"stdin"}`), "--args", "-"); status != 0 || !strings.Contains(out, `"args":{"from":"stdin"}`) {
+		t.Errorf("stdin: %d %s %s", status, out, errOut)
+	}
+	if status, _, errOut := run(nil, "--args", "@"+file+".missing"); status != 2 || !strings.Contains(errOut, "no such file") {
+		t.Errorf("missing file: %d %s", status, errOut)
+	}
+	huge := io.LimitReader(zeros{}, maxArgsBytes+1)
+	if status, _, errOut := run(huge, "--args", "-"); status != 2 || !strings.Contains(errOut, "more than 64 MiB") {
+		t.Errorf("too large: %d %s", status, errOut)
+	}
+}
+
+// zeros reads as an endless run of spaces (valid JSON whitespace, so only
+// the size can be wrong).
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = ' '
+	}
+	return len(p), nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -41,13 +42,48 @@ Exit status:
   6  output too large 7  bad module        8  canceled (interrupted)
   9  fuel exhausted`
 
+// maxArgsBytes bounds arguments read from a file or stdin.
+const maxArgsBytes = 64 << 20
+
+// readArgs reads --args: the JSON itself, @FILE, or - for stdin.
+func readArgs(env *environment, flag string) ([]byte, error) {
+	var (
+		r    io.Reader
+		from string
+	)
+	switch {
+	case flag == "-":
+		r, from = env.stdin, "stdin"
+		if r == nil {
+			r = strings.NewReader("")
+		}
+	case strings.HasPrefix(flag, "@"):
+		f, err := os.Open(flag[1:])
+		if err != nil {
+			return nil, fmt.Errorf("--args: %w", err)
+		}
+		defer f.Close()
+		r, from = f, flag[1:]
+	default:
+		return []byte(flag), nil
+	}
+	data, err := io.ReadAll(io.LimitReader(r, maxArgsBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("--args: reading %s: %w", from, err)
+	}
+	if len(data) > maxArgsBytes {
+		return nil, fmt.Errorf("--args: %s holds more than %d MiB of arguments", from, maxArgsBytes>>20)
+	}
+	return data, nil
+}
+
 func runRun(env *environment, args []string) int {
 	var cfg config.Config
 	fs := newFlagSet(env, "run", "tool.wasm --tool NAME [--args JSON] [flags]", runHelp)
 	cfg.RegisterStorage(fs, env.getenv)
 	lim := sandbox.DefaultLimits()
 	tool := fs.String("tool", "", "tool to call (default: the module's only tool)")
-	argsJSON := fs.String("args", "{}", "arguments as a JSON object")
+	argsFlag := fs.String("args", "{}", "arguments as a JSON object; @FILE reads them from a file, - from stdin")
 	fs.DurationVar(&lim.Timeout, "timeout", lim.Timeout, "wall-clock limit")
 	fs.Uint64Var(&lim.Fuel, "fuel", lim.Fuel, "compute limit, in units of about one WebAssembly instruction")
 	memory := byteSize(lim.Memory)
@@ -66,6 +102,11 @@ func runRun(env *environment, args []string) int {
 	}
 	lim.Memory, lim.OutputBytes = uint64(memory), int(output)
 	if err := cfg.Validate(); err != nil {
+		fmt.Fprintln(env.stderr, "kiln run:", err)
+		return exitUsage
+	}
+	argsJSON, err := readArgs(env, *argsFlag)
+	if err != nil {
 		fmt.Fprintln(env.stderr, "kiln run:", err)
 		return exitUsage
 	}
@@ -103,7 +144,7 @@ func runRun(env *environment, args []string) int {
 		fmt.Fprintln(env.stderr, "kiln run:", err)
 		return exitUsage
 	}
-	res, err := engine.Call(ctx, mod, sandbox.Request{Tool: *tool, Args: []byte(*argsJSON), Env: envs.values, Limits: lim, Network: network})
+	res, err := engine.Call(ctx, mod, sandbox.Request{Tool: *tool, Args: argsJSON, Env: envs.values, Limits: lim, Network: network})
 	var reqErr *sandbox.RequestError
 	switch {
 	case errors.As(err, &reqErr):
