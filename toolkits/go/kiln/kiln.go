@@ -251,9 +251,9 @@ func serve(m Module, args []string, stdin io.Reader, h host) int {
 		return 0
 	}
 	res := m.call(context.Background(), name, stdin)
-	data, err := json.Marshal(res)
+	data, err := res.appendJSON(nil)
 	if err != nil { // only a handler's own Result with invalid JSON gets here
-		data, _ = json.Marshal(ErrorResult(fmt.Errorf("encoding result: %w", err)))
+		data, _ = ErrorResult(fmt.Errorf("encoding result: %w", err)).appendJSON(nil)
 	}
 	h.result(data)
 	return 0

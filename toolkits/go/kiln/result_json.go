@@ -1,0 +1,149 @@
+package kiln
+
+import (
+	"encoding/json"
+	"errors"
+	"unicode/utf8"
+)
+
+// The result document is written by hand, not by encoding/json: every call
+// starts a fresh instance, so encoding/json would derive its encoders for
+// Result and Content by reflection on every call, which cost more than half
+// of a trivial call's instructions. The output is what json.Marshal writes
+// for these types (TestResultJSONMatchesEncodingJSON).
+
+var errInvalidStructuredContent = errors.New("structuredContent is not valid JSON")
+
+// appendJSON appends r as the JSON document of an MCP tool result.
+func (r Result) appendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"content":`...)
+	if r.Content == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, c := range r.Content {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = c.appendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if len(r.StructuredContent) > 0 {
+		if !json.Valid(r.StructuredContent) {
+			return nil, errInvalidStructuredContent
+		}
+		b = append(b, `,"structuredContent":`...)
+		b = appendCompact(b, r.StructuredContent)
+	}
+	if r.IsError {
+		b = append(b, `,"isError":true`...)
+	}
+	return append(b, '}'), nil
+}
+
+func (c Content) appendJSON(b []byte) []byte {
+	b = append(b, `{"type":`...)
+	b = appendJSONString(b, c.Type)
+	for _, f := range []struct{ name, value string }{{"text", c.Text}, {"data", c.Data}, {"mimeType", c.MIMEType}} {
+		if f.value != "" {
+			b = append(b, ',', '"')
+			b = append(b, f.name...)
+			b = append(b, '"', ':')
+			b = appendJSONString(b, f.value)
+		}
+	}
+	return append(b, '}')
+}
+
+// appendCompact appends valid JSON without insignificant whitespace and
+// with <, >, &, U+2028 and U+2029 escaped in strings, as json.Marshal does
+// for a json.RawMessage.
+func appendCompact(b, data []byte) []byte {
+	inString, escaped := false, false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			case c == '<' || c == '>' || c == '&':
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+				continue
+			case c == 0xe2 && i+2 < len(data) && data[i+1] == 0x80 && data[i+2]&^1 == 0xa8:
+				b = append(b, '\\', 'u', '2', '0', '2', hexDigits[data[i+2]&0xf])
+				i += 2
+				continue
+			}
+			b = append(b, c)
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+		default:
+			if c == '"' {
+				inString = true
+			}
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string the way encoding/json does:
+// control characters, <, > and & as \u escapes, U+2028 and U+2029 escaped,
+// and invalid UTF-8 replaced by U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
