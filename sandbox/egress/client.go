@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -303,6 +304,14 @@ func (c *Client) nextHop(h *hop, status int, loc string) (*hop, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A server may echo a secret into the Location (say, a query-string
+	// key): the value may go on only to a destination it is bound to.
+	for _, s := range c.secrets {
+		if !s.boundTo(t) && containsSecret(raw, s.Value) {
+			return nil, &DeniedError{Reason: ReasonSecretNotBound, URL: c.redact(raw), Secret: s.Name,
+				Detail: fmt.Sprintf("the redirect would carry secret %s to %s", s.Name, t.origin())}
+		}
+	}
 	next := &hop{method: h.method, t: t, header: h.header.Clone(), body: h.body}
 	if status == 301 || status == 302 || status == 303 {
 		// As net/http does: these turn everything but GET and HEAD into a
@@ -353,16 +362,14 @@ func (c *Client) send(ctx context.Context, h *hop, follow bool, carried *bool) (
 	}
 	r, _ := templateRefs(string(h.body))
 	refs = append(refs, r...)
+	r, _ = templateRefs(t.url.RawQuery) // validated in parseTarget
+	refs = append(refs, r...)
 	for _, name := range refs {
 		s := c.secrets[name]
 		if s == nil {
 			return deny(ReasonUnknownSecret, name, "no secret named %s", name)
 		}
-		bound := false
-		for _, r := range s.Hosts {
-			bound = bound || r.Matches(t.scheme, t.host, t.port)
-		}
-		if !bound {
+		if !s.boundTo(t) {
 			return deny(ReasonSecretNotBound, name, "secret %s may not be sent to %s", name, t.origin())
 		}
 		values[name] = s.Value
@@ -423,6 +430,7 @@ func (c *Client) send(ctx context.Context, h *hop, follow bool, carried *bool) (
 
 	// 5. Send over a transport that can only reach the checked addresses.
 	u := *t.url
+	u.RawQuery = substituteEscaped(u.RawQuery, values, url.QueryEscape)
 	hreq := (&http.Request{
 		Method: h.method, URL: &u, Host: u.Host, Header: header,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,

@@ -39,19 +39,23 @@
 //
 // # Secret templates
 //
-// A header value or the body may contain {{secret.NAME}}, where NAME is
-// [A-Za-z_][A-Za-z0-9_]{0,63}. The text "{{secret." followed by anything else
+// The URL's query, a header value or the body may contain {{secret.NAME}},
+// where NAME is [A-Za-z_][A-Za-z0-9_]{0,63}; in the query the value is
+// substituted query-escaped. The text "{{secret." followed by anything else
 // is a malformed reference and refuses the request, so that a typo can never
 // send the literal template (or a partial one) to a server. Other "{{" text is
-// left alone. Templates are not substituted in the URL; a URL containing
-// "{{secret." is refused with a clear error rather than sent literally.
+// left alone. A template anywhere else in the URL (host, path, fragment) is
+// refused: it could choose the destination, or land in access logs as a path.
+// What the tool sees of its URL (Response.URL, errors) keeps the template.
 //
 // # Redirects and secrets
 //
 // Redirects (301, 302, 303, 307, 308) are followed by this package, never by
 // net/http, and each hop goes through every check above. Each hop is rebuilt
 // from the guest's original templates and re-substituted for the hop's own
-// destination; a secret is never carried over as a value. On a hop to another
+// destination; a secret is never carried over as a value, and a Location that
+// holds a secret's value (a server echoing a query-string key) is followed
+// only to a destination that secret is bound to. On a hop to another
 // origin (scheme, host or port) the Authorization and Cookie headers are
 // dropped, as browsers and net/http do, so the common "API redirects to a
 // CDN" case works without the credential. If any other part of the hop (a

@@ -344,12 +344,17 @@ func parseTarget(raw string, shown string) (*target, error) {
 	if len(raw) > maxURLBytes {
 		return deny(ReasonInvalidURL, "URL longer than %d bytes", maxURLBytes)
 	}
-	if strings.Contains(raw, templateOpen) {
-		return deny(ReasonInvalidURL, "secret templates are substituted only in header values and the body, not in the URL")
-	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return deny(ReasonInvalidURL, "cannot parse URL")
+	}
+	// Secret templates may stand in the query (API keys often go there),
+	// never where they could choose the destination or be logged as a path.
+	if strings.Count(raw, templateOpen) != strings.Count(u.RawQuery, templateOpen) {
+		return deny(ReasonInvalidURL, "secret templates are substituted only in the query, header values and the body")
+	}
+	if _, err := templateRefs(u.RawQuery); err != nil {
+		return deny(ReasonInvalidURL, "query: %v", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return deny(ReasonInvalidURL, "scheme must be http or https")

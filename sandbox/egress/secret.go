@@ -11,7 +11,7 @@ import (
 )
 
 // Secret is a value a tool may use but never read. The tool refers to it as
-// {{secret.NAME}} in a header value or the body; the host substitutes the
+// {{secret.NAME}} in the URL's query, a header value or the body; the host substitutes the
 // value only after the destination passed every egress check, and only if
 // the destination matches one of Hosts. Binding is what makes a secret safe
 // to hand to untrusted code: without it, a tool could send an API key to any
@@ -89,6 +89,37 @@ func substitute(s string, values map[string]string) string {
 		b.WriteString(values[rest[:end]])
 		s = rest[end+len(templateClose):]
 	}
+}
+
+// boundTo reports whether the secret may be sent to t.
+func (s *Secret) boundTo(t *target) bool {
+	for _, r := range s.Hosts {
+		if r.Matches(t.scheme, t.host, t.port) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsSecret reports whether text holds the value in any encoding the
+// redactor knows.
+func containsSecret(text, value string) bool {
+	for _, enc := range encodings(value) {
+		if enc != "" && strings.Contains(text, enc) {
+			return true
+		}
+	}
+	return false
+}
+
+// substituteEscaped is substitute with each value escaped for its place
+// (url.QueryEscape in a query).
+func substituteEscaped(s string, values map[string]string, escape func(string) string) string {
+	escaped := make(map[string]string, len(values))
+	for k, v := range values {
+		escaped[k] = escape(v)
+	}
+	return substitute(s, escaped)
 }
 
 // newRedactor builds the replacer that removes secret values from anything

@@ -222,9 +222,11 @@ func TestSecretRedirects(t *testing.T) {
 		t.Errorf("URL %q", resp.URL)
 	}
 
-	// A secret echoed into a redirect target does not come back in the error.
+	// A secret echoed into a redirect target is not followed there (the
+	// target is not bound; it is not even allowed), and does not come back
+	// in the error.
 	_, err = c.Do(context.Background(), Request{URL: apiURL(api, "/leak"), Header: http.Header{"Authorization": {"Bearer {{secret.TOKEN}}"}}})
-	de := wantDenied(t, err, ReasonNotAllowed)
+	de := wantDenied(t, err, ReasonSecretNotBound)
 	assertNoSecret(t, "error", err.Error())
 	assertNoSecret(t, "error URL", de.URL)
 	if !strings.Contains(err.Error(), "[redacted:TOKEN]") {
@@ -314,5 +316,71 @@ func TestRedactorLongestFirst(t *testing.T) {
 	r := newRedactor([]Secret{{Name: "SHORT", Value: "abc"}, {Name: "LONG", Value: "abcdef"}})
 	if got := r.Replace("abcdef abc"); got != "[redacted:LONG] [redacted:SHORT]" {
 		t.Errorf("got %q", got)
+	}
+}
+
+// TestSecretInQuery: a query-string key is substituted query-escaped, only
+// for a bound destination; the tool sees its URL with the template; a
+// template anywhere else in the URL is refused; and a server that echoes
+// the key into a redirect cannot send it on to a host it is not bound to.
+func TestSecretInQuery(t *testing.T) {
+	other := newTestServer(t, nil, false)
+	api := newTestServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/forward" {
+			// Echo the key into a redirect to another allowed host.
+			http.Redirect(w, r, otherURL(other, "/landed")+"?key="+url.QueryEscape(r.URL.Query().Get("key")), http.StatusFound)
+			return
+		}
+		echo(w, r)
+	}, false)
+	res := newResolver("api.test.example", "127.0.0.1", "other.test.example", "127.0.0.1")
+	apiRule := fmt.Sprintf("http://api.test.example:%d", api.port())
+	c := mustClient(t, Policy{
+		Allow:        mustRules(t, apiRule, fmt.Sprintf("http://other.test.example:%d", other.port())),
+		AllowPrivate: loopback8,
+		MaxRequests:  100,
+	}, []Secret{{Name: "TOKEN", Value: token, Hosts: mustRules(t, apiRule)}}, WithResolver(res))
+	ctx := context.Background()
+
+	u := apiURL(api, "/v1/weather") + "?q=oslo&key={{secret.TOKEN}}"
+	resp, err := c.Do(ctx, Request{URL: u})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := api.last(t)
+	q, err := url.ParseQuery(got.RawQuery)
+	if err != nil || q.Get("key") != token || q.Get("q") != "oslo" {
+		t.Fatalf("server saw query %q (%v)", got.RawQuery, err)
+	}
+	if resp.URL != u {
+		t.Errorf("the tool sees URL %q, want the template %q", resp.URL, u)
+	}
+	assertNoSecret(t, "response body", string(resp.Body))
+	assertNoSecret(t, "response URL", resp.URL)
+
+	// Not bound to the other host: refused before any connection.
+	_, err = c.Do(ctx, Request{URL: otherURL(other, "/v1") + "?key={{secret.TOKEN}}"})
+	if de := wantDenied(t, err, ReasonSecretNotBound); de.Secret != "TOKEN" {
+		t.Fatalf("secret %q", de.Secret)
+	}
+	// Templates in the host, path or fragment, and malformed ones.
+	for _, bad := range []string{
+		"http://{{secret.TOKEN}}.test.example/",
+		apiURL(api, "/{{secret.TOKEN}}/x"),
+		apiURL(api, "/x") + "#{{secret.TOKEN}}",
+		apiURL(api, "/x") + "?key={{secret.TOKEN",
+		apiURL(api, "/x") + "?key={{secret.9bad}}",
+	} {
+		_, err := c.Do(ctx, Request{URL: bad})
+		wantDenied(t, err, ReasonInvalidURL)
+	}
+	// The bound server echoes the key into a redirect to an allowed but
+	// unbound host: the hop is refused, and the error does not carry it.
+	_, err = c.Do(ctx, Request{URL: apiURL(api, "/forward") + "?key={{secret.TOKEN}}"})
+	de := wantDenied(t, err, ReasonSecretNotBound)
+	assertNoSecret(t, "error", err.Error())
+	assertNoSecret(t, "error URL", de.URL)
+	if n := other.accepts(); n != 0 {
+		t.Fatalf("the unbound host accepted %d connections", n)
 	}
 }

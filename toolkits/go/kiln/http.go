@@ -32,7 +32,8 @@ type HTTPError struct{ Message string }
 
 func (e *HTTPError) Error() string { return "http: " + e.Message }
 
-// Secret returns the placeholder for a secret in a header value or a body.
+// Secret returns the placeholder for a secret in a URL query, a header value
+// or a body.
 // The host substitutes the value after the destination passes the egress
 // check, and only for hosts the secret is bound to: the value never enters
 // the module.

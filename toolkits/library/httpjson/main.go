@@ -156,8 +156,9 @@ type fetchIn struct {
 	Path       string            `json:"path,omitempty" description:"JSONPath applied to the response (RFC 9535 subset), such as $.data[*].id. Default $ (the whole document)."`
 	Query      map[string]string `json:"query,omitempty" description:"Query parameters to add to the URL; they are URL-encoded for you"`
 	Headers    map[string]string `json:"headers,omitempty" description:"Extra request headers, such as {\"Accept-Language\": \"en\"}. Secrets cannot be referenced here: use auth."`
-	Auth       string            `json:"auth,omitempty" enum:"none,bearer,header" description:"How to send the server's API_TOKEN secret: none (default), bearer (Authorization: Bearer <token>) or header (the raw token in authHeader). The host inserts the token; this tool never sees it."`
+	Auth       string            `json:"auth,omitempty" enum:"none,bearer,header,query" description:"How to send the server's API_TOKEN secret: none (default), bearer (Authorization: Bearer <token>), header (the raw token in authHeader) or query (the token as the authParam query parameter). The host inserts the token; this tool never sees it."`
 	AuthHeader string            `json:"authHeader,omitempty" description:"Header that carries API_TOKEN when auth is header (default X-API-Key)"`
+	AuthParam  string            `json:"authParam,omitempty" description:"Query parameter that carries API_TOKEN when auth is query (default key)"`
 	MaxResults int               `json:"maxResults,omitempty" description:"Most values to return (default 100, at most 1000)"`
 }
 
@@ -234,7 +235,7 @@ func buildRequest(in fetchIn) (kiln.HTTPRequest, error) {
 	case u.User != nil:
 		return kiln.HTTPRequest{}, errors.New("url: user names and passwords in URLs are not supported; use auth with the API_TOKEN secret")
 	case strings.Contains(in.URL, "{{"):
-		return kiln.HTTPRequest{}, errors.New("url: templates such as {{secret.NAME}} are not substituted in URLs; use auth to send the API_TOKEN secret in a header")
+		return kiln.HTTPRequest{}, errors.New("url: write no {{...}} templates in the URL; use auth (bearer, header or query) to send the API_TOKEN secret")
 	}
 	u.Fragment = ""
 	if len(in.Query) > 0 {
@@ -244,7 +245,7 @@ func buildRequest(in fetchIn) (kiln.HTTPRequest, error) {
 				return kiln.HTTPRequest{}, errors.New("query: parameter names may not be empty")
 			}
 			if strings.Contains(in.Query[k], "{{secret.") {
-				return kiln.HTTPRequest{}, errors.New("query: secrets are not substituted in URLs; use auth to send the API_TOKEN secret in a header")
+				return kiln.HTTPRequest{}, errors.New("query: secrets can only be sent with auth; use auth: query to send the API_TOKEN secret as a query parameter")
 			}
 			qv.Set(k, in.Query[k])
 		}
@@ -270,11 +271,31 @@ func buildRequest(in fetchIn) (kiln.HTTPRequest, error) {
 		}
 		header[canonicalHeader(k)] = []string{v}
 	}
+	if in.AuthParam != "" && in.Auth != "query" {
+		return kiln.HTTPRequest{}, errors.New("authParam is only used with auth: query")
+	}
 	switch in.Auth {
 	case "", "none":
 		if in.AuthHeader != "" {
 			return kiln.HTTPRequest{}, errors.New("authHeader is only used with auth: header")
 		}
+	case "query":
+		if in.AuthHeader != "" {
+			return kiln.HTTPRequest{}, errors.New("authHeader is only used with auth: header")
+		}
+		param := in.AuthParam
+		if param == "" {
+			param = "key"
+		}
+		if u.Query().Has(param) {
+			return kiln.HTTPRequest{}, fmt.Errorf("query: %s is also set by auth; remove it from the URL and query", param)
+		}
+		// The template goes in as is: the host substitutes the token,
+		// query-escaped, after the egress checks.
+		if u.RawQuery != "" {
+			u.RawQuery += "&"
+		}
+		u.RawQuery += url.QueryEscape(param) + "=" + kiln.Secret(tokenVar)
 	case "bearer", "header":
 		name := "Authorization"
 		value := "Bearer " + kiln.Secret(tokenVar)
@@ -298,7 +319,7 @@ func buildRequest(in fetchIn) (kiln.HTTPRequest, error) {
 		}
 		header[name] = []string{value}
 	default:
-		return kiln.HTTPRequest{}, fmt.Errorf("auth %q: use none, bearer or header", in.Auth)
+		return kiln.HTTPRequest{}, fmt.Errorf("auth %q: use none, bearer, header or query", in.Auth)
 	}
 	if _, ok := header["Accept"]; !ok {
 		header["Accept"] = []string{"application/json"}

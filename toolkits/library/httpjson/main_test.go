@@ -184,6 +184,17 @@ func TestFetchJSONAuth(t *testing.T) {
 			t.Errorf("placeholder drifted from kiln.Secret: %s", c.want)
 		}
 	}
+	// auth: query puts the placeholder, unescaped, into the query: the host
+	// substitutes it.
+	for param, want := range map[string]string{"": "?q=1&key={{secret.API_TOKEN}}", "appid": "?q=1&appid={{secret.API_TOKEN}}"} {
+		f := &fakeFetch{resp: jsonResponse(`{}`)}
+		if _, err := fetchJSON(f.fetch)(ctx, fetchIn{URL: "https://api.example.com/w", Query: map[string]string{"q": "1"}, Auth: "query", AuthParam: param}); err != nil {
+			t.Fatal(err)
+		}
+		if f.got.URL != "https://api.example.com/w"+want {
+			t.Errorf("authParam %q: URL %s", param, f.got.URL)
+		}
+	}
 	// An explicit Accept header is kept.
 	f := &fakeFetch{resp: jsonResponse(`{}`)}
 	fetchJSON(f.fetch)(ctx, fetchIn{URL: "http://x.example/", Headers: map[string]string{"ACCEPT": "application/vnd.api+json"}})
@@ -201,8 +212,11 @@ func TestFetchJSONRefusals(t *testing.T) {
 		{fetchIn{URL: "example.com/x"}, "only http and https"},
 		{fetchIn{URL: "https:///x"}, "no host"},
 		{fetchIn{URL: "https://user:pw@example.com/"}, "passwords in URLs"},
-		{fetchIn{URL: "https://example.com/{{secret.API_TOKEN}}"}, "not substituted in URLs"},
-		{fetchIn{URL: "https://example.com/", Query: map[string]string{"key": "{{secret.API_TOKEN}}"}}, "not substituted in URLs"},
+		{fetchIn{URL: "https://example.com/{{secret.API_TOKEN}}"}, "no {{...}} templates in the URL"},
+		{fetchIn{URL: "https://example.com/", Query: map[string]string{"key": "{{secret.API_TOKEN}}"}}, "use auth: query"},
+		{fetchIn{URL: "https://example.com/?key=1", Auth: "query"}, "key is also set by auth"},
+		{fetchIn{URL: "https://example.com/", AuthParam: "k"}, "only used with auth: query"},
+		{fetchIn{URL: "https://example.com/", Auth: "query", AuthHeader: "X"}, "only used with auth: header"},
 		{fetchIn{URL: "https://example.com/", Query: map[string]string{"": "x"}}, "may not be empty"},
 		{fetchIn{URL: "https://example.com/%zz"}, "url:"},
 		{fetchIn{URL: "https://example.com/" + strings.Repeat("a", maxURLLen)}, "longer than"},
@@ -217,7 +231,7 @@ func TestFetchJSONRefusals(t *testing.T) {
 		{fetchIn{URL: "https://example.com/", AuthHeader: "X-Key"}, "only used with auth: header"},
 		{fetchIn{URL: "https://example.com/", Auth: "header", AuthHeader: "bad header"}, "not a valid header name"},
 		{fetchIn{URL: "https://example.com/", Auth: "header", AuthHeader: "Host"}, "cannot carry the token"},
-		{fetchIn{URL: "https://example.com/", Auth: "basic"}, "use none, bearer or header"},
+		{fetchIn{URL: "https://example.com/", Auth: "basic"}, "use none, bearer, header or query"},
 		{fetchIn{URL: "https://example.com/", Path: "$.a["}, "invalid JSONPath"},
 		{fetchIn{URL: "https://example.com/", MaxResults: 5000}, "maxResults"},
 	}
