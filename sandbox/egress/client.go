@@ -300,6 +300,11 @@ func (c *Client) nextHop(h *hop, status int, loc string) (*hop, error) {
 		return nil, &DeniedError{Reason: ReasonInvalidURL, URL: c.redact(loc), Detail: "redirect Location cannot be parsed"}
 	}
 	raw := locURL.String()
+	// Templates come only from the tool: a server must not be able to make
+	// the host substitute a secret the tool never used.
+	if strings.Contains(raw, templateOpen) {
+		return nil, &DeniedError{Reason: ReasonInvalidURL, URL: c.redact(raw), Detail: "a redirect Location may not contain secret templates"}
+	}
 	t, err := parseTarget(raw, c.redact(raw))
 	if err != nil {
 		return nil, err

@@ -40,8 +40,9 @@
 // # Secret templates
 //
 // The URL's query, a header value or the body may contain {{secret.NAME}},
-// where NAME is [A-Za-z_][A-Za-z0-9_]{0,63}; in the query the value is
-// substituted query-escaped. The text "{{secret." followed by anything else
+// where NAME is [A-Za-z_][A-Za-z0-9_]{0,63}; in the query a template must be
+// a parameter's whole value (key={{secret.NAME}}) and is substituted
+// query-escaped. The text "{{secret." followed by anything else
 // is a malformed reference and refuses the request, so that a typo can never
 // send the literal template (or a partial one) to a server. Other "{{" text is
 // left alone. A template anywhere else in the URL (host, path, fragment) is
@@ -53,9 +54,10 @@
 // Redirects (301, 302, 303, 307, 308) are followed by this package, never by
 // net/http, and each hop goes through every check above. Each hop is rebuilt
 // from the guest's original templates and re-substituted for the hop's own
-// destination; a secret is never carried over as a value, and a Location that
+// destination; a secret is never carried over as a value, a Location that
 // holds a secret's value (a server echoing a query-string key) is followed
-// only to a destination that secret is bound to. On a hop to another
+// only to a destination that secret is bound to, and a Location may not
+// contain templates (a server must not choose which secrets are sent). On a hop to another
 // origin (scheme, host or port) the Authorization and Cookie headers are
 // dropped, as browsers and net/http do, so the common "API redirects to a
 // CDN" case works without the credential. If any other part of the hop (a
@@ -81,7 +83,12 @@
 // standalone base64 encoding (standard and URL alphabets) of the value alone.
 // It does not catch base64 at a non-aligned offset (for example the value
 // inside an echoed "Basic" credential), hashes, other encodings, compression
-// the host did not ask for, or a value split across fields. Accept-Encoding
+// the host did not ask for, or a value split across fields. In a body or
+// header a tool can also put a template next to text the server decodes
+// together with the value's first characters (a form body's "%2" before
+// it), so that the echo no longer holds the whole value; the query allows
+// only whole-value templates for that reason, but a body's encoding is the
+// tool's to choose. Accept-Encoding
 // is set by the host (gzip, decoded before redaction); a response in any
 // other content encoding to a request that carried a secret is refused,
 // since its body cannot be inspected. Redaction protects against a server

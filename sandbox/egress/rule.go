@@ -332,6 +332,24 @@ func net2host(h string) string {
 	return h
 }
 
+// wholeValueTemplates requires every secret template in a query to be a
+// parameter's whole value (name={{secret.X}}): next to other text, say
+// "%2{{secret.X}}", the server would decode part of the value into
+// something redaction cannot recognize when it echoes it back.
+func wholeValueTemplates(rawQuery string) error {
+	for _, param := range strings.Split(rawQuery, "&") {
+		if !strings.Contains(param, templateOpen) {
+			continue
+		}
+		name, value, ok := strings.Cut(param, "=")
+		refs, _ := templateRefs(value)
+		if !ok || strings.Contains(name, templateOpen) || len(refs) != 1 || value != templateOpen+refs[0]+templateClose {
+			return fmt.Errorf("a secret template must be a whole parameter value, as in key={{secret.NAME}}")
+		}
+	}
+	return nil
+}
+
 // maxURLBytes bounds the URL a tool may send; servers reject far shorter.
 const maxURLBytes = 16 << 10
 
@@ -354,6 +372,9 @@ func parseTarget(raw string, shown string) (*target, error) {
 		return deny(ReasonInvalidURL, "secret templates are substituted only in the query, header values and the body")
 	}
 	if _, err := templateRefs(u.RawQuery); err != nil {
+		return deny(ReasonInvalidURL, "query: %v", err)
+	}
+	if err := wholeValueTemplates(u.RawQuery); err != nil {
 		return deny(ReasonInvalidURL, "query: %v", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {

@@ -324,8 +324,15 @@ func TestRedactorLongestFirst(t *testing.T) {
 // template anywhere else in the URL is refused; and a server that echoes
 // the key into a redirect cannot send it on to a host it is not bound to.
 func TestSecretInQuery(t *testing.T) {
-	other := newTestServer(t, nil, false)
-	api := newTestServer(t, func(w http.ResponseWriter, r *http.Request) {
+	var api *testServer
+	other := newTestServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/inject" {
+			http.Redirect(w, r, apiURL(api, "/stolen")+"?key={{secret.TOKEN}}", http.StatusFound)
+			return
+		}
+		echo(w, r)
+	}, false)
+	api = newTestServer(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/forward" {
 			// Echo the key into a redirect to another allowed host.
 			http.Redirect(w, r, otherURL(other, "/landed")+"?key="+url.QueryEscape(r.URL.Query().Get("key")), http.StatusFound)
@@ -370,10 +377,25 @@ func TestSecretInQuery(t *testing.T) {
 		apiURL(api, "/x") + "#{{secret.TOKEN}}",
 		apiURL(api, "/x") + "?key={{secret.TOKEN",
 		apiURL(api, "/x") + "?key={{secret.9bad}}",
+		// Only whole values: next to other text the server could decode
+		// part of the value (%2 + "4f..." = "$f...") past redaction.
+		apiURL(api, "/x") + "?q=%2{{secret.TOKEN}}",
+		apiURL(api, "/x") + "?q={{secret.TOKEN}}x",
+		apiURL(api, "/x") + "?{{secret.TOKEN}}",
+		apiURL(api, "/x") + "?{{secret.TOKEN}}=1",
+		apiURL(api, "/x") + "?q={{secret.TOKEN}}{{secret.TOKEN}}",
 	} {
 		_, err := c.Do(ctx, Request{URL: bad})
 		wantDenied(t, err, ReasonInvalidURL)
 	}
+	// Two parameters, each a whole template, are fine.
+	if _, err := c.Do(ctx, Request{URL: apiURL(api, "/two") + "?a={{secret.TOKEN}}&b={{secret.TOKEN}}"}); err != nil {
+		t.Fatal(err)
+	}
+	if q, _ := url.ParseQuery(api.last(t).RawQuery); q.Get("a") != token || q.Get("b") != token {
+		t.Fatalf("server saw %q", api.last(t).RawQuery)
+	}
+
 	// The bound server echoes the key into a redirect to an allowed but
 	// unbound host: the hop is refused, and the error does not carry it.
 	_, err = c.Do(ctx, Request{URL: apiURL(api, "/forward") + "?key={{secret.TOKEN}}"})
@@ -382,5 +404,17 @@ func TestSecretInQuery(t *testing.T) {
 	assertNoSecret(t, "error URL", de.URL)
 	if n := other.accepts(); n != 0 {
 		t.Fatalf("the unbound host accepted %d connections", n)
+	}
+
+	// A server that is not bound redirects to the bound host with a
+	// template of its own: the host must not fill in a secret the tool
+	// never used.
+	before := len(api.requests())
+	_, err = c.Do(ctx, Request{URL: otherURL(other, "/inject")})
+	if de := wantDenied(t, err, ReasonInvalidURL); !strings.Contains(de.Detail, "may not contain secret templates") {
+		t.Fatalf("refused for another reason: %v", err)
+	}
+	if after := len(api.requests()); after != before {
+		t.Fatalf("the bound host got %d requests from a server-made template", after-before)
 	}
 }

@@ -35,12 +35,21 @@ func coalesceData(payload []byte, hasDataCount bool) []byte {
 	if !ok || len(segs) < 2 {
 		return nil
 	}
+	// The zeros written explicitly are bounded by the data itself, so a
+	// module of many tiny, spread-out segments cannot grow the output
+	// without limit.
+	var dataBytes uint64
+	for _, s := range segs {
+		dataBytes += uint64(len(s.data))
+	}
+	fillBudget := dataBytes + maxDataGap
 	var merged []dataSegment
 	for _, s := range segs {
 		if n := len(merged); n > 0 {
 			last := &merged[n-1]
 			end := uint64(last.offset) + uint64(len(last.data))
-			if gap := uint64(s.offset) - end; gap <= maxDataGap {
+			if gap := uint64(s.offset) - end; gap <= maxDataGap && gap <= fillBudget {
+				fillBudget -= gap
 				last.data = append(last.data, make([]byte, gap)...)
 				last.data = append(last.data, s.data...)
 				continue

@@ -123,6 +123,9 @@ func TestDataCoalescing(t *testing.T) {
 		{"data count section", dataModule(true, seg{0, "a"}, seg{4, "b"}), 2, false},
 		{"out of bounds", dataModule(false, seg{65530, "a"}, seg{65535, "zz"}), 1, true},
 		{"negative offset (huge unsigned)", dataModule(false, seg{-4, "a"}, seg{0, "b"}), 2, true},
+		// Gaps may not add more zeros than there are data bytes (plus one
+		// gap): here 4 bytes of data, gaps of 3000, so only two merge.
+		{"zero fill is bounded", dataModule(false, seg{0, "a"}, seg{3001, "b"}, seg{6002, "c"}, seg{9003, "d"}), 3, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := fuel.Instrument(tc.wasm, fuel.Options{})

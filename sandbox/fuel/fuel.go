@@ -22,7 +22,7 @@ package fuel
 
 // Version is the instrumenter version; artifacts are cached by (module
 // hash, Version), so any change to the rewriting must bump it.
-const Version = 4
+const Version = 5
 
 // GlobalExport is the export name of the fuel counter (a mutable i64 global).
 // The host sets it before running the module and reads it afterwards.
