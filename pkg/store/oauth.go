@@ -272,26 +272,3 @@ func (s *Store) RetireOAuthSigningKey(ctx context.Context, id string, at time.Ti
 	err := execOne(ctx, s.db, `UPDATE oauth_signing_keys SET retired_at = ? WHERE id = ? AND retired_at IS NULL`, utc(at), id)
 	return wrap(err, "retire oauth signing key %s", id)
 }
-
-// CreateUserSession records a browser session by the hash of its cookie.
-func (s *Store) CreateUserSession(ctx context.Context, idHash []byte, userID string, expiresAt time.Time) error {
-	_, err := exec(ctx, s.db, `INSERT INTO user_sessions (id_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
-		idHash, userID, s.now(), utc(expiresAt))
-	return wrap(err, "create user session")
-}
-
-// UserBySession returns the user of an unexpired browser session.
-func (s *Store) UserBySession(ctx context.Context, idHash []byte) (User, error) {
-	var u User
-	err := get(ctx, s.db, &u, `
-		SELECT u.id, u.customer_id, u.email, u.display_name, u.role, u.operator, u.created_at, u.updated_at
-		FROM users u JOIN user_sessions se ON se.user_id = u.id
-		WHERE se.id_hash = ? AND se.expires_at > ?`, idHash, s.now())
-	return u, wrap(err, "get user by session")
-}
-
-// DeleteExpiredUserSessions deletes sessions past their expiry.
-func (s *Store) DeleteExpiredUserSessions(ctx context.Context) (int64, error) {
-	n, err := exec(ctx, s.db, `DELETE FROM user_sessions WHERE expires_at <= ?`, s.now())
-	return n, wrap(err, "delete expired user sessions")
-}

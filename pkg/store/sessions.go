@@ -12,6 +12,13 @@ type UserSession struct {
 	ExpiresAt time.Time `db:"expires_at"`
 }
 
+// CreateUserSession records a browser session by the hash of its cookie.
+func (s *Store) CreateUserSession(ctx context.Context, idHash []byte, userID string, expiresAt time.Time) error {
+	_, err := exec(ctx, s.db, `INSERT INTO user_sessions (id_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+		idHash, userID, s.now(), utc(expiresAt))
+	return wrap(err, "create user session")
+}
+
 // SessionByHash returns an unexpired browser session and its user.
 func (s *Store) SessionByHash(ctx context.Context, idHash []byte) (UserSession, User, error) {
 	var row struct {
@@ -35,4 +42,10 @@ func (s *Store) SessionByHash(ctx context.Context, idHash []byte) (UserSession, 
 func (s *Store) DeleteUserSession(ctx context.Context, idHash []byte) error {
 	_, err := exec(ctx, s.db, `DELETE FROM user_sessions WHERE id_hash = ?`, idHash)
 	return wrap(err, "delete browser session")
+}
+
+// DeleteExpiredUserSessions deletes sessions past their expiry.
+func (s *Store) DeleteExpiredUserSessions(ctx context.Context) (int64, error) {
+	n, err := exec(ctx, s.db, `DELETE FROM user_sessions WHERE expires_at <= ?`, s.now())
+	return n, wrap(err, "delete expired user sessions")
 }
