@@ -147,7 +147,7 @@ const (
 
 // serveUpstreamStart sends the browser to the provider.
 func (s *Server) serveUpstreamStart(w http.ResponseWriter, r *http.Request) {
-	target, ok := s.signInTarget(r)
+	target, fresh, ok := s.signInTarget(r)
 	if !ok {
 		signInError(w, http.StatusBadRequest, "This sign-in link is incomplete or expired. Start again from your application.")
 		return
@@ -159,7 +159,7 @@ func (s *Server) serveUpstreamStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var params []rp.URLParamOpt
-	if s.wantsFreshLogin(r) {
+	if fresh {
 		// The provider's own session must not stand in for the fresh
 		// sign-in the client asked for.
 		params = append(params, rp.WithPromptURLParam(oidc.PromptLogin), rp.WithURLParam("max_age", "0"))
@@ -167,32 +167,23 @@ func (s *Server) serveUpstreamStart(w http.ResponseWriter, r *http.Request) {
 	rp.AuthURLHandler(func() string { return randomToken(16) + "." + target }, party, params...)(w, r)
 }
 
-// wantsFreshLogin says whether the authorization request a sign-in is for
-// asked for prompt=login or max_age.
-func (s *Server) wantsFreshLogin(r *http.Request) bool {
-	id := r.URL.Query().Get("id")
-	if id == "" {
-		return false
-	}
-	ar, err := (&storage{s: s}).authRequestByID(r.Context(), id)
-	return err == nil && (slices.Contains(ar.req.Prompt, oidc.PromptLogin) || ar.req.MaxAge != nil)
-}
-
 // signInTarget reads where a sign-in returns to: ?id= (an open
-// authorization request) or ?next= (a path on this site).
-func (s *Server) signInTarget(r *http.Request) (string, bool) {
+// authorization request) or ?next= (a path on this site). fresh says the
+// authorization request asked for prompt=login or max_age.
+func (s *Server) signInTarget(r *http.Request) (target string, fresh, ok bool) {
 	if id := r.URL.Query().Get("id"); id != "" {
 		ar, err := (&storage{s: s}).authRequestByID(r.Context(), id)
 		if err != nil || ar.Done() {
-			return "", false
+			return "", false, false
 		}
-		return targetAuthRequest + id, true
+		fresh = slices.Contains(ar.req.Prompt, oidc.PromptLogin) || ar.req.MaxAge != nil
+		return targetAuthRequest + id, fresh, true
 	}
 	next, ok := localPath(r.URL.Query().Get("next"))
 	if !ok {
-		return "", false
+		return "", false, false
 	}
-	return targetPath + next, true
+	return targetPath + next, false, true
 }
 
 // localPath returns the path and query of next when it names a page on
