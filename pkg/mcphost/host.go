@@ -37,7 +37,6 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/kilnhq/kiln/pkg/ratelimit"
 	"github.com/kilnhq/kiln/pkg/secrets"
@@ -76,10 +75,9 @@ type Config struct {
 	// (default 30s; negative disables it, for tests of notifications).
 	ResyncInterval time.Duration
 
-	// Redis, when set, holds the rate limit counters shared by all nodes.
-	// Without it limits are counted per process.
-	Redis redis.UniversalClient
-	// Limiter overrides the limiter built from Redis (tests).
+	// Limiter counts the rate limits: ratelimit.NewRedis shares them between
+	// nodes (kiln serve builds one for --redis-url, also used by pkg/oauth);
+	// nil counts them per process.
 	Limiter ratelimit.Limiter
 	// IPRequestsPerMinute limits the MCP requests of one client IP, before
 	// authentication (default 600).
@@ -193,14 +191,8 @@ func New(cfg Config) (*Host, error) {
 		reg: newRegistry(), modules: newModuleCache(), node: newNodeID(),
 		loaded: make(chan struct{}),
 	}
-	switch {
-	case cfg.Limiter != nil:
-		h.limiter = cfg.Limiter
-	case cfg.Redis != nil:
-		h.limiter = ratelimit.NewRedis(cfg.Redis, ratelimit.RedisOptions{OnError: func(err error) {
-			h.log.Warn("rate limits fell back to this node's counters", "error", err)
-		}})
-	default:
+	h.limiter = cfg.Limiter
+	if h.limiter == nil {
 		h.limiter = ratelimit.NewLocal()
 	}
 	h.mcp = mcp.NewStreamableHTTPHandler(h.getServer, &mcp.StreamableHTTPOptions{
