@@ -1,14 +1,11 @@
 package oauth_test
 
 import (
-	"context"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
-	"github.com/kilnhq/kiln/pkg/oauth"
 	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/kilnhq/kiln/pkg/store/storetest"
 )
@@ -17,15 +14,7 @@ import (
 // on registration (30 a minute) and login attempts (20 a minute).
 func TestUnauthenticatedEndpointsAreRateLimited(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
-		hs := httptest.NewUnstartedServer(nil)
-		public := "http://" + hs.Listener.Addr().String()
-		as, err := oauth.New(context.Background(), oauth.Config{Store: s, Secrets: newBox(t), PublicURL: public})
-		if err != nil {
-			t.Fatal(err)
-		}
-		hs.Config.Handler = as.Handler()
-		hs.Start()
-		defer hs.Close()
+		_, public := startAS(t, s)
 		for _, tc := range []struct {
 			path, contentType, body string
 			limit                   int
@@ -34,7 +23,7 @@ func TestUnauthenticatedEndpointsAreRateLimited(t *testing.T) {
 			{"/oauth/login", "application/x-www-form-urlencoded", url.Values{"username": {"nobody"}, "password": {"x"}}.Encode(), 20},
 		} {
 			for i := 1; i <= tc.limit+1; i++ {
-				resp, err := http.Post(hs.URL+tc.path, tc.contentType, strings.NewReader(tc.body))
+				resp, err := http.Post(public+tc.path, tc.contentType, strings.NewReader(tc.body))
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -35,6 +35,17 @@ func secretSetup(t *testing.T) (api, other *testServer, res *mapResolver, c *Cli
 	return
 }
 
+// tokenClient allows api and other and binds TOKEN to api alone.
+func tokenClient(t *testing.T, api, other *testServer, res *mapResolver) *Client {
+	t.Helper()
+	apiRule := fmt.Sprintf("http://api.test.example:%d", api.port())
+	return mustClient(t, Policy{
+		Allow:        mustRules(t, apiRule, fmt.Sprintf("http://other.test.example:%d", other.port())),
+		AllowPrivate: loopback8,
+		MaxRequests:  100,
+	}, []Secret{{Name: "TOKEN", Value: token, Hosts: mustRules(t, apiRule)}}, WithResolver(res))
+}
+
 // assertNoSecret fails if the value appears in any form we promise to catch.
 func assertNoSecret(t *testing.T, what string, s string) {
 	t.Helper()
@@ -180,12 +191,7 @@ func TestSecretRedirects(t *testing.T) {
 		}
 	}, false)
 	res := newResolver("api.test.example", "127.0.0.1", "other.test.example", "127.0.0.1", "evil.test.example", "127.0.0.1")
-	apiRule := fmt.Sprintf("http://api.test.example:%d", api.port())
-	c := mustClient(t, Policy{
-		Allow:        mustRules(t, apiRule, fmt.Sprintf("http://other.test.example:%d", other.port())),
-		AllowPrivate: loopback8,
-		MaxRequests:  100,
-	}, []Secret{{Name: "TOKEN", Value: token, Hosts: mustRules(t, apiRule)}}, WithResolver(res))
+	c := tokenClient(t, api, other, res)
 
 	// Same origin: substituted again on the hop.
 	resp, err := c.Do(context.Background(), Request{URL: apiURL(api, "/same"), Header: http.Header{"Authorization": {"Bearer {{secret.TOKEN}}"}}})
@@ -341,12 +347,7 @@ func TestSecretInQuery(t *testing.T) {
 		echo(w, r)
 	}, false)
 	res := newResolver("api.test.example", "127.0.0.1", "other.test.example", "127.0.0.1")
-	apiRule := fmt.Sprintf("http://api.test.example:%d", api.port())
-	c := mustClient(t, Policy{
-		Allow:        mustRules(t, apiRule, fmt.Sprintf("http://other.test.example:%d", other.port())),
-		AllowPrivate: loopback8,
-		MaxRequests:  100,
-	}, []Secret{{Name: "TOKEN", Value: token, Hosts: mustRules(t, apiRule)}}, WithResolver(res))
+	c := tokenClient(t, api, other, res)
 	ctx := context.Background()
 
 	u := apiURL(api, "/v1/weather") + "?q=oslo&key={{secret.TOKEN}}"
