@@ -109,7 +109,10 @@ func serve(ctx context.Context, cfg *config.Config, resolved config.Resolved, lo
 	}
 	// The OAuth 2.1 authorization server: its issuer is the public URL,
 	// and the MCP host accepts the access tokens it signs.
-	ac := oauth.Config{Store: st, Secrets: box, PublicURL: resolved.PublicURL, Logger: logger,
+	// One session manager: the OAuth login page starts the sessions the
+	// user API accepts.
+	sessions := websession.New(st, strings.HasPrefix(resolved.PublicURL, "https://"))
+	ac := oauth.Config{Store: st, Secrets: box, PublicURL: resolved.PublicURL, Logger: logger, Sessions: sessions,
 		CIMDEgress: egress.Policy{AllowPrivate: allowPrivate}, Limiter: limiter, TrustedProxies: proxies}
 	if cfg.OIDCIssuer != "" {
 		ac.Upstream = &oauth.UpstreamConfig{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID,
@@ -129,7 +132,7 @@ func serve(ctx context.Context, cfg *config.Config, resolved config.Resolved, lo
 		Logger: logger, Store: st, Catalog: catalog, Engine: engine,
 		Builds: build.NewPool(builder, cfg.BuildWorkers), Secrets: box,
 		OperatorToken: resolved.OperatorToken, LibraryKeys: resolved.LibraryKeys,
-		Deployer: mcp, Sessions: websession.New(st, strings.HasPrefix(resolved.PublicURL, "https://"), nil),
+		Deployer: mcp, Sessions: sessions,
 	})
 	if err != nil {
 		return err

@@ -113,7 +113,7 @@ func newHarness(t *testing.T, s *store.Store) *harness {
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Store:  s, Catalog: tier.NewCatalog(s), Engine: engine, Builds: buildPool(t), Secrets: box,
 		OperatorToken: config.NewToken(operatorToken), LibraryKeys: []signing.PublicKey{libKey.Public()},
-		Sessions: websession.New(s, false, nil),
+		Sessions: websession.New(s, false),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -95,7 +95,7 @@ func New(d Deps) (*Server, error) {
 	s := &Server{
 		echo: e, log: d.Logger, store: d.Store, catalog: d.Catalog, engine: d.Engine, builds: d.Builds,
 		secrets: d.Secrets, operatorHash: sha256.Sum256([]byte(d.OperatorToken.Reveal())),
-		libraryKeys: d.LibraryKeys, deployer: d.Deployer, sessions: d.Sessions, now: time.Now,
+		libraryKeys: d.LibraryKeys, deployer: d.Deployer, sessions: d.Sessions, now: d.Store.Now,
 	}
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{

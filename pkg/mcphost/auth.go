@@ -60,7 +60,7 @@ func (h *Host) authenticate(w http.ResponseWriter, r *http.Request, serverID str
 		writeError(w, http.StatusServiceUnavailable, nil, "Kiln could not check the API key; try again shortly.")
 		return store.APIKey{}, false
 	}
-	now := time.Now()
+	now := h.store.Now()
 	switch {
 	case !key.Usable(now):
 		return invalid("The API key is revoked or expired.")

@@ -84,7 +84,7 @@ func (h *Host) toolHandler(d *deployment, t *tool) mcp.ToolHandler {
 func (h *Host) call(ctx context.Context, r *request, t *tool, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	exec := store.Execution{
 		CustomerID: r.d.srv.CustomerID, ServerID: r.d.srv.ID, ToolName: t.name,
-		ModuleHash: t.module.Hash, Actor: "key:" + r.keyID, StartedAt: time.Now(),
+		ModuleHash: t.module.Hash, Actor: "key:" + r.keyID, StartedAt: h.store.Now(),
 	}
 	args := req.Params.Arguments
 	if len(bytes.TrimSpace(args)) == 0 || bytes.Equal(bytes.TrimSpace(args), []byte("null")) {

@@ -2,6 +2,7 @@ package mcphost_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -20,7 +21,7 @@ import (
 // redisAddr is where the shared-limit tests find Redis.
 const redisAddr = "127.0.0.1:6379"
 
-// testRedis returns a client on a database of its own, flushed, or skips
+// testRedis returns a client (tests isolate themselves by key prefix), or skips
 // when Redis is not running; in CI (CI set) a missing Redis is a failure.
 func testRedis(t *testing.T) *redis.Client {
 	t.Helper()
@@ -71,11 +72,11 @@ func TestRateLimits(t *testing.T) {
 			limiter := func() ratelimit.Limiter { return ratelimit.NewLocal() }
 			if mode == "redis" {
 				rc := testRedis(t)
-				if err := rc.FlushDB(context.Background()).Err(); err != nil {
-					t.Fatal(err)
-				}
-				// Both hosts below share one Redis: one set of counters.
-				shared := ratelimit.NewRedis(rc, ratelimit.RedisOptions{Prefix: "kiln-test:" + t.Name() + ":"})
+				// Both hosts below share one Redis: one set of counters,
+				// under a prefix no other run or package uses (no FLUSHDB:
+				// other packages' tests may be using the same Redis).
+				prefix := fmt.Sprintf("kiln-test:%s:%d:", t.Name(), time.Now().UnixNano())
+				shared := ratelimit.NewRedis(rc, ratelimit.RedisOptions{Prefix: prefix})
 				limiter = func() ratelimit.Limiter { return shared }
 			}
 			s := storetest.SQLite(t)

@@ -99,7 +99,7 @@ func TestOAuthPrompt(t *testing.T) {
 			t.Fatalf("MCP request with the silently issued token: %s", resp.Status)
 		}
 		// max_age: a session older than it is no sign-in for a silent request.
-		*e.clock = e.clock.Add(2 * time.Second)
+		e.clock.Add(2 * time.Second)
 		if q := silent(t, jar, authURL(resA, oauth2.GenerateVerifier(), none, oauth2.SetAuthURLParam("max_age", "1"))); q.Get("error") != "login_required" {
 			t.Fatalf("max_age: %v", q)
 		}

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,7 +30,28 @@ import (
 type oauthEnv struct {
 	*env
 	as    *oauth.Server
-	clock *time.Time
+	clock *testClock
+}
+
+// testClock is the one clock of an oauthEnv: the store, the authorization
+// server and the host all read it, and a test moves it forward for all.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Add moves the clock by d and returns a function that moves it back.
+func (c *testClock) Add(d time.Duration) (undo func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	return func() { c.Add(-d) }
 }
 
 func newOAuthEnv(t *testing.T, s *store.Store) *oauthEnv {
@@ -43,10 +65,9 @@ func newOAuthEnv(t *testing.T, s *store.Store) *oauthEnv {
 	srv := httptest.NewUnstartedServer(nil)
 	public := "http://" + srv.Listener.Addr().String()
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	now := time.Now()
-	clock := &now
-	as, err := oauth.New(ctx, oauth.Config{Store: s, Secrets: box, PublicURL: public, Logger: logger,
-		Now: func() time.Time { return *clock }})
+	clock := &testClock{now: time.Now()}
+	s = s.WithClock(clock.Now)
+	as, err := oauth.New(ctx, oauth.Config{Store: s, Secrets: box, PublicURL: public, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +295,7 @@ func TestOAuth(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			newKey, err := oauth.RotateKeys(ctx, s, e.box, *e.clock)
+			newKey, err := oauth.RotateKeys(ctx, s, e.box, e.clock.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -298,9 +319,7 @@ func TestOAuth(t *testing.T) {
 				}
 			}
 			// Once the overlap has passed, the old key leaves the JWKS.
-			saved := *e.clock
-			*e.clock = saved.Add(oauth.KeyOverlap + time.Minute)
-			defer func() { *e.clock = saved }()
+			defer e.clock.Add(oauth.KeyOverlap + time.Minute)()
 			if err := e.as.ReloadKeys(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -321,9 +340,7 @@ func TestOAuth(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			saved := *e.clock
-			*e.clock = saved.Add(oauth.AccessTokenTTL + time.Second)
-			defer func() { *e.clock = saved }()
+			defer e.clock.Add(oauth.AccessTokenTTL + time.Second)()
 			resp := rawPost(t, e.url(a.ID), tok.AccessToken, listBody(1))
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusUnauthorized {

@@ -74,8 +74,11 @@ type Config struct {
 	// resource URLs are PublicURL + "/mcp/" + server ID.
 	PublicURL string
 	Logger    *slog.Logger
-	// Now is the clock (tests); nil means time.Now.
-	Now func() time.Time
+	// Sessions are the signed-in browsers, shared with the user API (nil:
+	// a manager of the authorization server's own on Store). Times come
+	// from Store's clock (store.Store.WithClock), the one every stored
+	// time is written and compared with.
+	Sessions *websession.Manager
 	// CIMDEgress is the address policy for fetching Client ID Metadata
 	// Documents: only AllowPrivate is used (the operator's exceptions to
 	// the private-address ban). CIMDOptions are for tests (a resolver or
@@ -131,7 +134,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("oauth: public URL %q is not an absolute http(s) URL", cfg.PublicURL)
 	}
-	s := &Server{store: cfg.Store, box: cfg.Secrets, issuer: issuer, log: cfg.Logger, now: cfg.Now,
+	s := &Server{store: cfg.Store, box: cfg.Secrets, issuer: issuer, log: cfg.Logger, now: cfg.Store.Now, sessions: cfg.Sessions,
 		cimdPolicy: cfg.CIMDEgress, cimdOptions: cfg.CIMDOptions, cimd: map[string]cimdEntry{},
 		limiter: cfg.Limiter, trustedProxies: cfg.TrustedProxies, hashSlots: make(chan struct{}, maxConcurrentHashes)}
 	if s.limiter == nil {
@@ -140,10 +143,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	if s.now == nil {
-		s.now = time.Now
+	if s.sessions == nil {
+		s.sessions = websession.New(s.store, u.Scheme == "https")
 	}
-	s.sessions = websession.New(s.store, u.Scheme == "https", s.now)
 	if cfg.Upstream != nil {
 		if s.upstream, err = s.newUpstream(*cfg.Upstream); err != nil {
 			return nil, err

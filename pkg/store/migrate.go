@@ -139,7 +139,7 @@ func (s *Store) apply(ctx context.Context, conn *sqlx.Conn, m schema.Migration) 
 			return err
 		}
 		_, err := exec(ctx, tx, `INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)`,
-			m.Version, m.Name, m.Checksum(), now())
+			m.Version, m.Name, m.Checksum(), s.now())
 		return err
 	}()
 	if err != nil {

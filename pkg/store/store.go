@@ -51,7 +51,7 @@ type Store struct {
 	db      sqlx.ExtContext
 	tx      *sqlx.Tx
 	dialect schema.Dialect
-	now     func() time.Time
+	clock   func() time.Time
 }
 
 // Open connects to the database. An empty databaseURL means the SQLite file
@@ -96,7 +96,7 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 	if err := db.PingContext(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("store: connect to %s: %w", dialect, err), db.Close())
 	}
-	return &Store{pool: db, db: db, dialect: dialect, now: now}, nil
+	return &Store{pool: db, db: db, dialect: dialect, clock: time.Now}, nil
 }
 
 // sqliteDSN builds the modernc.org/sqlite data source for path. Each pragma
@@ -150,9 +150,26 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// now is the store's clock: UTC, truncated to the microsecond PostgreSQL
+// WithClock returns a Store on the same connections that reads the time
+// from now. Every time the store writes (created_at, expiries) and every
+// time it compares rows against (expires_at > now) comes from this clock, so
+// the packages that compare their own times with stored ones (sessions,
+// OAuth, API keys) must read the same one: cmd/kiln passes one clock to the
+// store and to each of them, and tests move it forward for all at once.
+// Closing either Store closes the shared connections.
+func (s *Store) WithClock(now func() time.Time) *Store {
+	c := *s
+	c.clock = now
+	return &c
+}
+
+// Now is the store's clock: UTC, truncated to the microsecond PostgreSQL
 // keeps, so a time read back equals the time written on both dialects.
-func now() time.Time { return utc(time.Now()) }
+// Packages given a Store and no clock of their own use this one.
+func (s *Store) Now() time.Time { return utc(s.clock()) }
+
+// now is Now, for the store's own queries.
+func (s *Store) now() time.Time { return s.Now() }
 
 // utc normalizes a time given by a caller the way now does.
 func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }

@@ -39,16 +39,13 @@ type Manager struct {
 	store *store.Store
 	// secure marks cookies Secure (the public URL is https).
 	secure bool
-	now    func() time.Time
 }
 
 // New returns a Manager. secure sets the cookie's Secure attribute, which a
-// site served over https must; now is the clock (nil: time.Now).
-func New(st *store.Store, secure bool, now func() time.Time) *Manager {
-	if now == nil {
-		now = time.Now
-	}
-	return &Manager{store: st, secure: secure, now: now}
+// site served over https must. Sessions expire by the store's clock
+// (store.Store.Now), the one their rows are written and read with.
+func New(st *store.Store, secure bool) *Manager {
+	return &Manager{store: st, secure: secure}
 }
 
 // Start signs the browser in as userID. The cookie is HttpOnly (no script
@@ -61,7 +58,7 @@ func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, userID strin
 		return fmt.Errorf("websession: %w", err)
 	}
 	value := base64.RawURLEncoding.EncodeToString(raw[:])
-	if err := m.store.CreateUserSession(ctx, store.HashOAuthSecret(value), userID, m.now().Add(TTL)); err != nil {
+	if err := m.store.CreateUserSession(ctx, store.HashOAuthSecret(value), userID, m.store.Now().Add(TTL)); err != nil {
 		return fmt.Errorf("websession: %w", err)
 	}
 	http.SetCookie(w, &http.Cookie{
