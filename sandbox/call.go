@@ -3,20 +3,12 @@ package sandbox
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
-	"time"
 
-	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
-
-	"github.com/kilnhq/kiln/sandbox/fuel"
 )
 
 // Request is one tool call.
@@ -41,78 +33,31 @@ func (e *RequestError) Error() string { return "sandbox: " + e.Reason }
 
 // Call runs one tool call in a fresh instance of the module: no memory,
 // global or file state survives from one call to the next. The error is
-// non-nil only for a bad request (a *RequestError) or a host failure; how
-// the module behaved is in Result.Outcome.
+// non-nil only for a bad request (a *RequestError), a node too busy to
+// take the call within Config.QueueWait (a *BusyError, ErrBusy) or a host
+// failure; how the module behaved is in Result.Outcome.
 func (e *Engine) Call(ctx context.Context, m *Module, req Request) (Result, error) {
-	if err := req.Limits.validate(); err != nil {
-		return Result{}, &RequestError{Reason: strings.TrimPrefix(err.Error(), "sandbox: ")}
+	args, err := checkRequest(m, req)
+	if err != nil {
+		return Result{}, err
 	}
-	if _, ok := m.Manifest.Tool(req.Tool); !ok {
-		return Result{}, &RequestError{Reason: fmt.Sprintf("the module has no tool %q", req.Tool)}
-	}
-	args := req.Args
-	if len(bytes.TrimSpace(args)) == 0 {
-		args = []byte("{}")
-	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(args, &obj); err != nil || obj == nil {
-		return Result{}, &RequestError{Reason: "arguments must be a JSON object"}
-	}
-	cfg := wazero.NewModuleConfig().
-		WithName(""). // anonymous: many instances of one module may run at once
-		WithArgs(req.Tool).
-		WithStdin(bytes.NewReader(args)).
-		WithSysWalltime().
-		WithSysNanotime().
-		WithRandSource(rand.Reader)
-	names := make([]string, 0, len(req.Env))
-	for name := range req.Env {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if _, ok := m.Manifest.EnvVar(name); !ok {
-			return Result{}, &RequestError{Reason: fmt.Sprintf("env var %s is not declared by the module", name)}
-		}
-		cfg = cfg.WithEnv(name, req.Env[name])
-	}
-
 	client, err := newHTTPClient(req.Network, m.Manifest.Egress)
 	if err != nil {
 		return Result{}, err
 	}
 	state := &callState{limits: req.Limits, logs: logSink{budget: req.Limits.LogBytes}, http: client}
-	var stdout *resultWriter
-	if m.Manifest.Plain {
-		stdout = &resultWriter{limit: req.Limits.OutputBytes}
-		cfg = cfg.WithStdout(meteredWriter{stdout, state}).WithStderr(meteredWriter{&state.logs, state})
-	} else {
-		cfg = cfg.WithStdout(meteredWriter{&state.logs, state}).WithStderr(meteredWriter{&state.logs, state})
-	}
-
-	res := Result{}
-	if m.minPages > req.Limits.memoryPages() {
-		res.Outcome = OutcomeMemoryLimit
-		res.Detail = fmt.Sprintf("the module's initial memory (%d pages) exceeds the limit of %d pages", m.minPages, req.Limits.memoryPages())
-		res.Output = limitOutput(res.Outcome, req.Limits)
-		return res, nil
-	}
-
-	entry, err := e.acquire(ctx, m)
+	cfg, stdout := moduleConfig(m, req.Tool, args, req.Env, state)
+	x, err := e.run(ctx, m, cfg, state)
 	if err != nil {
 		return Result{}, err
 	}
-	mem, runErr := e.run(ctx, entry.compiled, cfg, state, &res)
-	if err := e.release(ctx, entry); err != nil {
-		return Result{}, err
-	}
 
-	res.PeakMemory = mem.peak
+	res := Result{Duration: x.duration, PeakMemory: x.mem.peak}
 	if state.meter != nil {
 		res.FuelUsed = state.meter.used()
 	}
 	res.Logs, res.Console, res.LogsTruncated = state.logs.entries, validUTF8(state.logs.console.Bytes()), state.logs.truncated
-	res.Outcome, res.Detail = classify(runErr, mem, state)
+	res.Outcome, res.Detail = classify(x, state)
 	if res.Outcome == OutcomeToolError && !m.Manifest.Plain {
 		// An ABI module reports tool errors in its result; a non-zero exit
 		// is a crash, such as a Go panic.
@@ -153,46 +98,43 @@ func (e *Engine) Call(ctx context.Context, m *Module, req Request) (Result, erro
 	return res, nil
 }
 
-// run instantiates the compiled module (running its start section, if it
-// has one) and then _start. The fuel counter starts at 0, so the first
-// check asks refuel for the first slice.
-func (e *Engine) run(ctx context.Context, compiled wazero.CompiledModule, cfg wazero.ModuleConfig, state *callState, res *Result) (*limitedMemory, error) {
-	mem := &limitedMemory{limit: uint64(state.limits.memoryPages()) * pageSize, inspect: e.inspectMemory}
-	state.meter = newMeter(ctx, state.limits.Fuel, state.limits.Timeout)
-	// Host functions that block (HTTP) see the call's deadline.
-	callCtx, cancel := context.WithDeadline(ctx, state.meter.deadline)
-	defer cancel()
-	callCtx = context.WithValue(callCtx, callStateKey{}, state)
-	callCtx = experimental.WithMemoryAllocator(callCtx, mem)
-
-	start := time.Now()
-	defer func() { res.Duration = time.Since(start) }()
-	inst, err := e.rt.InstantiateModule(callCtx, compiled, cfg.WithStartFunctions())
-	if err != nil {
-		return mem, err
+// checkRequest refuses requests the module is never started for, and
+// returns the arguments to pass on stdin.
+func checkRequest(m *Module, req Request) ([]byte, error) {
+	if err := req.Limits.validate(); err != nil {
+		return nil, &RequestError{Reason: strings.TrimPrefix(err.Error(), "sandbox: ")}
 	}
-	counter, ok := inst.ExportedGlobal(fuel.GlobalExport).(api.MutableGlobal)
-	if !ok {
-		return mem, errors.Join(errors.New("sandbox: the module is not instrumented"), inst.Close(ctx))
+	if _, ok := m.Manifest.Tool(req.Tool); !ok {
+		return nil, &RequestError{Reason: fmt.Sprintf("the module has no tool %q", req.Tool)}
 	}
-	state.meter.counter = counter
-	if f := inst.ExportedFunction("_start"); f != nil {
-		_, err = f.Call(callCtx)
+	args := req.Args
+	if len(bytes.TrimSpace(args)) == 0 {
+		args = []byte("{}")
 	}
-
-	state.meter.finish()
-	return mem, errors.Join(err, inst.Close(ctx))
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(args, &obj); err != nil || obj == nil {
+		return nil, &RequestError{Reason: "arguments must be a JSON object"}
+	}
+	for name := range req.Env {
+		if _, ok := m.Manifest.EnvVar(name); !ok {
+			return nil, &RequestError{Reason: fmt.Sprintf("env var %s is not declared by the module", name)}
+		}
+	}
+	return args, nil
 }
 
 // classify maps how the instance stopped to an outcome. OutcomeOK here
 // means "exited normally"; Call then looks at the result itself.
-func classify(err error, mem *limitedMemory, state *callState) (Outcome, string) {
+func classify(x execution, state *callState) (Outcome, string) {
 	var exit *sys.ExitError
 	var hostErr *hostError
-	lim := state.limits
+	var initial *initialMemoryError
+	err, mem, lim := x.err, x.mem, state.limits
 	switch {
 	case err == nil || errors.As(err, &exit) && exit.ExitCode() == 0:
 		return OutcomeOK, ""
+	case errors.As(err, &initial):
+		return OutcomeMemoryLimit, initial.Error()
 	case errors.Is(err, errDeadline):
 		return OutcomeTimeout, fmt.Sprintf("the call ran longer than %v", lim.Timeout)
 	case errors.Is(err, errCanceled):

@@ -5,9 +5,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/tetratelabs/wazero"
-
-	"github.com/kilnhq/kiln/sandbox/fuel"
 	"github.com/kilnhq/kiln/sandbox/manifest"
 )
 
@@ -17,7 +14,8 @@ const DescribeTool = "kiln:describe"
 
 // Describe runs a freshly built module, which has no manifest section yet,
 // with the describe call and returns the manifest it reports. Builders embed
-// that manifest with manifest.Embed.
+// that manifest with manifest.Embed. The module passes the checks of Load
+// and runs as a call does, under lim and the engine's admission control.
 func (e *Engine) Describe(ctx context.Context, wasm []byte, lim Limits) ([]byte, error) {
 	if err := lim.validate(); err != nil {
 		return nil, err
@@ -25,21 +23,18 @@ func (e *Engine) Describe(ctx context.Context, wasm []byte, lim Limits) ([]byte,
 	if _, found, err := manifest.Extract(wasm); err != nil || found {
 		return nil, badModule("describe needs a module without a %s section", manifest.SectionName)
 	}
-	metered, err := fuel.Instrument(wasm, fuel.Options{MaxMemoryPages: e.maxPages})
+	// Not plain: the module may import kiln, to answer with kiln.result.
+	m, err := e.load(ctx, wasm, &manifest.Manifest{ABI: manifest.ABIVersion, Tools: []manifest.Tool{{Name: DescribeTool}}})
 	if err != nil {
-		return nil, &BadModuleError{Err: err}
+		return nil, err
 	}
-	compiled, err := e.rt.CompileModule(ctx, metered)
-	if err != nil {
-		return nil, badModule("it does not compile: %v", err)
-	}
-	defer compiled.Close(ctx)
 	state := &callState{limits: lim, logs: logSink{budget: lim.LogBytes}}
-	cfg := wazero.NewModuleConfig().WithName("").WithArgs(DescribeTool).
-		WithStdin(bytes.NewReader(nil)).WithStdout(&state.logs).WithStderr(&state.logs)
-	var res Result
-	mem, runErr := e.run(ctx, compiled, cfg, state, &res)
-	if outcome, detail := classify(runErr, mem, state); outcome != OutcomeOK {
+	cfg, _ := moduleConfig(m, DescribeTool, nil, nil, state)
+	x, err := e.run(ctx, m, cfg, state)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: describing the module: %w", err)
+	}
+	if outcome, detail := classify(x, state); outcome != OutcomeOK {
 		return nil, fmt.Errorf("sandbox: describing the module: %s (%s): %s", outcome, detail, bytes.TrimSpace(state.logs.console.Bytes()))
 	}
 	if !state.resultSet {

@@ -24,8 +24,10 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/kilnhq/kiln/sandbox/fuel"
@@ -42,7 +44,23 @@ type Config struct {
 	// MaxMemory is the largest memory limit any call may ask for (default
 	// 1 GiB). Modules are instrumented with their memory maximum capped to it.
 	MaxMemory uint64
+	// MaxConcurrentCalls bounds the instances running at once, calls and
+	// describe runs together (default 4 × GOMAXPROCS).
+	MaxConcurrentCalls int
+	// MemoryBudget bounds the sum of the memory limits of the instances
+	// running at once (default half of the least of GOMEMLIMIT, the
+	// cgroup's memory limit and the machine's memory). A call whose limit
+	// alone exceeds it is refused with a *RequestError.
+	MemoryBudget uint64
+	// QueueWait is how long a call that does not fit waits for room before
+	// it fails with ErrBusy (default 1s; negative: it does not wait).
+	QueueWait time.Duration
 }
+
+// maxTableElements caps the elements a module's tables may hold together
+// (see fuel.Options). wazero keeps 8 bytes per element, so an instance's
+// tables take at most 2 MiB; a Go module with net/http has about 7,000.
+const maxTableElements = 1 << 18
 
 // Engine compiles and runs tool modules. It is safe for concurrent use.
 type Engine struct {
@@ -51,9 +69,12 @@ type Engine struct {
 
 	maxPages   uint32
 	meteredDir string // on-disk cache of instrumented modules; "" for none
+	gate       *gate
 	// inspectMemory, set only by tests, sees each instance's memory when it
 	// is freed (to prove what never entered it).
 	inspectMemory func(memory []byte)
+	// onAdmit, set only by tests, is called when a call has been admitted.
+	onAdmit func()
 
 	mu  sync.Mutex
 	lru *compiledLRU
@@ -69,6 +90,15 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	if cfg.MaxMemory < pageSize || cfg.MaxMemory > 4<<30 {
 		return nil, fmt.Errorf("sandbox: MaxMemory %d must be between 64 KiB and 4 GiB", cfg.MaxMemory)
+	}
+	if cfg.MaxConcurrentCalls <= 0 {
+		cfg.MaxConcurrentCalls = defaultMaxCalls()
+	}
+	if cfg.MemoryBudget == 0 {
+		cfg.MemoryBudget = defaultMemoryBudget()
+	}
+	if cfg.QueueWait == 0 {
+		cfg.QueueWait = time.Second
 	}
 	// No WithCloseOnContextDone: it costs 4-5x on loop-heavy guests. The
 	// injected fuel checks stop a call at its deadline instead (meter.go).
@@ -88,17 +118,20 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 	e := &Engine{
 		rt: rt, cache: cache, lru: newCompiledLRU(cfg.MaxCompiled),
 		maxPages: uint32(cfg.MaxMemory / pageSize),
+		gate:     newGate(cfg.MaxConcurrentCalls, cfg.MemoryBudget, max(cfg.QueueWait, 0)),
 	}
 	if cfg.CacheDir != "" {
-		e.meteredDir = filepath.Join(cfg.CacheDir, fmt.Sprintf("fuel-v%d-%dp", fuel.Version, e.maxPages))
+		e.meteredDir = filepath.Join(cfg.CacheDir, fmt.Sprintf("fuel-v%d-%dp-%dt", fuel.Version, e.maxPages, maxTableElements))
 		if err := os.MkdirAll(e.meteredDir, 0o700); err != nil {
 			return nil, errors.Join(fmt.Errorf("sandbox: creating cache dir: %w", err), e.Close(ctx))
 		}
 	}
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+	// Every WASI and kiln function charges fuel (hostfuel.go).
+	priced := experimental.WithFunctionListenerFactory(ctx, hostPricing{})
+	if _, err := wasi_snapshot_preview1.Instantiate(priced, rt); err != nil {
 		return nil, errors.Join(fmt.Errorf("sandbox: instantiating WASI: %w", err), e.Close(ctx))
 	}
-	if err := instantiateHost(ctx, rt); err != nil {
+	if err := instantiateHost(priced, rt); err != nil {
 		return nil, errors.Join(fmt.Errorf("sandbox: instantiating host functions: %w", err), e.Close(ctx))
 	}
 	if err := instantiateRefuel(ctx, rt); err != nil {
@@ -150,6 +183,12 @@ func (e *Engine) Load(ctx context.Context, wasm []byte) (*Module, error) {
 			return nil, &BadModuleError{Err: err}
 		}
 	}
+	return e.load(ctx, wasm, man)
+}
+
+// load checks, instruments and compiles a module that offers what man
+// says: Load's work, which Describe shares.
+func (e *Engine) load(ctx context.Context, wasm []byte, man *manifest.Manifest) (*Module, error) {
 	minPages, err := manifest.MemoryMinPages(wasm)
 	if err != nil {
 		return nil, &BadModuleError{Err: err}
@@ -184,7 +223,7 @@ func (e *Engine) instrument(hash string, wasm []byte) ([]byte, error) {
 			return nil, fmt.Errorf("sandbox: reading instrumented module: %w", err)
 		}
 	}
-	metered, err := fuel.Instrument(wasm, fuel.Options{MaxMemoryPages: e.maxPages})
+	metered, err := fuel.Instrument(wasm, fuel.Options{MaxMemoryPages: e.maxPages, MaxTableElements: maxTableElements})
 	if err != nil {
 		return nil, &BadModuleError{Err: err}
 	}

@@ -3,3 +3,6 @@ package sandbox
 // InspectMemory makes the engine hand each instance's linear memory to fn
 // when the instance frees it.
 func (e *Engine) InspectMemory(fn func(memory []byte)) { e.inspectMemory = fn }
+
+// OnAdmit makes the engine call fn each time a call is admitted.
+func (e *Engine) OnAdmit(fn func()) { e.onAdmit = fn }

@@ -62,21 +62,31 @@ func TestWATFixturesAreUpToDate(t *testing.T) {
 	}
 }
 
-// FuzzLoad: no byte string makes Load or a call panic the host.
+// FuzzLoad: no byte string makes Load panic the host, and whatever Load
+// accepts goes through every path that instantiates a module, a call and
+// the describe run (of the module without its manifest section), without
+// a panic. Small limits keep each input cheap.
 func FuzzLoad(f *testing.F) {
-	for _, p := range []string{"toolkits/wat/echo.wasm", "sandbox/testdata/wat/plainjson.wasm", "sandbox/testdata/wat/grow.wasm"} {
+	for _, p := range []string{"toolkits/wat/echo.wasm", "sandbox/testdata/wat/plainjson.wasm", "sandbox/testdata/wat/grow.wasm",
+		"sandbox/testdata/wat/hugememory.wasm", "sandbox/testdata/wat/tablegrow.wasm", "sandbox/testdata/wat/randloop.wasm",
+		"sandbox/testdata/wat/startloop.wasm"} {
 		f.Add(testmodules.WAT(f, p))
 	}
 	e := newEngine(f, sandbox.Config{MaxCompiled: 4})
+	lim := limits()
+	lim.Timeout /= 20
+	lim.Fuel = 20_000_000
+	lim.Memory = 16 << 20
 	f.Fuzz(func(t *testing.T, wasm []byte) {
-		m, err := e.Load(context.Background(), wasm)
+		ctx := context.Background()
+		m, err := e.Load(ctx, wasm)
 		if err != nil {
 			return
 		}
-		lim := limits()
-		lim.Timeout /= 10
-		if _, err := e.Call(context.Background(), m, sandbox.Request{Tool: m.Manifest.Tools[0].Name, Limits: lim}); err != nil {
+		if _, err := e.Call(ctx, m, sandbox.Request{Tool: m.Manifest.Tools[0].Name, Limits: lim}); err != nil {
 			t.Fatalf("Call on a loaded module: %v", err)
 		}
+		// Any error is an answer; only a panic fails.
+		_, _ = e.Describe(ctx, mustStrip(t, wasm), lim)
 	})
 }

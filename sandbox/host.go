@@ -25,6 +25,9 @@ type callState struct {
 	result      []byte
 	resultSet   bool
 	logs        logSink
+	// sysBytes is the size of the module's arguments and environment,
+	// which args_get and environ_get copy (see hostPrice).
+	sysBytes uint32
 }
 
 type callStateKey struct{}
@@ -32,8 +35,8 @@ type callStateKey struct{}
 func stateFrom(ctx context.Context) *callState {
 	s, _ := ctx.Value(callStateKey{}).(*callState)
 	if s == nil {
-		// Only Call instantiates modules with these imports; reaching here
-		// means a host bug, not a guest one.
+		// Only Engine.run instantiates modules with these imports;
+		// reaching here means a host bug, not a guest one.
 		panic("sandbox: host function called outside a call")
 	}
 	return s
@@ -53,6 +56,7 @@ func readGuest(mod api.Module, fn string, ptr, n uint32) []byte {
 }
 
 // instantiateHost registers the ABI v1 host functions with the runtime.
+// Their fuel is charged by hostPricing, which ctx carries.
 func instantiateHost(ctx context.Context, rt wazero.Runtime) error {
 	i32 := api.ValueTypeI32
 	_, err := rt.NewHostModuleBuilder(HostModule).
@@ -86,7 +90,6 @@ func hostResult(ctx context.Context, mod api.Module, stack []uint64) {
 	if uint64(n) > uint64(s.limits.OutputBytes) {
 		panic(errOutputTooLarge)
 	}
-	s.meter.charge(copyCost(n))
 	// Copy: the instance and its memory are gone once the call returns.
 	s.result = append([]byte(nil), readGuest(mod, "result", ptr, n)...)
 	s.resultSet = true
@@ -99,7 +102,6 @@ func hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 	if level > 3 {
 		panic(&hostError{fmt.Sprintf("kiln.log: level %d is not 0-3", level)})
 	}
-	s.meter.charge(copyCost(n))
 	s.logs.log(level, readGuest(mod, "log", ptr, n))
 }
 

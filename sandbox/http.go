@@ -56,13 +56,11 @@ func hostHTTPRequest(ctx context.Context, mod api.Module, stack []uint64) {
 	if n > maxHTTPRequestDoc {
 		panic(&hostError{fmt.Sprintf("kiln.http_request: request document of %d bytes exceeds %d", n, maxHTTPRequestDoc)})
 	}
-	s.meter.charge(copyCost(n))
 	doc := s.fetch(ctx, readGuest(mod, "http_request", ptr, n))
 	out, err := json.Marshal(doc)
 	if err != nil { // only invalid UTF-8 in headers could get here; the module sees why
 		out, _ = json.Marshal(httpResponseDoc{Error: "encoding the response: " + err.Error()})
 	}
-	s.meter.charge(copyCost(uint32(min(len(out), 1<<31))))
 	s.pendingHTTP = out
 	stack[0] = api.EncodeU32(uint32(len(out)))
 }

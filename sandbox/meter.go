@@ -20,8 +20,8 @@ import (
 // collection (Go cannot preempt JIT-compiled code).
 const fuelSlice = 5_000_000
 
-// Errors that end a call from inside refuel. wazero returns a host
-// function's panic value wrapped with %w.
+// Errors that end a call from inside refuel or a host function. wazero
+// returns a host function's panic value wrapped with %w.
 var (
 	errFuelExhausted = errors.New("fuel exhausted")
 	errDeadline      = errors.New("deadline exceeded")
@@ -35,57 +35,76 @@ type meter struct {
 	ctx      context.Context
 	deadline time.Time
 	budget   int64
-	granted  int64 // fuel handed out so far, in slices
+	granted  int64 // fuel handed to the module so far, in slices
+	host     int64 // fuel charged by host functions
 	counter  api.MutableGlobal
 	last     int64 // the counter as last seen by the host
-	stopped  bool  // refuel ended the call; the global is stale, last is right
+	stopped  bool  // the meter ended the call; the global is stale, last is right
+	// mem is the call's memory: an initial size past the limit, which
+	// only the allocator can see if admission was bypassed, ends the call
+	// at the first check, before the module does anything.
+	mem *limitedMemory
 }
 
-func newMeter(ctx context.Context, budget uint64, timeout time.Duration) *meter {
+func newMeter(ctx context.Context, budget uint64, timeout time.Duration, mem *limitedMemory) *meter {
 	deadline := time.Now().Add(timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	return &meter{ctx: ctx, deadline: deadline, budget: int64(min(budget, 1<<62))}
+	return &meter{ctx: ctx, deadline: deadline, budget: int64(min(budget, 1<<62)), mem: mem}
 }
 
 // refuel is called by the module when its counter goes negative.
 func (m *meter) refuel(counter int64) int64 {
 	m.last = min(counter, 0)
-	used := m.granted - m.last
+	m.stopIfDone()
+	guest := m.granted - m.last
+	next := min(fuelSlice, m.budget-guest-m.host)
+	m.granted = guest + next
+	m.last = next
+	return next
+}
+
+// charge takes fuel for work a host function does on the module's behalf,
+// before it does it, and ends the call there (as refuel does) when the
+// budget is spent, the deadline has passed or the caller canceled: host
+// calls are checkpoints too, so a loop around a cheap host call stops on
+// time even though its own fuel checks come rarely.
+func (m *meter) charge(units int64) {
+	m.host += units
+	if m.counter != nil {
+		// The module stores its counter before every call: it is current.
+		m.last = int64(m.counter.Get())
+	}
+	m.stopIfDone()
+}
+
+// stopIfDone ends the call, by panicking with the reason, when a limit is
+// reached.
+func (m *meter) stopIfDone() {
 	var stop error
 	switch {
+	case m.mem != nil && m.mem.initial != nil:
+		stop = m.mem.initial
 	case m.ctx.Err() != nil && errors.Is(m.ctx.Err(), context.DeadlineExceeded):
 		stop = errDeadline
 	case m.ctx.Err() != nil:
 		stop = errCanceled
 	case !time.Now().Before(m.deadline):
 		stop = errDeadline
-	case used >= m.budget:
+	case m.granted-m.last+m.host >= m.budget:
 		stop = errFuelExhausted
 	}
 	if stop != nil {
 		m.stopped = true
 		panic(stop)
 	}
-	next := min(fuelSlice, m.budget-used)
-	m.granted = used + next
-	m.last = next
-	return next
-}
-
-// charge takes fuel for work the host does on the module's behalf; going
-// negative sends the module to refuel at its next check.
-func (m *meter) charge(units int64) {
-	if m.counter != nil {
-		m.counter.Set(uint64(int64(m.counter.Get()) - units))
-	}
 }
 
 // finish records the counter's final value as the module stored it on its
-// way out. When refuel stopped the call, or the module trapped, the global
-// may be stale (functions keep the counter in a local and store it at
-// calls and returns), so a trap can under-count by the work since then.
+// way out. When the meter stopped the call, or the module trapped, the
+// global may be stale (functions keep the counter in a local and store it
+// at calls and returns), so a trap can under-count by the work since then.
 func (m *meter) finish() {
 	if m.counter != nil && !m.stopped {
 		m.last = int64(m.counter.Get())
@@ -95,7 +114,7 @@ func (m *meter) finish() {
 
 // used reports the fuel consumed.
 func (m *meter) used() uint64 {
-	return uint64(max(0, min(m.granted-m.last, m.budget)))
+	return uint64(max(0, min(m.granted-m.last+m.host, m.budget)))
 }
 
 // instantiateRefuel registers kiln_fuel.refuel, the import the fuel

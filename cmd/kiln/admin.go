@@ -1,11 +1,19 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"math"
+	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/kilnhq/kiln/pkg/tier"
 )
 
 const adminDescription = `Calls the operator API of a running Kiln service (--server, KILN_SERVER_URL;
@@ -18,6 +26,9 @@ func runAdmin(env *environment, args []string) int {
 		{"create-customer", "create a customer on a plan", adminCreateCustomer},
 		{"customers", "list customers", adminCustomers},
 		{"set-tier", "move a customer to another plan", adminSetTier},
+		{"plans", "list the plans and their limits", adminPlans},
+		{"set-plan", "create or change a plan (or override a built-in one)", adminSetPlan},
+		{"remove-plan", "remove a plan, or the override of a built-in one", adminRemovePlan},
 		{"create-key", "issue an API key for a customer (shown once)", adminCreateKey},
 		{"keys", "list a customer's API keys", adminKeys},
 		{"revoke-key", "revoke an API key", adminRevokeKey},
@@ -87,9 +98,9 @@ func adminSetTier(env *environment, args []string) int {
 
 func adminCreateKey(env *environment, args []string) int {
 	fs := newFlagSet(env, "admin create-key", "CUSTOMER [--name NAME] [--for-server SERVER] [--expires 720h]",
-		"Issues an API key (kiln_...) for a customer and prints it. The key is shown\nthis once: only its hash is kept. Give it to the customer as\n\"Authorization: Bearer kiln_...\" for the /api/v1 endpoints.")
+		"Issues an API key (kiln_...) for a customer and prints it. The key is shown\nthis once: only its hash is kept. Give it to the customer as\n\"Authorization: Bearer kiln_...\" for the /api/v1 endpoints, where it acts as an\nowner; with --for-server, for that server's MCP endpoint only.")
 	name := fs.String("name", "", "a name to tell the key apart")
-	forServer := fs.String("for-server", "", "limit the key to one of the customer's servers (its id)")
+	forServer := fs.String("for-server", "", "make a key for one of the customer's servers (its id): its MCP endpoint only, refused by the user API")
 	expires := fs.Duration("expires", 0, "the key expires after this long (default: never)")
 	var cf clientFlags
 	return operatorCommand(env, fs, &cf, args, 1, func(c *operatorClient, pos []string) ([]byte, error) {
@@ -213,5 +224,129 @@ func adminAudit(env *environment, args []string) int {
 			q.Set("before", strconv.FormatInt(*before, 10))
 		}
 		return c.callJSON("GET", "/audit?"+q.Encode(), nil)
+	})
+}
+
+// planLimits are set-plan's flags: one per limit, named as the API's fields
+// with dashes. bytes says the flag also takes sizes such as 128MiB.
+var planLimits = []struct {
+	field, usage string
+	bytes        bool
+}{
+	{"rank", "order for library modules: a module whose minimum tier is plan M is open to plans of M's rank or higher", false},
+	{"servers_per_customer", "servers one customer may have", false},
+	{"tools_per_server", "tools one server may have", false},
+	{"fuel", "fuel units per call (about one per WebAssembly instruction)", false},
+	{"memory_bytes", "linear memory per call, such as 128MiB (64KiB to 4GiB)", true},
+	{"timeout_ms", "wall-clock milliseconds per call (at most 900000, 15 minutes)", false},
+	{"output_bytes", "size of a call's result, such as 1MiB (at most 64MiB)", true},
+	{"http_requests_per_call", "outbound HTTP requests per call; 0: none", false},
+	{"calls_per_minute", "tool calls per customer per minute", false},
+	{"llm_generations_per_day", "wizard generations per customer per day; 0 disables the wizard", false},
+}
+
+// limitFlag is the value of one of planLimits' flags.
+type limitFlag struct {
+	bytes bool
+	v     int64
+}
+
+func (l *limitFlag) String() string { return strconv.FormatInt(l.v, 10) }
+
+func (l *limitFlag) Set(s string) error {
+	if l.bytes {
+		var b byteSize
+		if err := b.Set(s); err != nil {
+			return err
+		}
+		if b > math.MaxInt64 {
+			return fmt.Errorf("%q is too large", s)
+		}
+		l.v = int64(b)
+		return nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", s)
+	}
+	l.v = n
+	return nil
+}
+
+func adminPlans(env *environment, args []string) int {
+	fs := newFlagSet(env, "admin plans", "",
+		"Lists every plan by rank, with every limit and its source: default (a built-in\nplan as compiled in), override (a built-in plan an operator changed) or\noperator (a plan an operator added).")
+	var cf clientFlags
+	return operatorCommand(env, fs, &cf, args, 0, func(c *operatorClient, _ []string) ([]byte, error) {
+		return c.callJSON("GET", "/plans", nil)
+	})
+}
+
+func adminSetPlan(env *environment, args []string) int {
+	fs := newFlagSet(env, "admin set-plan", "NAME [--from PLAN] [--fuel N] [--timeout-ms N] [--memory-bytes 128MiB] ...",
+		"Creates or changes a plan and prints it. The limits not given as flags are\nNAME's current ones, or with --from those of another plan; a new plan without\n--from needs every limit. On free, pro or enterprise it stores an override of\nthe built-in limits (kiln admin remove-plan brings them back). Customers on the\nplan get the new limits with their next request; servers and tools they\nalready have above a lowered count are kept. The change is audited.")
+	from := fs.String("from", "", "start from this plan's limits rather than NAME's current ones")
+	flags := map[string]*limitFlag{}
+	for _, l := range planLimits {
+		f := &limitFlag{bytes: l.bytes}
+		flags[strings.ReplaceAll(l.field, "_", "-")] = f
+		fs.Var(f, strings.ReplaceAll(l.field, "_", "-"), l.usage)
+	}
+	var cf clientFlags
+	return operatorCommand(env, fs, &cf, args, 1, func(c *operatorClient, pos []string) ([]byte, error) {
+		name, base := pos[0], *from
+		if base == "" {
+			base = pos[0]
+		}
+		body, err := planLimitsOf(c, base, base == name)
+		if err != nil {
+			return nil, err
+		}
+		fs.Visit(func(f *flag.Flag) {
+			if l, ok := flags[f.Name]; ok {
+				body[strings.ReplaceAll(f.Name, "-", "_")] = l.v
+			}
+		})
+		return c.callJSON("PUT", "/plans/"+url.PathEscape(name), body)
+	})
+}
+
+// planLimitsOf reads the limits of the plan called name as a PUT body; a
+// plan that does not exist has none when missingOK.
+func planLimitsOf(c *operatorClient, name string, missingOK bool) (map[string]any, error) {
+	data, err := c.callJSON("GET", "/plans/"+url.PathEscape(name), nil)
+	if apiErr, ok := errors.AsType[*apiError](err); ok && apiErr.status == http.StatusNotFound && missingOK {
+		return map[string]any{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	body := map[string]any{}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber() // fuel may not fit a float64
+	if err := dec.Decode(&body); err != nil {
+		return nil, fmt.Errorf("the server's plan %q is not JSON: %w", name, err)
+	}
+	// The limits only: the name is the path's, the source the server's.
+	delete(body, "name")
+	delete(body, "source")
+	return body, nil
+}
+
+func adminRemovePlan(env *environment, args []string) int {
+	fs := newFlagSet(env, "admin remove-plan", "NAME",
+		"Removes an operator's plan, refused while customers are on it (move them with\nkiln admin set-tier), or the override of a built-in plan (free, pro,\nenterprise), whose default limits then apply again to its customers. The\nchange is audited.")
+	var cf clientFlags
+	return operatorCommand(env, fs, &cf, args, 1, func(c *operatorClient, pos []string) ([]byte, error) {
+		_, err := c.callJSON("DELETE", "/plans/"+url.PathEscape(pos[0]), nil)
+		if err != nil {
+			return nil, err
+		}
+		if _, builtIn := tier.Default(pos[0]); builtIn {
+			fmt.Fprintf(env.stderr, "kiln admin remove-plan: removed the override of %s; its built-in limits apply again\n", pos[0])
+		} else {
+			fmt.Fprintf(env.stderr, "kiln admin remove-plan: removed %s\n", pos[0])
+		}
+		return nil, nil
 	})
 }

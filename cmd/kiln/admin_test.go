@@ -42,7 +42,8 @@ func apiServer(t *testing.T, s *store.Store, keys ...signing.PublicKey) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	builder := &build.GoBuilder{Engine: engine, GoCache: testmodules.GoCache(t), Timeout: 5 * time.Minute}
+	// The developer's GOCACHE is shared with other work: never trim it.
+	builder := &build.GoBuilder{Engine: engine, GoCache: testmodules.GoCache(t), GoCacheBytes: -1, Timeout: 5 * time.Minute}
 	h, err := api.New(api.Deps{
 		Logger: slog.New(slog.DiscardHandler), Store: s, Catalog: tier.NewCatalog(s), Engine: engine,
 		Builds: build.NewPool(builder, 1), Secrets: box, OperatorToken: config.NewToken(testOperatorToken), LibraryKeys: keys,
@@ -229,6 +230,83 @@ func TestAdminOAuthClientCommands(t *testing.T) {
 		c.fails(1, "answered 404", "admin", "delete-client", conf.ClientID)
 		c.fails(1, "registration", "admin", "clients", "--registration", "everyone")
 		c.fails(2, "expected 1 argument(s)", "admin", "delete-client")
+	})
+}
+
+// TestAdminPlanCommands: plans are listed, created from flags (alone or
+// from another plan), changed one limit at a time, overridden and removed.
+func TestAdminPlanCommands(t *testing.T) {
+	_, _, help := runWithEnv(t, nil, "admin", "--help")
+	for _, sub := range []string{"plans", "set-plan", "remove-plan"} {
+		if !strings.Contains(help, "  "+sub+" ") {
+			t.Errorf("admin --help does not list %s", sub)
+		}
+	}
+	type plan struct {
+		Name, Source        string
+		Rank                int
+		Fuel                int64
+		MemoryBytes         int64 `json:"memory_bytes"`
+		TimeoutMS           int64 `json:"timeout_ms"`
+		OutputBytes         int64 `json:"output_bytes"`
+		HTTPRequestsPerCall int   `json:"http_requests_per_call"`
+	}
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		c := newCLI(t, apiServer(t, s))
+		var list struct{ Items []plan }
+		c.ok(&list, "admin", "plans")
+		if len(list.Items) != 3 || list.Items[0].Name != "free" || list.Items[0].Source != "default" {
+			t.Fatalf("plans %+v", list)
+		}
+
+		// A new plan needs every limit, or --from.
+		c.fails(1, "missing: rank, servers_per_customer", "admin", "set-plan", "team", "--fuel", "5")
+		var team plan
+		c.ok(&team, "admin", "set-plan", "team", "--from", "pro", "--rank", "3", "--memory-bytes", "96MiB", "--timeout-ms", "1500")
+		pro, _ := tier.Default(tier.Pro)
+		if team.Name != "team" || team.Source != "operator" || team.Rank != 3 || team.MemoryBytes != 96<<20 ||
+			team.TimeoutMS != 1500 || team.Fuel != pro.Fuel || team.OutputBytes != pro.OutputBytes {
+			t.Fatalf("team from pro: %+v", team)
+		}
+		// A change of one limit keeps the others.
+		c.ok(&team, "admin", "set-plan", "team", "--http-requests-per-call", "0", "--fuel", "10000000000")
+		if team.HTTPRequestsPerCall != 0 || team.Fuel != 10_000_000_000 || team.MemoryBytes != 96<<20 || team.Rank != 3 {
+			t.Fatalf("team after a change: %+v", team)
+		}
+		var free plan
+		c.ok(&free, "admin", "set-plan", "free", "--fuel", "7")
+		if free.Source != "override" || free.Fuel != 7 {
+			t.Fatalf("free overridden: %+v", free)
+		}
+		c.fails(1, "timeout_ms must be at most 900000", "admin", "set-plan", "team", "--timeout-ms", "900001")
+		c.fails(1, "output_bytes must be at most 67108864", "admin", "set-plan", "team", "--output-bytes", "65MiB")
+		c.fails(1, "answered 404", "admin", "set-plan", "team", "--from", "gold")
+		c.fails(2, "not a whole number", "admin", "set-plan", "team", "--fuel", "lots")
+		c.fails(2, "not a size", "admin", "set-plan", "team", "--memory-bytes", "big")
+
+		var cust struct{ ID string }
+		c.ok(&cust, "admin", "create-customer", "--name", "Acme", "--tier", "team")
+		c.fails(1, `1 customer is on plan "team"`, "admin", "remove-plan", "team")
+		c.ok(nil, "admin", "set-tier", cust.ID, "free")
+		if stderr := c.ok(nil, "admin", "remove-plan", "team"); !strings.Contains(stderr, "removed team") {
+			t.Errorf("remove-plan said %q", stderr)
+		}
+		if stderr := c.ok(nil, "admin", "remove-plan", "free"); !strings.Contains(stderr, "built-in limits apply again") {
+			t.Errorf("remove-plan of an override said %q", stderr)
+		}
+		c.fails(1, "answered 409", "admin", "remove-plan", "free")
+		c.fails(1, "answered 404", "admin", "remove-plan", "team")
+		c.ok(&list, "admin", "plans")
+		if len(list.Items) != 3 || list.Items[0].Source != "default" {
+			t.Fatalf("plans at the end %+v", list)
+		}
+		var audit struct {
+			Items []struct{ Action, Target string }
+		}
+		c.ok(&audit, "admin", "audit", "--action", "plan.change")
+		if len(audit.Items) != 3 {
+			t.Fatalf("plan.change records %+v", audit)
+		}
 	})
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -47,6 +46,11 @@ func runServe(env *environment, args []string) int {
 		return status
 	}
 	logger := slog.New(slog.NewTextHandler(env.stderr, nil))
+	// Libraries that log on their own (zitadel's op through slog.Default
+	// and the standard log package) go through the same handler: one
+	// format on stderr. Only the process entry point sets the default;
+	// serve and the tests pass logger explicitly.
+	slog.SetDefault(logger)
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(env.stderr, "kiln serve:", err)
 		return exitUsage
@@ -56,6 +60,8 @@ func runServe(env *environment, args []string) int {
 		fmt.Fprintln(env.stderr, "kiln serve:", err)
 		return exitUsage
 	}
+	// Process-wide, so here at the entry point and not in serve (memlimit.go says why).
+	setMemoryLimit(os.DirFS("/"), cfg.MemoryLimitPercent, logger)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := serve(ctx, &cfg, resolved, logger); err != nil {
@@ -113,7 +119,7 @@ func serve(ctx context.Context, cfg *config.Config, resolved config.Resolved, lo
 	// user API accepts.
 	sessions := websession.New(st, strings.HasPrefix(resolved.PublicURL, "https://"))
 	ac := oauth.Config{Store: st, Secrets: box, PublicURL: resolved.PublicURL, Logger: logger, Sessions: sessions,
-		CIMDEgress: egress.Policy{AllowPrivate: allowPrivate}, Limiter: limiter, TrustedProxies: proxies}
+		Limiter: limiter, TrustedProxies: proxies}
 	if cfg.OIDCIssuer != "" {
 		ac.Upstream = &oauth.UpstreamConfig{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID,
 			ClientSecret: resolved.OIDCClientSecret.Reveal(), Name: cfg.OIDCName, Signup: cfg.OIDCSignup}
@@ -126,7 +132,6 @@ func serve(ctx context.Context, cfg *config.Config, resolved config.Resolved, lo
 	if err != nil {
 		return err
 	}
-	defer mcp.Close()
 	builder := &build.GoBuilder{Engine: engine, GoCache: cfg.GoCacheDir()}
 	apiHandler, err := api.New(api.Deps{
 		Logger: logger, Store: st, Catalog: catalog, Engine: engine,
@@ -162,11 +167,11 @@ func serve(ctx context.Context, cfg *config.Config, resolved config.Resolved, lo
 		}
 	}()
 
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ln, err := listen(cfg.Addr, cfg.HTTP, proxies, logger)
 	if err != nil {
-		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
+		return err
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(cfg.HTTP, handler)
 	logger.Info("kiln serving", "addr", ln.Addr().String(), "public_url", resolved.PublicURL,
 		"data_dir", cfg.DataDir, "database", st.Dialect(), "env", cfg.Env)
 	errc := make(chan error, 1)
@@ -215,15 +220,11 @@ func openStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*s
 func newMCPHost(cfg *config.Config, resolved config.Resolved, st *store.Store, engine *sandbox.Engine,
 	catalog *tier.Catalog, box *secrets.Box, as *oauth.Server, limiter ratelimit.Limiter, proxies, allowPrivate []netip.Prefix,
 	logger *slog.Logger) (*mcphost.Host, error) {
-	hc := mcphost.Config{
+	return mcphost.New(mcphost.Config{
 		Store: st, Engine: engine, Catalog: catalog, Secrets: box, PublicURL: resolved.PublicURL,
 		Logger: logger, Egress: egress.Policy{AllowPrivate: allowPrivate},
 		RecordPayloads: func(s store.Server) bool { return s.RecordPayloads },
 		OAuth:          &mcphost.OAuthConfig{Issuer: as.Issuer(), Verifier: as},
-		Limiter:        limiter, TrustedProxies: proxies,
-	}
-	if strings.HasPrefix(cfg.DatabaseURL, "postgres") {
-		hc.DatabaseURL = cfg.DatabaseURL // nodes learn of changes by LISTEN/NOTIFY
-	}
-	return mcphost.New(hc)
+		Limiter:        limiter, TrustedProxies: proxies, IPRequestsPerMinute: cfg.MCPIPRequestsPerMinute,
+	})
 }

@@ -35,8 +35,9 @@ type accountView struct {
 	Customer customerView `json:"customer"`
 	Plan     planView     `json:"plan"`
 	Servers  int          `json:"servers"`
-	// KeyServerID is set when the request's key is limited to one server.
-	KeyServerID *string `json:"key_server_id"`
+	// Role is the caller's role, which the policy judges its requests by
+	// (policy.go): what a client may offer to do.
+	Role string `json:"role"`
 }
 
 // getAccount shows the caller their customer, plan limits and usage, so a
@@ -56,5 +57,5 @@ func (s *Server) getAccount(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, accountView{Customer: viewCustomer(cust), Plan: viewPlan(plan), Servers: n, KeyServerID: p.ServerID})
+	return c.JSON(http.StatusOK, accountView{Customer: viewCustomer(cust), Plan: viewPlan(plan), Servers: n, Role: p.role.String()})
 }

@@ -1,24 +1,15 @@
 package api
 
 import (
-	"crypto/rand"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/kilnhq/kiln/pkg/apikey"
 	"github.com/kilnhq/kiln/pkg/store"
 )
-
-// keyPrefixLength is how much of a key is kept in clear to tell keys apart:
-// "kiln_" and 7 random characters, 35 of its 130 bits.
-const keyPrefixLength = len(APIKeyPrefix) + 7
-
-// newAPIKey returns a fresh key: "kiln_" and 26 base32 characters (130
-// random bits), so its plain SHA-256 cannot be reversed.
-func newAPIKey() string { return APIKeyPrefix + strings.ToLower(rand.Text()) }
 
 type createKeyRequest struct {
 	Name      string     `json:"name"`
@@ -34,7 +25,7 @@ func (s *Server) createKey(c echo.Context) error {
 	if err := checkText("name", req.Name, maxTextName, false); err != nil {
 		return err
 	}
-	if req.ExpiresAt != nil && !req.ExpiresAt.After(s.now()) {
+	if req.ExpiresAt != nil && !req.ExpiresAt.After(s.store.Now()) {
 		return badRequest("expires_at must be in the future")
 	}
 	cust, err := s.customer(c)
@@ -52,16 +43,18 @@ func (s *Server) createKey(c echo.Context) error {
 			return err
 		}
 	}
-	secret := newAPIKey()
+	secret := apikey.New()
 	key := store.APIKey{
 		CustomerID: cust.ID, ServerID: req.ServerID, Name: req.Name,
-		Prefix: secret[:keyPrefixLength], Hash: store.HashAPIKey(secret), ExpiresAt: req.ExpiresAt,
+		Prefix: secret[:apikey.PrefixLength], Hash: store.HashAPIKey(secret), ExpiresAt: req.ExpiresAt,
 	}
 	err = s.inTx(c, func(tx *store.Store) error {
 		if err := tx.CreateAPIKey(ctx, &key); err != nil {
 			return err
 		}
-		return s.audit(c, tx, cust.ID, store.ActionAPIKeyCreate, key.ID, map[string]any{"prefix": key.Prefix, "name": key.Name})
+		return s.audit(c, tx, cust.ID, store.ActionAPIKeyCreate, key.ID, map[string]any{
+			"prefix": key.Prefix, "name": key.Name, "server_id": key.ServerID, "expires_at": key.ExpiresAt,
+		})
 	})
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) && req.ServerID != nil { // the server was deleted meanwhile

@@ -47,7 +47,7 @@ func (s *Server) listSigningKeys(c echo.Context) error {
 // within a minute, and retires keys no valid token can still name.
 func (s *Server) rotateSigningKeys(c echo.Context) error {
 	err := s.inTx(c, func(tx *store.Store) error {
-		id, err := oauth.RotateKeys(c.Request().Context(), tx, s.secrets, s.now())
+		id, err := oauth.RotateKeys(c.Request().Context(), tx, s.secrets, s.store.Now())
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ const (
 	actionEnvVarDelete   = "envvar.delete"
 	actionEnvValueDelete = "envvar.unset"
 	actionLibraryTier    = "library.tier"
+	actionBuildFail      = "module.build_failed"
 )
 
 // inTx runs fn, a request's store changes and their audit records, in one
@@ -73,4 +75,35 @@ func (s *Server) audit(c echo.Context, tx *store.Store, customerID, action, targ
 		return &auditError{action: action, target: target, err: err}
 	}
 	return nil
+}
+
+// auditAlone records an event that changes nothing (a refusal, a failed
+// build) on its own. The request's answer does not depend on it, so a
+// failure to record is logged rather than answered.
+func (s *Server) auditAlone(c echo.Context, customerID, action, target string, details map[string]any) {
+	if err := s.audit(c, s.store, customerID, action, target, details); err != nil {
+		s.log.Error("an audit record could not be written", "action", action, "target", target, "error", err)
+	}
+}
+
+// changes is the audit record of an update: each field whose value differs
+// between before and after (nil for a new object), as {"before": ...,
+// "after": ...}. Values are compared as the JSON they are recorded as. The
+// fields must never hold a secret value.
+func changes(before, after map[string]any) map[string]any {
+	out := map[string]any{}
+	for field, a := range after {
+		b, known := before[field]
+		if known && sameJSON(b, a) {
+			continue
+		}
+		out[field] = map[string]any{"before": b, "after": a}
+	}
+	return out
+}
+
+func sameJSON(a, b any) bool {
+	x, errA := json.Marshal(a)
+	y, errB := json.Marshal(b)
+	return errA == nil && errB == nil && bytes.Equal(x, y)
 }

@@ -3,6 +3,8 @@ package api_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -122,5 +124,87 @@ func TestChangeIsNotMadeWithoutItsAuditRecord(t *testing.T) {
 		h.do("POST", "/api/v1/servers", key, map[string]any{"name": "lost"}).want(t, 201)
 		h.do("DELETE", "/api/v1/servers/"+kept.ID, key, nil).want(t, 204)
 		h.admin("PUT", "/customers/"+custID+"/tier", map[string]any{"tier": "pro"}).want(t, 200)
+	})
+}
+
+// auditDetails is the newest audit entry of an action for a customer, with
+// its details decoded.
+func (h *harness) auditDetails(custID, action string) (store.AuditEntry, map[string]any) {
+	h.t.Helper()
+	entries, err := h.store.ListAudit(h.t.Context(), store.AuditFilter{CustomerID: custID, Action: action, Limit: 1})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if len(entries) == 0 {
+		h.t.Fatalf("no %s entry in the audit log", action)
+	}
+	var details map[string]any
+	if err := json.Unmarshal(entries[0].Details, &details); err != nil {
+		h.t.Fatal(err)
+	}
+	return entries[0], details
+}
+
+// TestAuditRecordsWhoChangedWhat: each security-relevant change through the
+// user API is audited with its actor and, for updates, the fields changed
+// before and after; refused builds are audited with why.
+func TestAuditRecordsWhoChangedWhat(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		custID, key := h.customer("free")
+		h.publish("echo", "1.0.0", "free", echoWasm(t))
+		principals := h.principals(custID, key, h.server(key, "first").ID)
+		owner, member := principals[2], principals[3]
+		as := func(p testPrincipal, method, path string, body any) resp {
+			t.Helper()
+			return h.do(method, path, p.token, body, p.header...)
+		}
+
+		var srv serverJSON
+		as(member, "POST", "/api/v1/servers", map[string]any{"name": "weather"}).want(t, 201).decode(t, &srv)
+		if e, d := h.auditDetails(custID, "server.create"); e.Actor != member.actor || e.Target != srv.ID ||
+			fmt.Sprint(d["changes"].(map[string]any)["name"]) != "map[after:weather before:<nil>]" {
+			t.Fatalf("server.create: %+v %v", e, d)
+		}
+		as(owner, "PATCH", "/api/v1/servers/"+srv.ID, map[string]any{
+			"name": "storms", "allowed_hosts": []string{"api.example.com"}, "record_payloads": true, "description": "", "version": 1,
+		}).want(t, 200)
+		e, d := h.auditDetails(custID, "server.update")
+		want := `{"allowed_hosts":{"after":["api.example.com"],"before":[]},"name":{"after":"storms","before":"weather"},"record_payloads":{"after":true,"before":false}}`
+		if got, _ := json.Marshal(d["changes"]); e.Actor != owner.actor || string(got) != want || d["version"] != 2.0 {
+			t.Fatalf("server.update: %+v\n%s\nwant %s", e, got, want)
+		}
+
+		var tool struct{ ID string }
+		as(member, "POST", "/api/v1/servers/"+srv.ID+"/tools", map[string]any{"library": map[string]any{"name": "echo"}}).want(t, 201).decode(t, &tool)
+		if e, d := h.auditDetails(custID, "tool.create"); e.Actor != member.actor || e.Target != tool.ID || d["library"] != "echo@1.0.0" {
+			t.Fatalf("tool.create: %+v %v", e, d)
+		}
+		as(member, "DELETE", "/api/v1/servers/"+srv.ID+"/tools/"+tool.ID, nil).want(t, 204)
+		if e, d := h.auditDetails(custID, "tool.delete"); e.Actor != member.actor || e.Target != tool.ID || d["name"] != "echo" {
+			t.Fatalf("tool.delete: %+v %v", e, d)
+		}
+
+		as(member, "POST", "/api/v1/servers/"+srv.ID+"/tools", map[string]any{
+			"files": map[string]string{"main.go": "package main\n\nimport \"os/exec\"\n\nfunc main() { _ = exec.Command }\n"},
+		}).want(t, 422)
+		if e, d := h.auditDetails(custID, "module.build_failed"); e.Actor != member.actor || e.Target != srv.ID ||
+			d["status"] != 422.0 || !strings.Contains(d["error"].(string), "the source was refused") {
+			t.Fatalf("module.build_failed: %+v %v", e, d)
+		}
+
+		as(member, "PATCH", "/api/v1/servers/"+srv.ID, map[string]any{"record_payloads": false, "version": 2}).want(t, 403)
+		if e, d := h.auditDetails(custID, "access.refuse"); e.Actor != member.actor || d["reason"] != "role" || d["required_role"] != "owner" {
+			t.Fatalf("access.refuse: %+v %v", e, d)
+		}
+
+		var k struct{ ID string }
+		h.admin("POST", "/customers/"+custID+"/keys", map[string]any{"name": "mcp", "server_id": srv.ID}).want(t, 201).decode(t, &k)
+		if e, d := h.auditDetails(custID, "apikey.create"); e.Actor != "operator" || e.Target != k.ID || d["server_id"] != srv.ID || d["name"] != "mcp" {
+			t.Fatalf("apikey.create: %+v %v", e, d)
+		}
+		h.admin("DELETE", "/customers/"+custID+"/keys/"+k.ID, nil).want(t, 204)
+		if e, _ := h.auditDetails(custID, "apikey.revoke"); e.Actor != "operator" || e.Target != k.ID {
+			t.Fatalf("apikey.revoke: %+v", e)
+		}
 	})
 }

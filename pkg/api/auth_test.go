@@ -51,36 +51,3 @@ func TestAuthentication(t *testing.T) {
 		}
 	})
 }
-
-// TestServerScopedKey: a key issued for one server reaches that server only
-// and cannot act for the whole account.
-func TestServerScopedKey(t *testing.T) {
-	each(t, func(t *testing.T, h *harness) {
-		custID, key := h.customer("free")
-		mine, other := h.server(key, "mine"), h.server(key, "other")
-		var scoped struct{ Key string }
-		h.admin("POST", "/customers/"+custID+"/keys", map[string]any{"server_id": mine.ID}).want(t, 201).decode(t, &scoped)
-
-		h.do("GET", "/api/v1/servers/"+mine.ID, scoped.Key, nil).want(t, 200)
-		h.do("GET", "/api/v1/servers/"+other.ID, scoped.Key, nil).want(t, 404)
-		h.do("GET", "/api/v1/servers/"+other.ID+"/env", scoped.Key, nil).want(t, 404)
-		var list struct{ Items []serverJSON }
-		h.do("GET", "/api/v1/servers", scoped.Key, nil).want(t, 200).decode(t, &list)
-		if len(list.Items) != 1 || list.Items[0].ID != mine.ID {
-			t.Fatalf("a scoped key lists %+v", list)
-		}
-		h.do("POST", "/api/v1/servers", scoped.Key, map[string]any{"name": "new"}).want(t, 403)
-		h.do("DELETE", "/api/v1/servers/"+mine.ID, scoped.Key, nil).want(t, 403)
-		h.do("GET", "/api/v1/executions?server="+other.ID, scoped.Key, nil).want(t, 404)
-		var account struct {
-			KeyServerID *string `json:"key_server_id"`
-		}
-		h.do("GET", "/api/v1/account", scoped.Key, nil).want(t, 200).decode(t, &account)
-		if account.KeyServerID == nil || *account.KeyServerID != mine.ID {
-			t.Fatalf("account %+v", account)
-		}
-		// Deleting the server deletes its keys.
-		h.do("DELETE", "/api/v1/servers/"+mine.ID, key, nil).want(t, 204)
-		h.do("GET", "/api/v1/account", scoped.Key, nil).want(t, 401)
-	})
-}

@@ -36,7 +36,9 @@ type openAPIDoc struct {
 }
 
 type openAPIOperation struct {
-	Security  *[]map[string][]string     `json:"security"`
+	Security *[]map[string][]string `json:"security"`
+	// Role is the least role a user API operation needs (the policy).
+	Role      string                     `json:"x-kiln-role"`
 	Responses map[string]openAPIResponse `json:"responses"`
 }
 

@@ -72,17 +72,33 @@ func (s *Server) putEnvVar(c echo.Context) error {
 		return conflict("server %s declares %d env vars, the most allowed; delete one first", srv.ID, len(existing))
 	}
 	v := store.EnvVar{ServerID: srv.ID, Name: name, Description: req.Description, Secret: req.Secret, Required: req.Required, Hosts: hosts}
+	var change store.EnvVarChange
 	err = s.inTx(c, func(tx *store.Store) error {
-		if err := tx.PutEnvVar(ctx, &v); err != nil {
+		if change, err = tx.DeclareEnvVar(ctx, &v); err != nil {
 			return err
 		}
-		return s.audit(c, tx, srv.CustomerID, actionEnvVarDeclare, srv.ID+"/"+name, map[string]any{"secret": v.Secret, "hosts": hosts})
+		var before map[string]any
+		if change.Before != nil {
+			before = envVarFields(*change.Before)
+		}
+		return s.audit(c, tx, srv.CustomerID, actionEnvVarDeclare, srv.ID+"/"+name, map[string]any{
+			"changes": changes(before, envVarFields(v)), "value_cleared": change.ValueCleared,
+		})
 	})
 	if err != nil {
 		return err
 	}
 	s.redeploy(c, srv.ID)
-	return c.JSON(http.StatusOK, viewEnvVar(v))
+	view := viewEnvVar(v)
+	view.ValueCleared = &change.ValueCleared
+	return c.JSON(http.StatusOK, view)
+}
+
+// envVarFields are the fields of a declaration its audit records compare
+// (a declaration holds no value).
+func envVarFields(e store.EnvVar) map[string]any {
+	v := viewEnvVar(e)
+	return map[string]any{"description": v.Description, "secret": v.Secret, "required": v.Required, "hosts": v.Hosts}
 }
 
 func (s *Server) deleteEnvVar(c echo.Context) error {

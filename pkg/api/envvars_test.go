@@ -25,9 +25,9 @@ func TestEnvVars(t *testing.T) {
 			t.Fatalf("declared %+v", v)
 		}
 		h.do("PUT", path+"/API_TOKEN/value", key, map[string]any{"value": "first"}).want(t, 204)
-		// Changing the declaration keeps the value.
-		h.do("PUT", path+"/API_TOKEN", key, map[string]any{"secret": true, "hosts": []string{"api.example.com", "backup.example.com"}}).want(t, 200).decode(t, &v)
-		if !v.HasValue || len(v.Hosts) != 2 {
+		// Changing the description keeps the value.
+		h.do("PUT", path+"/API_TOKEN", key, map[string]any{"secret": true, "hosts": []string{"api.example.com"}, "description": "the token"}).want(t, 200).decode(t, &v)
+		if !v.HasValue || len(v.Hosts) != 1 {
 			t.Fatalf("redeclared %+v", v)
 		}
 		h.do("DELETE", path+"/API_TOKEN/value", key, nil).want(t, 204)
@@ -130,6 +130,72 @@ func TestSecretValueNeverLeaves(t *testing.T) {
 		}
 		if _, err := h.box.Open(sealed, secrets.EnvValueAssociatedData(srv.ID, "OTHER")); err == nil {
 			t.Fatal("the sealed value opens under another name")
+		}
+	})
+}
+
+// TestRedeclaringSecretClearsValue: a stored value cannot be read back by
+// declaring the variable not secret (the module would get it in clear), nor
+// sent elsewhere by changing a secret's hosts: either change deletes the
+// value, the answer says so, and the audit record shows the change without
+// the value.
+func TestRedeclaringSecretClearsValue(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		const secret = "sk-live-SECRET-7a6b5c4d3e2f"
+		custID, key := h.customer("free")
+		srv := h.server(key, "s")
+		path := "/api/v1/servers/" + srv.ID + "/env/API_TOKEN"
+		// declare sends body, wanting value_cleared as given and a value
+		// stored after it or not.
+		declare := func(body map[string]any, wantCleared, wantValue bool) {
+			t.Helper()
+			var v struct {
+				HasValue     bool  `json:"has_value"`
+				ValueCleared *bool `json:"value_cleared"`
+			}
+			h.do("PUT", path, key, body).want(t, 200).decode(t, &v)
+			if v.ValueCleared == nil || *v.ValueCleared != wantCleared || v.HasValue != wantValue {
+				t.Fatalf("declaring %v: %+v, want value_cleared %v", body, v, wantCleared)
+			}
+			if _, err := h.store.EnvValue(t.Context(), srv.ID, "API_TOKEN"); (err == nil) != wantValue {
+				t.Fatalf("declaring %v: stored value: %v", body, err)
+			}
+		}
+		setValue := func() {
+			t.Helper()
+			h.do("PUT", path+"/value", key, map[string]any{"value": secret}).want(t, 204)
+		}
+		declare(map[string]any{"secret": true, "hosts": []string{"api.example.com"}}, false, false)
+		setValue()
+		declare(map[string]any{"secret": true, "hosts": []string{"API.example.com"}, "required": true}, false, true)
+		declare(map[string]any{"secret": false, "hosts": []string{"api.example.com"}}, true, false)
+		setValue()
+		declare(map[string]any{"secret": true, "hosts": []string{"api.example.com"}}, true, false)
+		setValue()
+		declare(map[string]any{"secret": true, "hosts": []string{"evil.example"}}, true, false)
+
+		var log struct {
+			Items []struct {
+				Details struct {
+					ValueCleared bool `json:"value_cleared"`
+					Changes      map[string]struct {
+						Before, After any
+					}
+				}
+			}
+		}
+		r := h.admin("GET", "/audit?action=envvar.declare&customer="+custID, nil).want(t, 200)
+		r.decode(t, &log)
+		if len(log.Items) != 5 || strings.Contains(string(r.body), "SECRET") {
+			t.Fatalf("audit %s", r.body)
+		}
+		last := log.Items[0].Details
+		hosts := last.Changes["hosts"]
+		if !last.ValueCleared || len(last.Changes) != 1 || fmt.Sprint(hosts.Before) != "[api.example.com]" || fmt.Sprint(hosts.After) != "[evil.example]" {
+			t.Fatalf("the hosts change was audited as %+v", last)
+		}
+		if first := log.Items[4].Details; first.ValueCleared || first.Changes["secret"].Before != nil || first.Changes["secret"].After != true {
+			t.Fatalf("the declaration was audited as %+v", first)
 		}
 	})
 }

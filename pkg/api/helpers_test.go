@@ -79,7 +79,8 @@ func buildPool(t *testing.T) *build.Pool {
 		if poolErr != nil {
 			return
 		}
-		builder := &build.GoBuilder{Engine: poolEngine, GoCache: testmodules.GoCache(t), Timeout: 5 * time.Minute}
+		// The developer's GOCACHE is shared with other work: never trim it.
+		builder := &build.GoBuilder{Engine: poolEngine, GoCache: testmodules.GoCache(t), GoCacheBytes: -1, Timeout: 5 * time.Minute}
 		sharedPool = build.NewPool(builder, 2)
 	})
 	if poolErr != nil {
@@ -88,7 +89,7 @@ func buildPool(t *testing.T) *build.Pool {
 	return sharedPool
 }
 
-func newHarness(t *testing.T, s *store.Store) *harness {
+func newHarness(t *testing.T, s *store.Store, adjust ...func(*api.Deps)) *harness {
 	t.Helper()
 	ctx := context.Background()
 	engine, err := sandbox.NewEngine(ctx, sandbox.Config{CacheDir: t.TempDir()})
@@ -109,12 +110,16 @@ func newHarness(t *testing.T, s *store.Store) *harness {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	srv, err := api.New(api.Deps{
+	deps := api.Deps{
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Store:  s, Catalog: tier.NewCatalog(s), Engine: engine, Builds: buildPool(t), Secrets: box,
 		OperatorToken: config.NewToken(operatorToken), LibraryKeys: []signing.PublicKey{libKey.Public()},
 		Sessions: websession.New(s, false),
-	})
+	}
+	for _, a := range adjust {
+		a(&deps)
+	}
+	srv, err := api.New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,6 +74,12 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 		case !public && op.op.Responses["401"].Ref == "":
 			t.Errorf("%s %s does not document 401", op.method, op.template)
 		}
+		// User API operations say which role they need, and that the
+		// policy may refuse them.
+		user := !public && !strings.HasPrefix(op.template, "/api/v1/admin/")
+		if user && ((op.op.Role != "member" && op.op.Role != "owner") || op.op.Responses["403"].Ref == "") {
+			t.Errorf("%s %s: x-kiln-role is %q and 403 is not documented; every user operation needs both", op.method, op.template, op.op.Role)
+		}
 	}
 }
 

@@ -4,6 +4,16 @@
 // wizard's session cookie with a CSRF header), described by the OpenAPI
 // document at /api/v1/openapi.json.
 //
+// Authorization of the user API is one policy, enforced in one place: every
+// route in routes.go names the least role it needs, and one middleware
+// (policy.go) admits or refuses, and audits the refusals, before any
+// handler runs. Members read the account, the library, servers, tools and
+// env var declarations, create servers, and add and remove tools; owners
+// also change and delete servers (egress hosts, payload recording), manage
+// env vars and their secret values, and read the execution log. An account
+// API key acts as an owner. A key scoped to one server is for that server's
+// MCP endpoint only: the user API refuses it every request.
+//
 // Handlers return errors; one error handler (errors.go) turns them into a
 // status and a {"error": "..."} body. Invalid input is a 4xx with a message
 // saying what to change; only failures of Kiln itself are 500s, logged with
@@ -16,7 +26,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -28,6 +37,7 @@ import (
 	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/kilnhq/kiln/pkg/tier"
 	"github.com/kilnhq/kiln/pkg/websession"
+	"github.com/kilnhq/kiln/pkg/wizard"
 	"github.com/kilnhq/kiln/sandbox"
 )
 
@@ -55,6 +65,9 @@ type Deps struct {
 	// Sessions, when set, lets a signed-in browser (the wizard) use the
 	// user API with its session cookie. Nil: API keys only.
 	Sessions *websession.Manager
+	// Wizard runs the wizard's sessions (/api/v1/wizard). Nil: those
+	// routes answer 503.
+	Wizard *wizard.Wizard
 }
 
 // Deployer puts server changes into effect (on every node).
@@ -79,7 +92,7 @@ type Server struct {
 	libraryKeys  []signing.PublicKey
 	deployer     Deployer
 	sessions     *websession.Manager
-	now          func() time.Time
+	wizard       *wizard.Wizard
 }
 
 // New builds the HTTP handler.
@@ -95,7 +108,7 @@ func New(d Deps) (*Server, error) {
 	s := &Server{
 		echo: e, log: d.Logger, store: d.Store, catalog: d.Catalog, engine: d.Engine, builds: d.Builds,
 		secrets: d.Secrets, operatorHash: sha256.Sum256([]byte(d.OperatorToken.Reveal())),
-		libraryKeys: d.LibraryKeys, deployer: d.Deployer, sessions: d.Sessions, now: d.Store.Now,
+		libraryKeys: d.LibraryKeys, deployer: d.Deployer, sessions: d.Sessions, wizard: d.Wizard,
 	}
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -13,15 +14,10 @@ import (
 )
 
 // server reads the :server of the path for the caller: another customer's
-// server, or one the caller's key is not for, is not found, as if it did
-// not exist.
+// server is not found, as if it did not exist.
 func (s *Server) server(c echo.Context) (store.Server, error) {
-	p := caller(c)
 	id := c.Param("server")
-	if !p.canReachServer(id) {
-		return store.Server{}, notFound("there is no server %s", id)
-	}
-	srv, err := s.store.Server(c.Request().Context(), p.CustomerID, id)
+	srv, err := s.store.Server(c.Request().Context(), caller(c).CustomerID, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return srv, notFound("there is no server %s", id)
 	}
@@ -45,9 +41,6 @@ type createServerRequest struct {
 
 func (s *Server) createServer(c echo.Context) error {
 	p := caller(c)
-	if err := p.accountWide(); err != nil {
-		return err
-	}
 	var req createServerRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
@@ -72,7 +65,7 @@ func (s *Server) createServer(c echo.Context) error {
 		if err := tx.CreateServer(ctx, &srv, func(n int) error { return tier.CheckServers(plan, n) }); err != nil {
 			return err
 		}
-		return s.audit(c, tx, p.CustomerID, actionServerCreate, srv.ID, map[string]any{"name": srv.Name})
+		return s.audit(c, tx, p.CustomerID, actionServerCreate, srv.ID, map[string]any{"changes": changes(nil, serverFields(srv))})
 	})
 	var le *tier.LimitError
 	switch {
@@ -94,11 +87,9 @@ func (s *Server) listServers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := list[serverView]{Items: []serverView{}}
+	out := list[serverView]{Items: make([]serverView, 0, len(all))}
 	for _, srv := range all {
-		if p.canReachServer(srv.ID) {
-			out.Items = append(out.Items, viewServer(srv))
-		}
+		out.Items = append(out.Items, viewServer(srv))
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -122,7 +113,9 @@ type updateServerRequest struct {
 }
 
 // updateServer applies a change only to the version the caller read: of two
-// concurrent changes to one version, one wins and the other is a 409.
+// concurrent changes to one version, one wins and the other is a 409. The
+// change is applied to the server as read in its own transaction, so what it
+// stores and the before and after it audits are those of that version.
 func (s *Server) updateServer(c echo.Context) error {
 	var req updateServerRequest
 	if err := decodeJSON(c, &req); err != nil {
@@ -132,60 +125,100 @@ func (s *Server) updateServer(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := req.check(); err != nil {
+		return err
+	}
 	srv, err := s.server(c)
 	if err != nil {
 		return err
 	}
-	if req.Name != nil {
-		if err := checkText("name", *req.Name, maxTextName, true); err != nil {
-			return err
-		}
-		srv.Name = *req.Name
-	}
-	if req.Description != nil {
-		if err := checkText("description", *req.Description, maxDescription, false); err != nil {
-			return err
-		}
-		srv.Description = *req.Description
-	}
-	if req.AllowedHosts != nil {
-		hosts, err := checkHosts("allowed_hosts", *req.AllowedHosts)
+	ctx := c.Request().Context()
+	err = s.inTx(c, func(tx *store.Store) error {
+		before, err := tx.Server(ctx, srv.CustomerID, srv.ID)
 		if err != nil {
 			return err
 		}
-		srv.AllowedHosts = hosts
-	}
-	if req.RecordPayloads != nil {
-		srv.RecordPayloads = *req.RecordPayloads
-	}
-	srv.Version = version
-	ctx := c.Request().Context()
-	err = s.inTx(c, func(tx *store.Store) error {
+		srv = before
+		req.applyTo(&srv)
+		srv.Version = version
 		if err := tx.UpdateServer(ctx, &srv); err != nil {
 			return err
 		}
-		return s.audit(c, tx, srv.CustomerID, actionServerUpdate, srv.ID, map[string]any{"version": srv.Version})
+		return s.audit(c, tx, srv.CustomerID, actionServerUpdate, srv.ID, map[string]any{
+			"version": srv.Version, "changes": changes(serverFields(before), serverFields(srv)),
+		})
 	})
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return notFound("there is no server %s", srv.ID)
-		}
-		if !errors.Is(err, store.ErrConflict) {
-			return err
-		}
-		current, rerr := s.store.Server(ctx, srv.CustomerID, srv.ID)
-		if rerr != nil {
-			return rerr
-		}
-		if current.Version != version {
-			e := conflict("server %s changed since version %d: it is at version %d; read it again and retry", srv.ID, version, current.Version)
-			e.Fields = map[string]any{"current_version": current.Version}
-			return e
-		}
-		return conflict("a server named %q exists", srv.Name)
+		return s.updateServerError(ctx, srv, version, err)
 	}
 	s.redeploy(c, srv.ID)
 	return s.writeServer(c, http.StatusOK, srv)
+}
+
+// check validates the fields given, normalizing the hosts.
+func (r *updateServerRequest) check() error {
+	if r.Name != nil {
+		if err := checkText("name", *r.Name, maxTextName, true); err != nil {
+			return err
+		}
+	}
+	if r.Description != nil {
+		if err := checkText("description", *r.Description, maxDescription, false); err != nil {
+			return err
+		}
+	}
+	if r.AllowedHosts != nil {
+		hosts, err := checkHosts("allowed_hosts", *r.AllowedHosts)
+		if err != nil {
+			return err
+		}
+		*r.AllowedHosts = hosts
+	}
+	return nil
+}
+
+func (r *updateServerRequest) applyTo(srv *store.Server) {
+	if r.Name != nil {
+		srv.Name = *r.Name
+	}
+	if r.Description != nil {
+		srv.Description = *r.Description
+	}
+	if r.AllowedHosts != nil {
+		srv.AllowedHosts = *r.AllowedHosts
+	}
+	if r.RecordPayloads != nil {
+		srv.RecordPayloads = *r.RecordPayloads
+	}
+}
+
+// updateServerError answers a failed update: a stale version, a name in
+// use, or a server deleted meanwhile.
+func (s *Server) updateServerError(ctx context.Context, srv store.Server, version int64, err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("there is no server %s", srv.ID)
+	}
+	if !errors.Is(err, store.ErrConflict) {
+		return err
+	}
+	current, rerr := s.store.Server(ctx, srv.CustomerID, srv.ID)
+	if rerr != nil {
+		return rerr
+	}
+	if current.Version != version {
+		e := conflict("server %s changed since version %d: it is at version %d; read it again and retry", srv.ID, version, current.Version)
+		e.Fields = map[string]any{"current_version": current.Version}
+		return e
+	}
+	return conflict("a server named %q exists", srv.Name)
+}
+
+// serverFields are the fields of a server its audit records compare.
+func serverFields(srv store.Server) map[string]any {
+	v := viewServer(srv)
+	return map[string]any{
+		"name": v.Name, "description": v.Description, "allowed_hosts": v.AllowedHosts, "record_payloads": v.RecordPayloads,
+	}
 }
 
 // requestVersion takes the version an update is for from the body or the
@@ -217,9 +250,6 @@ func requestVersion(c echo.Context, body *int64) (int64, error) {
 func (s *Server) deleteServer(c echo.Context) error {
 	srv, err := s.server(c)
 	if err != nil {
-		return err
-	}
-	if err := caller(c).accountWide(); err != nil {
 		return err
 	}
 	err = s.inTx(c, func(tx *store.Store) error {

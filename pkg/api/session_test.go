@@ -9,11 +9,17 @@ import (
 	"github.com/kilnhq/kiln/pkg/websession"
 )
 
-// signedIn creates a user of the customer and a browser session for them,
-// returning the session cookie's value.
+// signedIn creates an owner of the customer and a browser session for
+// them, returning the session cookie's value.
 func (h *harness) signedIn(customerID string, expires time.Time) (userID, cookie string) {
 	h.t.Helper()
-	u := store.User{CustomerID: customerID, Email: "wizard@example.com", DisplayName: "Wiz", Role: store.RoleOwner}
+	return h.signedInAs(customerID, store.RoleOwner, expires)
+}
+
+// signedInAs is signedIn for a user with the given role.
+func (h *harness) signedInAs(customerID, role string, expires time.Time) (userID, cookie string) {
+	h.t.Helper()
+	u := store.User{CustomerID: customerID, Email: role + "@example.com", DisplayName: "Wiz", Role: role}
 	if err := h.store.CreateUser(h.t.Context(), &u); err != nil {
 		h.t.Fatal(err)
 	}

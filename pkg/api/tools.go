@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -173,12 +174,15 @@ func (s *Server) toolFromSource(c echo.Context, srv store.Server, files map[stri
 	ctx := c.Request().Context()
 	// Every plan gets the default policy for now: tier.Plan has no list of
 	// curated packages yet. When it does, derive the policy from the plan.
-	art, err := s.builds.Build(ctx, build.DefaultPolicy(), src)
+	art, err := s.builds.Build(ctx, srv.CustomerID, build.DefaultPolicy(), src)
 	if err != nil {
-		return newTool{}, buildError(err)
+		err = buildError(err)
+		s.auditBuildFailure(c, srv, err)
+		return newTool{}, err
 	}
 	mod, row, err := s.loadModule(ctx, art.Wasm)
 	if err != nil {
+		s.auditBuildFailure(c, srv, err)
 		return newTool{}, err
 	}
 	// The build and the compile are behind us: storing the module, the
@@ -205,6 +209,47 @@ func (s *Server) toolFromSource(c echo.Context, srv store.Server, files map[stri
 	}
 	text := string(code)
 	return newTool{man: mod.Manifest, version: store.ToolVersion{ModuleHash: row.Hash, Source: store.SourceGo, SourceCode: &text}}, nil
+}
+
+// maxAuditSummary bounds the error summary of a failed build's audit
+// record: enough for the first line of a compiler message, not a log.
+const maxAuditSummary = 300
+
+// auditBuildFailure records a failed build of source for srv, with the
+// answer's status and a summary of why (the first line of the compiler's
+// output when there is one). Failures of Kiln itself are summarized as such:
+// their causes go to the server log, not the audit log.
+func (s *Server) auditBuildFailure(c echo.Context, srv store.Server, err error) {
+	details := map[string]any{"server": srv.ID, "status": http.StatusInternalServerError, "error": "internal error"}
+	if e, ok := errors.AsType[*Error](err); ok {
+		details["status"], details["error"] = e.Status, truncate(e.Message, maxAuditSummary)
+		if out, ok := e.Fields["output"].(string); ok {
+			details["output"] = truncate(firstMessage(out), maxAuditSummary)
+		}
+	}
+	s.auditAlone(c, srv.CustomerID, actionBuildFail, srv.ID, details)
+}
+
+// firstMessage is the first line of compiler output that is not a
+// "# package" heading.
+func firstMessage(output string) string {
+	for line := range strings.Lines(output) {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			return line
+		}
+	}
+	return ""
+}
+
+// truncate cuts s to at most n bytes, on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // buildError maps a failed build to its answer. Problems of the source are

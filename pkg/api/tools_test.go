@@ -146,7 +146,7 @@ func TestToolFromSource(t *testing.T) {
 
 func TestToolSourceThatDoesNotCompile(t *testing.T) {
 	h := newHarness(t, sqliteStore(t))
-	_, key := h.customer("free")
+	custID, key := h.customer("free")
 	srv := h.server(key, "s")
 	var body struct{ Error, Output string }
 	h.do("POST", "/api/v1/servers/"+srv.ID+"/tools", key, map[string]any{
@@ -154,6 +154,11 @@ func TestToolSourceThatDoesNotCompile(t *testing.T) {
 	}).want(t, 422).decode(t, &body)
 	if !strings.Contains(body.Output, "main.go:3:15: undefined: undefined") {
 		t.Fatalf("answer %+v", body)
+	}
+	// The failure is audited with the compiler's first message.
+	e, d := h.auditDetails(custID, "module.build_failed")
+	if out, _ := d["output"].(string); e.Target != srv.ID || d["status"] != 422.0 || !strings.HasSuffix(out, "main.go:3:15: undefined: undefined") {
+		t.Fatalf("audited as %+v %v", e, d)
 	}
 }
 

@@ -24,9 +24,7 @@ var (
 	// toolName matches the manifest's rule for MCP tool names.
 	toolName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 	// envName matches the manifest's rule for env var names.
-	envName = regexp.MustCompile(`^[A-Z_][A-Z0-9_]{0,63}$`)
-	// planName is pkg/tier's rule for plan names: no other name can exist.
-	planName    = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+	envName     = regexp.MustCompile(`^[A-Z_][A-Z0-9_]{0,63}$`)
 	libraryName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,63}$`)
 	libraryVer  = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$`)
 	// hostName is a DNS name, optionally with a leading "*." wildcard and a

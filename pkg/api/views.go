@@ -103,6 +103,9 @@ type envVarView struct {
 	HasValue    bool      `json:"has_value"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
+	// ValueCleared is set in the answer to a declaration: whether it
+	// deleted the stored value (a change of secrecy or of a secret's hosts).
+	ValueCleared *bool `json:"value_cleared,omitempty"`
 }
 
 func viewEnvVar(e store.EnvVar) envVarView {

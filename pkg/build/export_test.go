@@ -21,8 +21,7 @@ func Waiters(p *Pool) int {
 }
 
 // Queued returns how many builds wait for a slot.
-func Queued(p *Pool) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.queued
-}
+func Queued(p *Pool) int { return p.slots.waiting() }
+
+// OwnedCacheMarker marks a GOCACHE as Kiln's (gocache.go).
+const OwnedCacheMarker = ownedMarker

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -38,14 +39,29 @@ type GoBuilder struct {
 	// GoCache is the GOCACHE used by every build, kept between builds so the
 	// standard library for wasip1 is compiled once.
 	GoCache string
-	// Timeout bounds one build (default 2 minutes).
+	// Timeout bounds one build, compiling and describing (default 2
+	// minutes).
 	Timeout time.Duration
+	// Limits caps every process of a build: the go command and the
+	// compiler, assembler and linker it runs. Zero fields take defaults.
+	Limits Limits
+	// GoCacheBytes bounds GoCache on disk: after every build the least
+	// recently used files are removed until it fits. Zero means
+	// DefaultGoCacheBytes; less than zero leaves it unbounded. Only a
+	// GoCache Kiln created, or found empty, is ever trimmed (gocache.go).
+	GoCacheBytes int64
+
+	trimMu sync.Mutex // one trim of GoCache at a time
 }
 
 // Error is a build that failed because of the source: it carries the
-// compiler's output with paths relative to the source directory.
+// compiler's output with paths relative to the source directory, or, when
+// the compiler ran into one of the build's Limits, a sentence naming it.
 type Error struct {
 	Output string
+	// Limit names the limit the build crossed (LimitMemory, LimitCPUTime,
+	// LimitFileSize), or is empty.
+	Limit string
 }
 
 func (e *Error) Error() string { return "build failed:\n" + e.Output }
@@ -107,35 +123,21 @@ func (b *GoBuilder) Build(ctx context.Context, files map[string][]byte) ([]byte,
 	if err := writeModule(work, toolDir, files); err != nil {
 		return nil, fmt.Errorf("build: preparing the build directory: %w", err)
 	}
+	if err := telemetryOff(filepath.Join(work, ".config")); err != nil {
+		return nil, fmt.Errorf("build: preparing the build directory: %w", err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	out := filepath.Join(work, "tool.wasm")
-	cmd := exec.CommandContext(ctx, goCmd, "build", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
-	cmd.Dir = toolDir
-	cmd.Env = []string{
-		"HOME=" + work,
-		"GOCACHE=" + goCache,
-		"GOPATH=" + filepath.Join(work, "gopath"),
-		"GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0",
-		"GOPROXY=off", "GOSUMDB=off", "GOFLAGS=-mod=mod", "GONOSUMDB=", "GOPRIVATE=",
-		"GOTOOLCHAIN=local", "GOWORK=off", "GOENV=off", "GOTELEMETRY=off",
-		"TMPDIR=" + work,
+	err = b.goBuild(ctx, goCmd, goCache, work, out)
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("build: the Go compiler did not finish within %v: %w", timeout, ctx.Err())
 	}
-	// The compiler runs child processes: kill the whole group on timeout.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	var output bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &output, &output
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("build: the Go compiler did not finish within %v: %w", timeout, ctx.Err())
-		}
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
-			return nil, &Error{Output: cleanOutput(output.String(), work)}
-		}
-		return nil, fmt.Errorf("build: running %s: %w", goCmd, err)
+	if trimErr := b.trimGoCache(goCache); err == nil && trimErr != nil {
+		err = trimErr
+	}
+	if err != nil {
+		return nil, err
 	}
 	wasm, err := os.ReadFile(out)
 	if err != nil {
@@ -162,6 +164,74 @@ func (b *GoBuilder) goCommand() (string, error) {
 		return "", errors.New("build: the go command was not found; install Go 1.24 or later or set its path")
 	}
 	return p, nil
+}
+
+// goBuild runs go build in work/tool, writing the module to out, under the
+// builder's limits.
+func (b *GoBuilder) goBuild(ctx context.Context, goCmd, goCache, work, out string) error {
+	lim := b.Limits.withDefaults()
+	// -p=1: one compile or link at a time, so a build holds at most two
+	// limited processes (see Limits).
+	cmd := exec.CommandContext(ctx, goCmd, "build", "-p=1", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
+	cmd.Dir = filepath.Join(work, "tool")
+	cmd.Env = append([]string{
+		"HOME=" + work, "XDG_CONFIG_HOME=" + filepath.Join(work, ".config"),
+		"GOCACHE=" + goCache,
+		"GOPATH=" + filepath.Join(work, "gopath"),
+		"GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0",
+		"GOPROXY=off", "GOSUMDB=off", "GOFLAGS=-mod=mod", "GONOSUMDB=", "GOPRIVATE=",
+		"GOTOOLCHAIN=local", "GOWORK=off", "GOENV=off", "GOTELEMETRY=off",
+		"TMPDIR=" + work,
+	}, lim.env()...)
+	// The compiler runs child processes: kill the whole group on timeout.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	var output bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &output, &output
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("build: running %s: %w", goCmd, err)
+	}
+	if err := lim.apply(cmd.Process.Pid); err != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		return fmt.Errorf("build: %w", err)
+	}
+	var exit *exec.ExitError
+	switch err := cmd.Wait(); {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil || !errors.As(err, &exit):
+		return fmt.Errorf("build: running %s: %w", goCmd, err)
+	}
+	if limitErr := lim.crossed(output.String(), exit.UserTime()+exit.SystemTime()); limitErr != nil {
+		return limitErr
+	}
+	return &Error{Output: cleanOutput(output.String(), work)}
+}
+
+// trimGoCache keeps goCache within the builder's bound.
+func (b *GoBuilder) trimGoCache(goCache string) error {
+	limit := b.GoCacheBytes
+	if limit == 0 {
+		limit = DefaultGoCacheBytes
+	}
+	if limit < 0 {
+		return nil
+	}
+	b.trimMu.Lock()
+	defer b.trimMu.Unlock()
+	owned, err := claimGoCache(goCache)
+	if err != nil {
+		return fmt.Errorf("build: checking who owns the Go build cache: %w", err)
+	}
+	if !owned {
+		return nil
+	}
+	if err := trimGoCache(goCache, limit); err != nil {
+		return fmt.Errorf("build: trimming the Go build cache: %w", err)
+	}
+	return nil
 }
 
 func readSource(dir string) (map[string][]byte, error) {
@@ -238,6 +308,20 @@ func writeModule(work, toolDir string, files map[string][]byte) error {
 		}
 	}
 	return nil
+}
+
+// telemetryOff writes the go command's telemetry mode into configDir as
+// "off". Under a fresh HOME the mode is "local", and the go command then
+// starts a telemetry sidecar in a session of its own, which escapes the
+// kill of the build's process group, may start before the limits are set,
+// and outlives the build, writing into its directory. GOTELEMETRY in the
+// environment does not change the mode; this file does.
+func telemetryOff(configDir string) error {
+	dir := filepath.Join(configDir, "go", "telemetry")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "mode"), []byte("off\n"), 0o644)
 }
 
 // cleanOutput strips the temporary directory from compiler messages so they

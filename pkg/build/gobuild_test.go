@@ -21,7 +21,8 @@ func newBuilder(t *testing.T) *build.GoBuilder {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { engine.Close(context.Background()) })
-	return &build.GoBuilder{Engine: engine, GoCache: testmodules.GoCache(t), Timeout: 5 * time.Minute}
+	// The developer's GOCACHE is shared with other work: never trim it.
+	return &build.GoBuilder{Engine: engine, GoCache: testmodules.GoCache(t), GoCacheBytes: -1, Timeout: 5 * time.Minute}
 }
 
 const goodTool = `package main

@@ -51,12 +51,16 @@ type Artifact struct {
 // memory and make every build hit its timeout (the service Kiln replaces
 // fell over this way with its LLM calls). Bounded, excess builds wait in
 // line, and a caller that gives up (its ctx ends) leaves the line at once.
+// No customer runs more than its share of the workers (PerCustomer), so
+// one customer's flood, or builds that hang until their timeout, cannot
+// stall another customer's build.
 //
 // A Pool is safe for concurrent use. Its zero value is not usable: call
 // NewPool.
 type Pool struct {
-	builder *GoBuilder
-	slots   chan struct{} // one token per running build
+	builder     *GoBuilder
+	slots       *slots
+	perCustomer int
 	// compile is builder.Build; tests wrap it to count and time builds.
 	compile func(context.Context, map[string][]byte) ([]byte, error)
 	// toolkitHash is the hash of the toolkit source builds link against.
@@ -66,9 +70,16 @@ type Pool struct {
 	toolchain   string // "go1.26.1", learned on first use
 
 	mu      sync.Mutex
-	flights map[string]*flight // builds under way or waiting, by source key
-	queued  int                // flights waiting for a slot
+	flights map[flightKey]*flight // builds under way or waiting
 	cache   *artifactCache
+}
+
+// flightKey names a build under way. Only one customer's callers share a
+// build: a build waits for its customer's share of the workers, and another
+// customer asking for the same source must not wait in that line. Finished
+// builds are shared by everyone through the cache.
+type flightKey struct {
+	customer, source string
 }
 
 // PoolOption adjusts a Pool made by NewPool.
@@ -81,21 +92,31 @@ func CacheBytes(n int64) PoolOption {
 	return func(p *Pool) { p.cache.maxBytes = n }
 }
 
+// PerCustomer bounds how many builds of one customer run at once (at
+// most the pool's workers). The default, and what fewer than 1 means, is
+// half the workers, at least 1.
+func PerCustomer(n int) PoolOption {
+	return func(p *Pool) { p.perCustomer = n }
+}
+
 // NewPool returns a pool that runs at most workers builds at once with
 // builder (fewer than 1 means 1).
 func NewPool(builder *GoBuilder, workers int, opts ...PoolOption) *Pool {
 	workers = max(workers, 1)
 	p := &Pool{
 		builder:     builder,
-		slots:       make(chan struct{}, workers),
 		compile:     builder.Build,
 		toolkitHash: hashToolkit(),
-		flights:     map[string]*flight{},
+		flights:     map[flightKey]*flight{},
 		cache:       newArtifactCache(DefaultCacheBytes),
 	}
 	for _, o := range opts {
 		o(p)
 	}
+	if p.perCustomer < 1 {
+		p.perCustomer = max(1, workers/2)
+	}
+	p.slots = newSlots(workers, min(p.perCustomer, workers))
 	return p
 }
 
@@ -110,31 +131,34 @@ type flight struct {
 }
 
 // Build validates files against policy and, if they pass, returns the
-// built module. The policy is a parameter, not part of the Pool, because
-// it comes from the tier of the customer asking: the same Pool serves every
-// plan.
+// module built for customer, who runs at most its share of the workers
+// (see PerCustomer). The policy is a parameter, not part of the Pool,
+// because it comes from the tier of the customer asking: the same Pool
+// serves every plan.
 //
 // Validation runs on every call, before the cache is consulted, so a
 // module built for one plan is never handed to a plan that may not import
 // what it uses. A refused source returns a *ValidationError and compiles
 // nothing. Compile failures are *Error, as from GoBuilder.Build.
 //
-// Identical source (see Artifact.SourceKey) builds once: callers that ask
-// while it builds share the build, and later callers get the remembered
-// result while it stays in the bounded cache. A build keeps running while
-// at least one caller waits for it; when ctx ends Build returns ctx's error
-// at once, whether the build was waiting for a slot or running.
-func (p *Pool) Build(ctx context.Context, policy Policy, files map[string][]byte) (Artifact, error) {
+// Identical source (see Artifact.SourceKey) builds once: the same
+// customer's callers that ask while it builds share the build, and later
+// callers of any customer get the remembered result while it stays in the
+// bounded cache. A build keeps running while at least one caller waits for
+// it; when ctx ends Build returns ctx's error at once, whether the build
+// was waiting for a slot or running.
+func (p *Pool) Build(ctx context.Context, customer string, policy Policy, files map[string][]byte) (Artifact, error) {
 	if problems := Validate(files, policy); len(problems) > 0 {
 		return Artifact{}, &ValidationError{Problems: problems}
 	}
-	key, err := p.sourceKey(ctx, files)
+	source, err := p.sourceKey(ctx, files)
 	if err != nil {
 		return Artifact{}, err
 	}
+	key := flightKey{customer: customer, source: source}
 
 	p.mu.Lock()
-	if art, ok := p.cache.get(key); ok {
+	if art, ok := p.cache.get(source); ok {
 		p.mu.Unlock()
 		return art.clone(), nil
 	}
@@ -176,11 +200,11 @@ func (p *Pool) Build(ctx context.Context, policy Policy, files map[string][]byte
 }
 
 // run waits for a slot, builds and publishes the result of f.
-func (p *Pool) run(ctx context.Context, key string, files map[string][]byte, f *flight) {
+func (p *Pool) run(ctx context.Context, key flightKey, files map[string][]byte, f *flight) {
 	art, err := p.buildInSlot(ctx, key, files)
 	p.mu.Lock()
 	if err == nil {
-		p.cache.add(key, art)
+		p.cache.add(key.source, art)
 	}
 	if p.flights[key] == f {
 		delete(p.flights, key)
@@ -191,34 +215,18 @@ func (p *Pool) run(ctx context.Context, key string, files map[string][]byte, f *
 	f.cancel()
 }
 
-func (p *Pool) buildInSlot(ctx context.Context, key string, files map[string][]byte) (Artifact, error) {
-	p.mu.Lock()
-	p.queued++
-	p.mu.Unlock()
-	var err error
-	select {
-	case p.slots <- struct{}{}:
-		err = ctx.Err() // a slot and the cancellation may arrive together
-		if err != nil {
-			<-p.slots
-		}
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
-	p.mu.Lock()
-	p.queued--
-	p.mu.Unlock()
-	if err != nil {
+func (p *Pool) buildInSlot(ctx context.Context, key flightKey, files map[string][]byte) (Artifact, error) {
+	if err := p.slots.acquire(ctx, key.customer); err != nil {
 		return Artifact{}, fmt.Errorf("build: waiting for a build slot: %w", err)
 	}
-	defer func() { <-p.slots }()
+	defer p.slots.release(key.customer)
 
 	wasm, err := p.compile(ctx, files)
 	if err != nil {
 		return Artifact{}, err
 	}
 	sum := sha256.Sum256(wasm)
-	return Artifact{Wasm: wasm, Hash: hex.EncodeToString(sum[:]), SourceKey: key}, nil
+	return Artifact{Wasm: wasm, Hash: hex.EncodeToString(sum[:]), SourceKey: key.source}, nil
 }
 
 // sourceKey hashes everything a build's output depends on. Every part is

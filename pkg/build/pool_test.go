@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -81,7 +82,7 @@ func TestPoolBuildsOnceAndHashes(t *testing.T) {
 	ctx := context.Background()
 	policy := build.DefaultPolicy()
 
-	art, err := p.Build(ctx, policy, tool("a"))
+	art, err := p.Build(ctx, "acme", policy, tool("a"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +95,7 @@ func TestPoolBuildsOnceAndHashes(t *testing.T) {
 	}
 
 	art.Wasm[0] ^= 0xff // callers own their copy
-	again, err := p.Build(ctx, policy, tool("a"))
+	again, err := p.Build(ctx, "acme", policy, tool("a"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +106,7 @@ func TestPoolBuildsOnceAndHashes(t *testing.T) {
 		t.Fatalf("identical source compiled %d times", n)
 	}
 
-	other, err := p.Build(ctx, policy, tool("b"))
+	other, err := p.Build(ctx, "acme", policy, tool("b"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func TestPoolValidatesBeforeCompiling(t *testing.T) {
 	in := &instrumented{}
 	p := newPool(t, 1, in)
 	src := strings.Replace(goodTool, `"context"`, "\"context\"\n\t\"os\"", 1)
-	_, err := p.Build(context.Background(), build.DefaultPolicy(), map[string][]byte{"main.go": []byte(src)})
+	_, err := p.Build(context.Background(), "acme", build.DefaultPolicy(), map[string][]byte{"main.go": []byte(src)})
 	var verr *build.ValidationError
 	if !errors.As(err, &verr) || len(verr.Problems) != 1 || verr.Problems[0].Line != 5 || verr.Problems[0].Code != build.CodeImport {
 		t.Fatalf("err = %v", err)
@@ -131,11 +132,11 @@ func TestPoolValidatesBeforeCompiling(t *testing.T) {
 	curated := strings.Replace(goodTool, `"context"`, "\"context\"\n\t\"math/big\"", 1)
 	curated = strings.Replace(curated, "func main() {", "var _ big.Int\n\nfunc main() {", 1)
 	files := map[string][]byte{"main.go": []byte(curated)}
-	if _, err := p.Build(context.Background(), build.DefaultPolicy(), files); err != nil {
+	if _, err := p.Build(context.Background(), "acme", build.DefaultPolicy(), files); err != nil {
 		t.Fatal(err)
 	}
 	strict := build.Policy{AllowedImports: []string{"context", build.ToolkitImport}}
-	if _, err := p.Build(context.Background(), strict, files); !errors.As(err, &verr) {
+	if _, err := p.Build(context.Background(), "acme", strict, files); !errors.As(err, &verr) {
 		t.Fatalf("a cached build skipped validation: err = %v", err)
 	}
 }
@@ -150,7 +151,9 @@ func TestPoolSharesConcurrentIdenticalBuilds(t *testing.T) {
 	arts := make([]build.Artifact, callers)
 	errs := make([]error, callers)
 	for i := range callers {
-		wg.Go(func() { arts[i], errs[i] = p.Build(context.Background(), build.DefaultPolicy(), tool("shared")) })
+		wg.Go(func() {
+			arts[i], errs[i] = p.Build(context.Background(), "acme", build.DefaultPolicy(), tool("shared"))
+		})
 	}
 	// Hold the one build until every caller waits on it.
 	waitFor(t, "all callers to join the build", func() bool { return build.Waiters(p) == callers })
@@ -187,7 +190,7 @@ func TestPoolBoundsConcurrency(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i, label := range []string{"one", "two"} {
-		wg.Go(func() { _, errs[i] = p.Build(context.Background(), build.DefaultPolicy(), tool(label)) })
+		wg.Go(func() { _, errs[i] = p.Build(context.Background(), "acme", build.DefaultPolicy(), tool(label)) })
 	}
 	wg.Wait()
 	for _, err := range errs {
@@ -212,7 +215,7 @@ func TestPoolCancelWhileQueued(t *testing.T) {
 
 	holder := make(chan error, 1)
 	go func() {
-		_, err := p.Build(context.Background(), build.DefaultPolicy(), tool("holder"))
+		_, err := p.Build(context.Background(), "acme", build.DefaultPolicy(), tool("holder"))
 		holder <- err
 	}()
 	waitFor(t, "the first build to take the slot", func() bool { return in.calls.Load() == 1 })
@@ -220,7 +223,7 @@ func TestPoolCancelWhileQueued(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	queued := make(chan error, 1)
 	go func() {
-		_, err := p.Build(ctx, build.DefaultPolicy(), tool("queued"))
+		_, err := p.Build(ctx, "acme", build.DefaultPolicy(), tool("queued"))
 		queued <- err
 	}()
 	waitFor(t, "the second build to queue", func() bool { return build.Queued(p) == 1 })
@@ -239,7 +242,7 @@ func TestPoolCancelWhileQueued(t *testing.T) {
 		t.Fatalf("the cancelled build was compiled (calls %d)", n)
 	}
 	// The same source asked again builds afresh.
-	if _, err := p.Build(context.Background(), build.DefaultPolicy(), tool("queued")); err != nil {
+	if _, err := p.Build(context.Background(), "acme", build.DefaultPolicy(), tool("queued")); err != nil {
 		t.Fatal(err)
 	}
 	if n := in.calls.Load(); n != 2 {
@@ -264,13 +267,13 @@ func TestPoolBuildOutlivesTheCallerThatStartedIt(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	starter := make(chan error, 1)
 	go func() {
-		_, err := p.Build(ctx, build.DefaultPolicy(), tool("outlive"))
+		_, err := p.Build(ctx, "acme", build.DefaultPolicy(), tool("outlive"))
 		starter <- err
 	}()
 	waitFor(t, "the build to start", func() bool { return in.calls.Load() == 1 })
 	joiner := make(chan error, 1)
 	go func() {
-		_, err := p.Build(context.Background(), build.DefaultPolicy(), tool("outlive"))
+		_, err := p.Build(context.Background(), "acme", build.DefaultPolicy(), tool("outlive"))
 		joiner <- err
 	}()
 	waitFor(t, "the second caller to join", func() bool { return build.Waiters(p) == 2 })
@@ -287,5 +290,111 @@ func TestPoolBuildOutlivesTheCallerThatStartedIt(t *testing.T) {
 	}
 	if in.calls.Load() != 1 {
 		t.Fatalf("calls %d", in.calls.Load())
+	}
+}
+
+// TestPoolSharesWorkersBetweenCustomers floods a two-worker pool with
+// customer A's builds, which hang, and shows customer B's build still gets
+// a worker: A runs at most its share (one) at a time.
+func TestPoolSharesWorkersBetweenCustomers(t *testing.T) {
+	release := make(chan struct{})
+	in := &instrumented{}
+	p := build.NewPool(newBuilder(t), 2)
+	// A fake compiler: A's builds block until released; B's finish at once.
+	build.WrapCompile(p, func(build.CompileFunc) build.CompileFunc {
+		return func(ctx context.Context, files map[string][]byte) ([]byte, error) {
+			in.calls.Add(1)
+			if strings.Contains(string(files["main.go"]), "flood") {
+				n := in.active.Add(1)
+				defer in.active.Add(-1)
+				if m := in.maxActive.Load(); n > m {
+					in.maxActive.Store(n) // only A's builds write it, one at a time
+				}
+				select {
+				case <-release:
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
+			}
+			return files["main.go"], nil
+		}
+	})
+
+	const flood = 3
+	var wg sync.WaitGroup
+	errs := make([]error, flood)
+	for i := range flood {
+		wg.Go(func() {
+			_, errs[i] = p.Build(context.Background(), "a", build.DefaultPolicy(), tool(fmt.Sprint("flood ", i)))
+		})
+	}
+	waitFor(t, "A's builds to take its share and queue", func() bool { return in.calls.Load() == 1 && build.Queued(p) == flood-1 })
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Build(context.Background(), "b", build.DefaultPolicy(), tool("b"))
+		done <- err
+	}()
+	if !eventually(func() bool { return len(done) == 1 }) {
+		t.Fatal("customer B's build is stalled behind customer A's")
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if build.Queued(p) != flood-1 {
+		t.Errorf("%d builds queued, want A's %d", build.Queued(p), flood-1)
+	}
+
+	close(release)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if in.maxActive.Load() != 1 || in.calls.Load() != flood+1 {
+		t.Fatalf("A ran up to %d builds at once (calls %d); want 1", in.maxActive.Load(), in.calls.Load())
+	}
+}
+
+// Callers share a build only with their own customer's callers, so B never
+// waits in A's line for the same source; B gets A's finished build from the
+// cache.
+func TestPoolDoesNotShareQueuedBuildsAcrossCustomers(t *testing.T) {
+	release := make(chan struct{})
+	in := &instrumented{}
+	p := build.NewPool(newBuilder(t), 2)
+	build.WrapCompile(p, func(build.CompileFunc) build.CompileFunc {
+		return func(ctx context.Context, files map[string][]byte) ([]byte, error) {
+			if in.calls.Add(1) == 1 {
+				<-release // A's first build holds A's share
+			}
+			return files["main.go"], nil
+		}
+	})
+	holder := make(chan error, 1)
+	go func() {
+		_, err := p.Build(context.Background(), "a", build.DefaultPolicy(), tool("holder"))
+		holder <- err
+	}()
+	waitFor(t, "A's first build to start", func() bool { return in.calls.Load() == 1 })
+	queued := make(chan error, 1)
+	go func() {
+		_, err := p.Build(context.Background(), "a", build.DefaultPolicy(), tool("common"))
+		queued <- err
+	}()
+	waitFor(t, "A's second build to queue", func() bool { return build.Queued(p) == 1 })
+
+	if _, err := p.Build(context.Background(), "b", build.DefaultPolicy(), tool("common")); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	for _, c := range []chan error{holder, queued} {
+		if err := <-c; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := p.Build(context.Background(), "c", build.DefaultPolicy(), tool("common")); err != nil || in.calls.Load() != 3 {
+		t.Fatalf("err %v, calls %d: want the finished build served from the cache", err, in.calls.Load())
 	}
 }

@@ -57,6 +57,16 @@ type Config struct {
 	OIDCClientID string
 	OIDCName     string
 	OIDCSignup   bool
+	// HTTP bounds slow and numerous clients (http.go).
+	HTTP HTTPLimits
+	// MCPIPRequestsPerMinute limits the MCP requests of one client address
+	// (an IPv6 /64), counted before authentication
+	// (--mcp-ip-requests-per-minute, KILN_MCP_IP_REQUESTS_PER_MINUTE).
+	MCPIPRequestsPerMinute int
+	// MemoryLimitPercent is the Go runtime's soft memory limit, in percent
+	// of the memory available, when GOMEMLIMIT is not set; 0 sets none
+	// (--memory-limit-percent, KILN_MEMORY_LIMIT_PERCENT).
+	MemoryLimitPercent int
 
 	// envErrs are environment values that could not be parsed when the
 	// flags were registered; Validate reports them.
@@ -89,6 +99,12 @@ func (c *Config) RegisterStorage(fs *flag.FlagSet, getenv Getenv) {
 // build uses several cores for up to a minute.
 const DefaultBuildWorkers = 2
 
+// DefaultMCPIPRequestsPerMinute, 10 a second, is above what a few agents
+// behind one address send, and below what guessing keys or flooding from one
+// source needs. Raise it for many clients behind one NAT that is not a
+// trusted proxy.
+const DefaultMCPIPRequestsPerMinute = 600
+
 // RegisterServe adds the storage flags and the service's own to fs.
 func (c *Config) RegisterServe(fs *flag.FlagSet, getenv Getenv) {
 	c.serve = true
@@ -99,15 +115,7 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv Getenv) {
 		"the URL clients reach this service at, base of OAuth issuer and MCP resource URLs; https in production,\ndefault http://<addr> in development (env KILN_PUBLIC_URL)")
 	fs.StringVar(&c.LibraryKeys, "library-keys", getenv("KILN_LIBRARY_KEYS"),
 		"public keys (ed25519:<base64>, separated by commas) whose signatures library uploads must carry;\nempty in development trusts a generated key in the data dir (env KILN_LIBRARY_KEYS)")
-	workers := DefaultBuildWorkers
-	if v := getenv("KILN_BUILD_WORKERS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			c.envErrs = append(c.envErrs, fmt.Errorf("config: KILN_BUILD_WORKERS is %q; it must be a whole number", v))
-		}
-		workers = n
-	}
-	fs.IntVar(&c.BuildWorkers, "build-workers", workers,
+	fs.IntVar(&c.BuildWorkers, "build-workers", c.envInt(getenv, "KILN_BUILD_WORKERS", DefaultBuildWorkers),
 		"how many tool builds may run at once (env KILN_BUILD_WORKERS)")
 	fs.StringVar(&c.RedisURL, "redis-url", getenv("KILN_REDIS_URL"),
 		"redis://... to share rate limits between nodes; empty keeps them per node (env KILN_REDIS_URL)")
@@ -128,6 +136,10 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv Getenv) {
 	}
 	fs.BoolVar(&c.OIDCSignup, "oidc-signup", on,
 		"give a person the provider signs in, and Kiln does not know, a new customer on the free plan\n(env KILN_OIDC_SIGNUP)")
+	fs.IntVar(&c.MCPIPRequestsPerMinute, "mcp-ip-requests-per-minute",
+		c.envInt(getenv, "KILN_MCP_IP_REQUESTS_PER_MINUTE", DefaultMCPIPRequestsPerMinute),
+		"most MCP requests a minute from one client address (an IPv6 /64), before authentication\n(env KILN_MCP_IP_REQUESTS_PER_MINUTE)")
+	c.registerHTTP(fs, getenv)
 }
 
 // AllowPrivatePrefixes parses EgressAllowPrivate.
@@ -167,6 +179,12 @@ func (c *Config) Validate() error {
 	}
 	if c.serve && c.BuildWorkers < 1 {
 		errs = append(errs, fmt.Errorf("config: --build-workers/KILN_BUILD_WORKERS is %d; it must be at least 1", c.BuildWorkers))
+	}
+	if c.serve && c.MCPIPRequestsPerMinute < 1 {
+		errs = append(errs, fmt.Errorf("config: --mcp-ip-requests-per-minute/KILN_MCP_IP_REQUESTS_PER_MINUTE is %d; it must be at least 1", c.MCPIPRequestsPerMinute))
+	}
+	if c.serve {
+		errs = append(errs, c.validateHTTP()...)
 	}
 	if c.PublicURL != "" {
 		if _, err := ParsePublicURL(c.PublicURL, false); err != nil {

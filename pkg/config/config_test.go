@@ -223,10 +223,32 @@ func TestValidate(t *testing.T) {
 		{nil, []string{"--oidc-issuer", "idp.example.com", "--oidc-client-id", "kiln"}, "--oidc-issuer"},
 		{map[string]string{"KILN_ENV": "production"}, []string{"--oidc-issuer", "http://idp.example.com", "--oidc-client-id", "kiln"}, "https in production"},
 		{map[string]string{"KILN_OIDC_SIGNUP": "perhaps"}, nil, "KILN_OIDC_SIGNUP"},
+		{map[string]string{"KILN_MCP_IP_REQUESTS_PER_MINUTE": "lots"}, nil, "KILN_MCP_IP_REQUESTS_PER_MINUTE"},
+		{nil, []string{"--mcp-ip-requests-per-minute", "0"}, "--mcp-ip-requests-per-minute/KILN_MCP_IP_REQUESTS_PER_MINUTE is 0; it must be at least 1"},
+		{map[string]string{"KILN_MCP_IP_REQUESTS_PER_MINUTE": "-5"}, nil, "is -5; it must be at least 1"},
 	} {
 		err := parse(t, tc.env, tc.args...).Validate()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v %v: got %v, want %q", tc.env, tc.args, err, tc.want)
+		}
+	}
+}
+
+// TestMCPIPRequestsPerMinute: the default, the variable, the flag over the
+// variable, and the smallest value allowed (TestValidate crosses it).
+func TestMCPIPRequestsPerMinute(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		args []string
+		want int
+	}{
+		{nil, nil, config.DefaultMCPIPRequestsPerMinute},
+		{map[string]string{"KILN_MCP_IP_REQUESTS_PER_MINUTE": "1"}, nil, 1},
+		{map[string]string{"KILN_MCP_IP_REQUESTS_PER_MINUTE": "6000"}, []string{"--mcp-ip-requests-per-minute", "30"}, 30},
+	} {
+		c := parse(t, tc.env, tc.args...)
+		if err := c.Validate(); err != nil || c.MCPIPRequestsPerMinute != tc.want {
+			t.Errorf("%v %v: %d, %v; want %d", tc.env, tc.args, c.MCPIPRequestsPerMinute, err, tc.want)
 		}
 	}
 }

@@ -5,17 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
+	"github.com/kilnhq/kiln/pkg/apikey"
+	"github.com/kilnhq/kiln/pkg/auth"
 	"github.com/kilnhq/kiln/pkg/store"
 )
-
-// APIKeyPrefix starts every Kiln API key (as pkg/api makes them).
-const APIKeyPrefix = "kiln_"
-
-// touchEvery is how stale a key's last-used time may get before a request
-// updates it, so that not every call is also a write.
-const touchEvery = time.Minute
 
 // authenticate admits a request bearing an API key scoped to this server or,
 // when OAuth is configured, an access token whose audience is exactly this
@@ -28,7 +22,7 @@ const touchEvery = time.Minute
 // Account-wide keys are refused on purpose: they can manage every server of
 // the account, and an MCP client config is the wrong place for one.
 func (h *Host) authenticate(w http.ResponseWriter, r *http.Request, serverID string) (store.APIKey, bool) {
-	token, ok := bearer(r)
+	token, ok := auth.Bearer(r)
 	if !ok {
 		h.unauthorized(w, serverID, "", "This MCP server is private: send an API key for it in the header Authorization: Bearer kiln_...")
 		return store.APIKey{}, false
@@ -37,42 +31,30 @@ func (h *Host) authenticate(w http.ResponseWriter, r *http.Request, serverID str
 		h.unauthorized(w, serverID, "invalid_token", msg)
 		return store.APIKey{}, false
 	}
-	if !strings.HasPrefix(token, APIKeyPrefix) {
-		if h.cfg.OAuth != nil && looksLikeJWT(token) {
-			at, ok := h.authenticateOAuth(w, r, serverID, token)
-			if !ok {
-				return store.APIKey{}, false
-			}
-			// The call's actor is the OAuth token (and through it the user).
-			return store.APIKey{ID: "oauth:" + at.ID}, true
+	if !strings.HasPrefix(token, apikey.Prefix) && h.cfg.OAuth != nil && looksLikeJWT(token) {
+		at, ok := h.authenticateOAuth(w, r, serverID, token)
+		if !ok {
+			return store.APIKey{}, false
 		}
-		return invalid("The bearer token is not a Kiln API key or access token.")
+		// The call's actor is the OAuth token (and through it the user).
+		return store.APIKey{ID: "oauth:" + at.ID}, true
 	}
-	ctx := r.Context()
-	// The lookup is by SHA-256; keys carry 130 random bits, so timing the
-	// index lookup reveals nothing useful.
-	key, err := h.store.APIKeyByHash(ctx, store.HashAPIKey(token))
+	key, err := apikey.Check(r.Context(), h.store, h.log, token)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, apikey.ErrInvalid) && !strings.HasPrefix(token, apikey.Prefix):
+		return invalid("The bearer token is not a Kiln API key or access token.")
+	case errors.Is(err, apikey.ErrInvalid):
 		return invalid("The API key is not valid.")
+	case errors.Is(err, apikey.ErrUnusable):
+		return invalid("The API key is revoked or expired.")
 	case err != nil:
-		h.log.Error("looking up an API key", "error", err)
+		h.log.Error("checking an API key", "error", err)
 		writeError(w, http.StatusServiceUnavailable, nil, "Kiln could not check the API key; try again shortly.")
 		return store.APIKey{}, false
-	}
-	now := h.store.Now()
-	switch {
-	case !key.Usable(now):
-		return invalid("The API key is revoked or expired.")
 	case key.ServerID == nil:
 		return invalid("This API key is for the account API; an MCP client needs a key created for this server.")
 	case *key.ServerID != serverID:
 		return invalid("The API key is not valid for this server.")
-	}
-	if key.LastUsedAt == nil || now.Sub(*key.LastUsedAt) > touchEvery {
-		if err := h.store.TouchAPIKey(ctx, key.ID, now); err != nil {
-			h.log.Warn("recording API key use", "key", key.ID, "error", err)
-		}
 	}
 	return key, true
 }
@@ -86,14 +68,4 @@ func (h *Host) unauthorized(w http.ResponseWriter, serverID, errCode, msg string
 	}
 	w.Header().Set("WWW-Authenticate", challenge)
 	writeError(w, http.StatusUnauthorized, nil, msg)
-}
-
-// bearer returns the token of an "Authorization: Bearer ..." header.
-func bearer(r *http.Request) (string, bool) {
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	token = strings.TrimSpace(token)
-	return token, token != ""
 }

@@ -29,6 +29,10 @@ type request struct {
 	// ends, and the module's call with it, whatever the SDK does with its
 	// own contexts.
 	httpCtx context.Context
+	// busy holds the SDK's answer to a request with one tool call, to turn
+	// it into a 503 if the sandbox has no room for the call (busy.go); nil
+	// for other requests.
+	busy *busyWriter
 }
 
 type requestKey struct{}
@@ -94,6 +98,11 @@ func (h *Host) call(ctx context.Context, r *request, t *tool, req *mcp.CallToolR
 		exec.Arguments = store.JSON(args)
 	}
 	result, err := h.run(ctx, r, t, args, req.Session, &exec)
+	var busy *sandbox.BusyError
+	if errors.As(err, &busy) {
+		// Not an execution: the module never started.
+		return h.refuse(r, busy), nil
+	}
 	if err != nil {
 		h.log.Error("tool call failed in the host", "server", r.d.srv.ID, "tool", t.name, "error", err)
 		exec.Outcome = "host_error"
@@ -107,6 +116,18 @@ func (h *Host) call(ctx context.Context, r *request, t *tool, req *mcp.CallToolR
 	}
 	h.record(ctx, r, &exec)
 	return result, nil
+}
+
+// refuse answers a call the sandbox had no room for: with a 503 when the
+// request held only this call and its answer has not begun, else with a
+// tool error saying when to retry.
+func (h *Host) refuse(r *request, busy *sandbox.BusyError) *mcp.CallToolResult {
+	h.log.Debug("tool call refused: the sandbox is busy", "server", r.d.srv.ID, "resource", busy.Resource)
+	if r.busy != nil && r.busy.refuse(busy) {
+		return toolError("busy") // dropped: serveMCP answers 503
+	}
+	return toolError(fmt.Sprintf("This Kiln node is running as many tool calls as it can (%s); retry in %v.",
+		busy.Resource, busy.RetryAfter.Round(time.Second)))
 }
 
 // run does the call and fills exec's outcome and costs. An error is a

@@ -1,6 +1,7 @@
 package mcphost_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/kilnhq/kiln/pkg/apikey"
 	"github.com/kilnhq/kiln/pkg/mcphost"
 	"github.com/kilnhq/kiln/pkg/ratelimit"
 	"github.com/kilnhq/kiln/pkg/secrets"
@@ -85,12 +87,12 @@ type env struct {
 }
 
 type envOptions struct {
-	databaseURL string
-	limiter     ratelimit.Limiter
-	ipLimit     int
-	resync      time.Duration
-	payloads    bool
-	box         *secrets.Box
+	limiter  ratelimit.Limiter
+	ipLimit  int
+	resync   time.Duration
+	payloads bool
+	box      *secrets.Box
+	engine   *sandbox.Engine // nil: testEngine
 }
 
 func newEnv(t testing.TB, s *store.Store, opts envOptions) *env {
@@ -111,10 +113,10 @@ func newEnv(t testing.TB, s *store.Store, opts envOptions) *env {
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	cfg := mcphost.Config{
-		Store: s, Engine: testEngine, Catalog: catalog, Secrets: box,
-		PublicURL:   "http://" + srv.Listener.Addr().String(),
-		Logger:      slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		DatabaseURL: opts.databaseURL, Limiter: opts.limiter, IPRequestsPerMinute: opts.ipLimit,
+		Store: s, Engine: cmp.Or(opts.engine, testEngine), Catalog: catalog, Secrets: box,
+		PublicURL: "http://" + srv.Listener.Addr().String(),
+		Logger:    slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Limiter:   opts.limiter, IPRequestsPerMinute: opts.ipLimit,
 		ResyncInterval: opts.resync,
 	}
 	if opts.payloads {
@@ -141,9 +143,6 @@ func newEnv(t testing.TB, s *store.Store, opts envOptions) *env {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Run: %v", err)
-		}
-		if err := host.Close(); err != nil {
-			t.Error(err)
 		}
 	})
 	return &env{t: t, store: s, catalog: catalog, box: box, host: host, srv: srv}
@@ -239,7 +238,7 @@ func (e *env) addTool(serverID string, spec toolSpec) {
 // addKey creates an API key; serverID nil makes an account-wide one.
 func (e *env) addKey(customerID string, serverID *string) string {
 	e.t.Helper()
-	secret := mcphost.APIKeyPrefix + strings.ToLower(rand.Text())
+	secret := apikey.Prefix + strings.ToLower(rand.Text())
 	k := store.APIKey{CustomerID: customerID, ServerID: serverID, Name: "test", Prefix: secret[:12], Hash: store.HashAPIKey(secret)}
 	if err := e.store.CreateAPIKey(context.Background(), &k); err != nil {
 		e.t.Fatal(err)

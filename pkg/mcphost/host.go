@@ -3,7 +3,7 @@
 // modelcontextprotocol go-sdk.
 //
 //	host, err := mcphost.New(mcphost.Config{Store: st, Engine: engine, Catalog: catalog,
-//		Secrets: box, PublicURL: "https://kiln.example.com", DatabaseURL: dbURL})
+//		Secrets: box, PublicURL: "https://kiln.example.com"})
 //	mux.Handle("/mcp/", host.Handler())
 //	go host.Run(ctx)                       // compiles deployed modules, follows changes
 //	...
@@ -24,7 +24,6 @@
 package mcphost
 
 import (
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -38,13 +37,13 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/kilnhq/kiln/pkg/auth"
 	"github.com/kilnhq/kiln/pkg/ratelimit"
 	"github.com/kilnhq/kiln/pkg/secrets"
 	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/kilnhq/kiln/pkg/tier"
 	"github.com/kilnhq/kiln/sandbox"
 	"github.com/kilnhq/kiln/sandbox/egress"
-	"github.com/kilnhq/kiln/schema"
 )
 
 // Config configures a Host. Store, Engine, Catalog, Secrets and PublicURL
@@ -66,10 +65,6 @@ type Config struct {
 	// Logger receives operational logs (default: discarded).
 	Logger *slog.Logger
 
-	// DatabaseURL is the PostgreSQL URL the store was opened with. With it,
-	// nodes tell each other about changes through LISTEN/NOTIFY. Leave it
-	// empty with SQLite, which serves one node.
-	DatabaseURL string
 	// ResyncInterval is how often every deployed server is compared with
 	// the database, so that a node which missed a notification converges
 	// (default 30s; negative disables it, for tests of notifications).
@@ -139,9 +134,6 @@ type Host struct {
 
 	// node identifies this process in notifications, so it can skip its own.
 	node string
-	// notifyDB sends NOTIFY on PostgreSQL; nil on SQLite.
-	notifyDB *sql.DB
-	channel  string
 
 	// loaded is closed when Run's first load of every server is done.
 	loaded     chan struct{}
@@ -210,14 +202,6 @@ func New(cfg Config) (*Host, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/mcp/{server}", h.serveMCP)
 	h.handler = mux
-	if cfg.DatabaseURL != "" {
-		if cfg.Store.Dialect() != schema.Postgres {
-			return nil, errors.New("mcphost: DatabaseURL is set but the store is not on PostgreSQL")
-		}
-		if err := h.openNotify(); err != nil {
-			return nil, err
-		}
-	}
 	return h, nil
 }
 
@@ -229,24 +213,12 @@ func (h *Host) Loaded() <-chan struct{} { return h.loaded }
 // Handler serves /mcp/{server}. Mount it at /mcp/ with the path intact.
 func (h *Host) Handler() http.Handler { return h.handler }
 
-// Close releases the notification connection. Run must have returned.
-func (h *Host) Close() error {
-	if h.notifyDB != nil {
-		if err := h.notifyDB.Close(); err != nil {
-			return fmt.Errorf("mcphost: closing the notification connection: %w", err)
-		}
-	}
-	return nil
-}
-
 // ResourceURL is the URL of a server's MCP endpoint: the resource an OAuth
 // token for it names.
-func (h *Host) ResourceURL(serverID string) string {
-	return h.publicURL + "/mcp/" + serverID
-}
+func (h *Host) ResourceURL(serverID string) string { return auth.ResourceURL(h.publicURL, serverID) }
 
 // resourceMetadataURL is where a client learns how to get a token for a
 // server (RFC 9728); the OAuth work serves it.
 func (h *Host) resourceMetadataURL(serverID string) string {
-	return h.publicURL + "/.well-known/oauth-protected-resource/mcp/" + serverID
+	return auth.ResourceMetadataURL(h.publicURL, serverID)
 }

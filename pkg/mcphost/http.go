@@ -1,24 +1,18 @@
 package mcphost
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"regexp"
 
+	"github.com/kilnhq/kiln/pkg/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // maxBodyBytes caps a request body, as the SDK does by default; it is read
 // here first to see which methods the request holds.
 const maxBodyBytes = mcp.DefaultMaxRequestBodyBytes
-
-// serverIDPattern matches the IDs pkg/store makes ("srv_" and base32).
-// Anything else is a 404 before any database work.
-var serverIDPattern = regexp.MustCompile(`^srv_[a-z2-7]{1,64}$`)
 
 // serveMCP is /mcp/{server}: everything Kiln decides about a request
 // happens here, in this order, before the SDK sees it:
@@ -30,8 +24,12 @@ var serverIDPattern = regexp.MustCompile(`^srv_[a-z2-7]{1,64}$`)
 //  5. the server is deployed (loaded now if this node has not yet; else 404);
 //  6. X-Kiln-Env-* headers name per-request env vars of the server, within
 //     size limits (else 400);
-//  7. the server's and, for tool calls, the customer's limits of the plan
-//     are not exceeded (else 429).
+//  7. the body is JSON-RPC as the SDK will read it (else 400, or 413 when
+//     too large; see peek.go);
+//  8. the server's limit, for each message, and the customer's, for each
+//     tool call, are not exceeded (else 429).
+//
+// A tool call the sandbox has no room for is a 503 (busy.go).
 //
 // The request then goes to the SDK's stateless handler with the deployment,
 // plan, key and env in its context; getServer hands the SDK the
@@ -39,7 +37,7 @@ var serverIDPattern = regexp.MustCompile(`^srv_[a-z2-7]{1,64}$`)
 func (h *Host) serveMCP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := r.PathValue("server")
-	if !serverIDPattern.MatchString(id) {
+	if !auth.ValidServerID(id) {
 		writeError(w, http.StatusNotFound, nil, "There is no MCP server at this URL: Kiln serves servers at /mcp/srv_...")
 		return
 	}
@@ -73,27 +71,40 @@ func (h *Host) serveMCP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, nil, msg)
 		return
 	}
-	methods, rpcID, err := peekMethods(w, r)
+	msgs, err := peekMessages(w, r)
 	if err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		var bad *badBodyError
+		switch {
+		case errors.As(err, &tooBig):
 			writeError(w, http.StatusRequestEntityTooLarge, nil, fmt.Sprintf("The request body is larger than %d bytes.", maxBodyBytes))
-			return
+		case errors.As(err, &bad):
+			writeError(w, http.StatusBadRequest, nil, "The request body is refused: "+bad.msg+".")
+		default:
+			writeError(w, http.StatusBadRequest, nil, "The request body could not be read.")
 		}
-		writeError(w, http.StatusBadRequest, nil, "The request body could not be read.")
 		return
 	}
 	plan, err := h.catalog.ForCustomer(ctx, d.srv.CustomerID)
 	if err != nil {
 		h.log.Error("looking up a customer's plan", "server", id, "customer", d.srv.CustomerID, "error", err)
-		writeError(w, http.StatusInternalServerError, rpcID, "Kiln could not look up this server's plan; the failure is logged.")
+		writeError(w, http.StatusInternalServerError, msgs.id, "Kiln could not look up this server's plan; the failure is logged.")
 		return
 	}
-	if !h.allowPlan(w, r, d, plan, methods, rpcID) {
+	if !h.allowPlan(w, r, d, plan, msgs) {
 		return
 	}
 	req := &request{d: d, plan: plan, keyID: key.ID, env: env, httpCtx: ctx}
-	h.mcp.ServeHTTP(w, r.WithContext(withRequest(ctx, req)))
+	if msgs.calls != 1 {
+		h.mcp.ServeHTTP(w, r.WithContext(withRequest(ctx, req)))
+		return
+	}
+	// One tool call: a 503 if the sandbox has no room for it (busy.go).
+	req.busy = newBusyWriter(w)
+	h.mcp.ServeHTTP(req.busy, r.WithContext(withRequest(ctx, req)))
+	if busy := req.busy.refused(); busy != nil {
+		writeBusy(w, msgs.id, busy)
+	}
 }
 
 // getServer is the SDK's per-request server lookup. serveMCP already chose
@@ -104,44 +115,6 @@ func (h *Host) getServer(r *http.Request) *mcp.Server {
 		return nil
 	}
 	return req.d.server
-}
-
-// peekMethods reads the body (putting it back for the SDK) and returns the
-// JSON-RPC methods it holds and the first request's id, for the rate limits
-// and for error answers. A body that is not JSON-RPC is left for the SDK
-// to refuse.
-func peekMethods(w http.ResponseWriter, r *http.Request) ([]string, json.RawMessage, error) {
-	if r.Method != http.MethodPost || r.Body == nil {
-		return nil, nil, nil
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	if err != nil {
-		return nil, nil, err
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	type msg struct {
-		Method string          `json:"method"`
-		ID     json.RawMessage `json:"id"`
-	}
-	var msgs []msg
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) > 0 && trimmed[0] == '[' {
-		_ = json.Unmarshal(trimmed, &msgs) // malformed: the SDK answers it
-	} else {
-		var m msg
-		if json.Unmarshal(trimmed, &m) == nil {
-			msgs = []msg{m}
-		}
-	}
-	var methods []string
-	var id json.RawMessage
-	for _, m := range msgs {
-		methods = append(methods, m.Method)
-		if id == nil && len(m.ID) > 0 {
-			id = m.ID
-		}
-	}
-	return methods, id, nil
 }
 
 // writeError answers with a JSON-RPC error body, which MCP clients show

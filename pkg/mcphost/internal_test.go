@@ -31,15 +31,6 @@ func TestEveryOutcomeHasAMessage(t *testing.T) {
 	}
 }
 
-func TestChannelName(t *testing.T) {
-	if got := channelName("public"); got != "kiln_mcphost_public" {
-		t.Fatal(got)
-	}
-	if got := channelName(strings.Repeat("s", 63)); len(got) > 63 || !strings.HasPrefix(got, notifyPrefix) {
-		t.Fatal(got)
-	}
-}
-
 // TestResolveSchema: what AddTool would panic on never reaches it.
 func TestResolveSchema(t *testing.T) {
 	for _, bad := range []string{`{"type":"string"}`, `{}`, `[]`, `{"type":"object","properties":{"a":{"$ref":"https://example.com/s.json"}}}`,

@@ -7,10 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"slices"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/kilnhq/kiln/pkg/ratelimit"
 	"github.com/kilnhq/kiln/pkg/tier"
@@ -22,11 +19,14 @@ import (
 //     Config.IPRequestsPerMinute (the plan is not known yet). It bounds key
 //     guessing and floods from one source. IPv6 clients are counted per
 //     /64, the block one subscriber usually gets.
-//   - server: every MCP request to one server, at requestsPerCall times the
+//   - server: every MCP message to one server, at requestsPerCall times the
 //     plan's calls per minute: a client also initializes and lists tools
 //     around its calls, and those must not use up the calls' budget.
 //   - customer: tool calls across all of a customer's servers, at the
 //     plan's CallsPerMinute, which is what the plan sells.
+//
+// The last two count the messages of the body as the SDK decodes them
+// (peek.go), each message of a batch on its own.
 //
 // Over a limit, the answer is 429 with Retry-After in whole seconds.
 
@@ -41,37 +41,43 @@ func (h *Host) allowIP(w http.ResponseWriter, r *http.Request) bool {
 		fmt.Sprintf("Too many requests from %s: at most %d a minute.", ip, h.cfg.IPRequestsPerMinute))
 }
 
-// allowPlan checks the server's and (for tool calls) the customer's budgets.
-func (h *Host) allowPlan(w http.ResponseWriter, r *http.Request, d *deployment, plan tier.Plan, methods []string, id json.RawMessage) bool {
-	if slices.Contains(methods, "tools/call") {
-		if !h.allow(w, r, id, "customer:"+d.srv.CustomerID, ratelimit.PerMinute(plan.CallsPerMinute),
+// allowPlan checks the server's budget for each message and the customer's
+// for each tool call: a batch costs what its messages would cost sent one
+// by one. A batch over a limit is refused whole, and what it was allowed
+// before the refusal stays spent, as for requests refused by a later check.
+func (h *Host) allowPlan(w http.ResponseWriter, r *http.Request, d *deployment, plan tier.Plan, msgs peeked) bool {
+	for range msgs.calls {
+		if !h.allow(w, r, msgs.id, "customer:"+d.srv.CustomerID, ratelimit.PerMinute(plan.CallsPerMinute),
 			fmt.Sprintf("Rate limit: the %s plan allows %d tool calls a minute per customer.", plan.Name, plan.CallsPerMinute)) {
 			return false
 		}
 	}
 	n := satMul(plan.CallsPerMinute, requestsPerCall)
-	return h.allow(w, r, id, "server:"+d.srv.ID, ratelimit.PerMinute(n),
-		fmt.Sprintf("Rate limit: the %s plan allows %d MCP requests a minute per server.", plan.Name, n))
+	// A request whose body holds no message (a GET, which the SDK refuses)
+	// still costs one.
+	for range max(msgs.messages, 1) {
+		if !h.allow(w, r, msgs.id, "server:"+d.srv.ID, ratelimit.PerMinute(n),
+			fmt.Sprintf("Rate limit: the %s plan allows %d MCP requests a minute per server.", plan.Name, n)) {
+			return false
+		}
+	}
+	return true
 }
 
 func (h *Host) allow(w http.ResponseWriter, r *http.Request, id json.RawMessage, key string, limit ratelimit.Limit, msg string) bool {
-	dec, err := h.limiter.Allow(r.Context(), key, limit)
-	if err != nil {
-		if r.Context().Err() == nil {
-			h.log.Error("rate limiter", "key", key, "error", err)
-		}
-		writeError(w, http.StatusServiceUnavailable, id, "Kiln could not check its rate limits; try again shortly.")
-		return false
-	}
-	if dec.Allowed {
+	refusal := ratelimit.Admit(r.Context(), h.limiter, key, limit)
+	if refusal == nil {
 		return true
 	}
-	secs := int(math.Ceil(dec.RetryAfter.Seconds()))
-	if secs < 1 {
-		secs = 1
+	refusal.SetHeader(w.Header())
+	if refusal.Err != nil {
+		if r.Context().Err() == nil {
+			h.log.Error("rate limiter", "key", key, "error", refusal.Err)
+		}
+		writeError(w, refusal.Status, id, "Kiln could not check its rate limits; try again shortly.")
+		return false
 	}
-	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	writeError(w, http.StatusTooManyRequests, id, fmt.Sprintf("%s Retry in %v.", msg, time.Duration(secs)*time.Second))
+	writeError(w, refusal.Status, id, fmt.Sprintf("%s Retry in %v.", msg, refusal.Wait()))
 	return false
 }
 

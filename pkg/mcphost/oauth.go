@@ -1,7 +1,6 @@
 package mcphost
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -9,32 +8,14 @@ import (
 	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
+
+	"github.com/kilnhq/kiln/pkg/auth"
 )
-
-// ScopeMCP is the scope an OAuth access token needs to call a server's tools.
-const ScopeMCP = "mcp"
-
-// ErrInvalidToken is what a TokenVerifier returns (wrapped) for a token that
-// is malformed, badly signed, expired, revoked or for another audience.
-var ErrInvalidToken = errors.New("mcphost: invalid access token")
-
-// AccessToken is what a verified OAuth access token says.
-type AccessToken struct {
-	ID      string   // the token's id (jti)
-	Subject string   // the user it was issued to
-	Scopes  []string // granted scopes
-}
-
-// TokenVerifier checks an OAuth access token for one resource URL: the
-// token's audience must be exactly that URL. pkg/oauth implements it.
-type TokenVerifier interface {
-	VerifyAccessToken(ctx context.Context, token, resource string) (AccessToken, error)
-}
 
 // OAuthConfig connects the host to Kiln's authorization server.
 type OAuthConfig struct {
 	Issuer   string // the authorization server's issuer URL
-	Verifier TokenVerifier
+	Verifier auth.TokenVerifier
 }
 
 // ProtectedResourceMetadata serves RFC 9728 metadata at
@@ -48,13 +29,13 @@ func (h *Host) ProtectedResourceMetadata() http.Handler {
 
 func (h *Host) serveResourceMetadata(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("server")
-	if !serverIDPattern.MatchString(id) {
+	if !auth.ValidServerID(id) {
 		http.NotFound(w, r)
 		return
 	}
 	meta := oauthex.ProtectedResourceMetadata{
 		Resource:               h.ResourceURL(id),
-		ScopesSupported:        []string{ScopeMCP},
+		ScopesSupported:        []string{auth.ScopeMCP},
 		BearerMethodsSupported: []string{"header"},
 		ResourceName:           "Kiln MCP server " + id,
 	}
@@ -69,23 +50,23 @@ func (h *Host) serveResourceMetadata(w http.ResponseWriter, r *http.Request) {
 
 // authenticateOAuth admits an OAuth access token for serverID, answering
 // 401 invalid_token or 403 insufficient_scope itself when it does not.
-func (h *Host) authenticateOAuth(w http.ResponseWriter, r *http.Request, serverID, token string) (AccessToken, bool) {
+func (h *Host) authenticateOAuth(w http.ResponseWriter, r *http.Request, serverID, token string) (auth.AccessToken, bool) {
 	resource := h.ResourceURL(serverID)
 	at, err := h.cfg.OAuth.Verifier.VerifyAccessToken(r.Context(), token, resource)
 	switch {
-	case errors.Is(err, ErrInvalidToken):
+	case errors.Is(err, auth.ErrInvalidToken):
 		h.unauthorized(w, serverID, "invalid_token", "The access token is not valid for this server.")
-		return AccessToken{}, false
+		return auth.AccessToken{}, false
 	case err != nil:
 		h.log.Error("verifying an access token", "server", serverID, "error", err)
 		writeError(w, http.StatusServiceUnavailable, nil, "Kiln could not check the access token; try again shortly.")
-		return AccessToken{}, false
+		return auth.AccessToken{}, false
 	}
-	if !slices.Contains(at.Scopes, ScopeMCP) {
-		w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+ScopeMCP+
+	if !slices.Contains(at.Scopes, auth.ScopeMCP) {
+		w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+auth.ScopeMCP+
 			`", resource_metadata="`+h.resourceMetadataURL(serverID)+`"`)
-		writeError(w, http.StatusForbidden, nil, "The access token lacks the scope "+ScopeMCP+".")
-		return AccessToken{}, false
+		writeError(w, http.StatusForbidden, nil, "The access token lacks the scope "+auth.ScopeMCP+".")
+		return auth.AccessToken{}, false
 	}
 	return at, true
 }

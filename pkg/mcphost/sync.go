@@ -2,65 +2,28 @@ package mcphost
 
 import (
 	"context"
-	"crypto/sha256"
-	"database/sql"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/lib/pq"
 )
 
-// How nodes learn of changes. With PostgreSQL, every Deploy, Remove and
-// Reload sends NOTIFY on a channel all nodes LISTEN on, with the server's
-// ID; each node then re-reads that server. NOTIFY is delivered only to
+// How nodes learn of changes. Every Deploy, Remove and Reload sends a store
+// notification (NOTIFY on PostgreSQL) all nodes listen to, with the
+// server's ID; each node then re-reads that server. NOTIFY is delivered only to
 // connected listeners, so a node that was disconnected, or a notification
 // lost with a connection, would leave a node serving an old version: a
 // periodic resync compares every server with the database (by fingerprint,
 // without rebuilding unchanged ones), and a reconnected listener triggers
 // one at once. SQLite serves one node and needs none of this.
 
-// notifyPrefix starts the channel name; the database schema completes it,
-// so deployments (and parallel tests) sharing a PostgreSQL database in
-// different schemas do not hear each other.
-const notifyPrefix = "kiln_mcphost_"
+// changesTopic is the store notification topic deploys are announced on.
+const changesTopic = "mcphost"
 
-// openNotify opens the connection NOTIFY is sent on and names the channel.
-func (h *Host) openNotify() error {
-	db, err := sql.Open("postgres", h.cfg.DatabaseURL)
-	if err != nil {
-		return fmt.Errorf("mcphost: opening the notification connection: %w", err)
-	}
-	db.SetMaxOpenConns(2)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var schemaName string
-	if err := db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schemaName); err != nil {
-		return errors.Join(fmt.Errorf("mcphost: reading the database schema: %w", err), db.Close())
-	}
-	h.notifyDB, h.channel = db, channelName(schemaName)
-	return nil
-}
-
-// channelName keeps the channel within PostgreSQL's 63-byte identifiers.
-func channelName(schemaName string) string {
-	if len(notifyPrefix)+len(schemaName) <= 63 {
-		return notifyPrefix + schemaName
-	}
-	sum := sha256.Sum256([]byte(schemaName))
-	return notifyPrefix + hex.EncodeToString(sum[:16])
-}
-
-// notify tells the other nodes that a server changed. On SQLite it does
-// nothing: there are no other nodes.
+// notify tells the other nodes that a server changed (through the store:
+// NOTIFY on PostgreSQL, nothing on SQLite, which serves one node).
 func (h *Host) notify(ctx context.Context, serverID string) error {
-	if h.notifyDB == nil {
-		return nil
-	}
-	if _, err := h.notifyDB.ExecContext(ctx, `SELECT pg_notify($1, $2)`, h.channel, h.node+" "+serverID); err != nil {
+	if err := h.store.Notify(ctx, changesTopic, h.node+" "+serverID); err != nil {
 		return fmt.Errorf("mcphost: notifying other nodes of server %s: %w", serverID, err)
 	}
 	return nil
@@ -70,32 +33,14 @@ func (h *Host) notify(ctx context.Context, serverID string) error {
 // loaded load it on demand), then follows changes: notifications from other
 // nodes on PostgreSQL, and a periodic resync. It returns when ctx ends.
 func (h *Host) Run(ctx context.Context) error {
-	var notes <-chan *pq.Notification
-	if h.notifyDB != nil {
-		// Listen before the first resync, so that no change made between
-		// the two goes unheard.
-		l := pq.NewListener(h.cfg.DatabaseURL, 100*time.Millisecond, 10*time.Second, func(ev pq.ListenerEventType, err error) {
-			if err != nil {
-				h.log.Warn("change notifications", "event", ev, "error", err)
-			}
-		})
-		defer func() {
-			if err := l.Close(); err != nil {
-				h.log.Warn("closing the notification listener", "error", err)
-			}
-		}()
-		// Listen blocks until connected; do not let it outlive ctx.
-		listened := make(chan error, 1)
-		go func() { listened <- l.Listen(h.channel) }()
-		select {
-		case err := <-listened:
-			if err != nil {
-				return fmt.Errorf("mcphost: listening for changes: %w", err)
-			}
-		case <-ctx.Done():
+	// Listen before the first resync, so that no change made between the
+	// two goes unheard.
+	notes, err := h.store.Listen(ctx, changesTopic)
+	if err != nil {
+		if ctx.Err() != nil {
 			return nil
 		}
-		notes = l.NotificationChannel()
+		return fmt.Errorf("mcphost: listening for changes: %w", err)
 	}
 
 	var wg sync.WaitGroup
@@ -127,14 +72,17 @@ func (h *Host) Run(ctx context.Context) error {
 			return nil
 		case <-tick:
 			resync()
-		case n := <-notes:
-			if n == nil {
-				// The listener reconnected: notifications may have been
-				// lost meanwhile.
+		case n, ok := <-notes:
+			if !ok {
+				return nil // ctx ended
+			}
+			if n.Reconnected {
+				// Notifications may have been lost meanwhile.
+				h.log.Warn("change notifications reconnected; resyncing")
 				resync()
 				continue
 			}
-			node, serverID, ok := strings.Cut(n.Extra, " ")
+			node, serverID, ok := strings.Cut(n.Payload, " ")
 			if !ok || node == h.node {
 				continue
 			}

@@ -52,8 +52,8 @@ func TestTwoNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	box := newBox(t)
-	node1 := newEnv(t, s1, envOptions{databaseURL: url, box: box})
-	node2 := newEnv(t, s2, envOptions{databaseURL: url, box: box})
+	node1 := newEnv(t, s1, envOptions{box: box})
+	node2 := newEnv(t, s2, envOptions{box: box})
 	mod := toolsModule(t)
 
 	// The API's order: rows first, then Deploy on the node that served

@@ -27,10 +27,11 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 }
 
-// Cleanup deletes expired authorization requests and tokens once. A token's
-// row outlives its expiry by a day; a rotated refresh token past its own
-// expiry is refused anyway, so deleting it loses nothing but the family
-// revocation its late reuse would have caused.
+// Cleanup deletes expired authorization requests and tokens once, then the
+// metadata document clients nothing refers to any more. A token's row
+// outlives its expiry by a day; a rotated refresh token past its own expiry
+// is refused anyway, so deleting it loses nothing but the family revocation
+// its late reuse would have caused.
 func (s *Server) Cleanup(ctx context.Context) {
 	if _, err := s.store.DeleteExpiredOAuthAuthRequests(ctx); err != nil && ctx.Err() == nil {
 		s.log.Warn("deleting expired OAuth authorization requests", "error", err)
@@ -40,5 +41,8 @@ func (s *Server) Cleanup(ctx context.Context) {
 	}
 	if _, err := s.store.DeleteExpiredOAuthTokens(ctx, s.now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
 		s.log.Warn("deleting expired OAuth tokens", "error", err)
+	}
+	if _, err := s.store.DeleteExpiredOAuthClients(ctx, s.now()); err != nil && ctx.Err() == nil {
+		s.log.Warn("deleting expired metadata document clients", "error", err)
 	}
 }

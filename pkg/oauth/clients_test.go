@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/kilnhq/kiln/pkg/mcphost"
+	"github.com/kilnhq/kiln/pkg/auth"
 	"github.com/kilnhq/kiln/pkg/oauth"
 	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/kilnhq/kiln/pkg/store/storetest"
@@ -272,7 +272,7 @@ func TestConfidentialStaticClient(t *testing.T) {
 		if err := s.DeleteOAuthClient(ctx, cl.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.as.VerifyAccessToken(ctx, next.AccessToken, e.resource); !errors.Is(err, mcphost.ErrInvalidToken) {
+		if _, err := e.as.VerifyAccessToken(ctx, next.AccessToken, e.resource); !errors.Is(err, auth.ErrInvalidToken) {
 			t.Errorf("a deleted client's access token: %v", err)
 		}
 		_, err = e.config(cl.ID, secret, oauth2.AuthStyleInHeader).TokenSource(ctx, &oauth2.Token{RefreshToken: next.RefreshToken}).Token()

@@ -20,11 +20,23 @@ import (
 // server's own URL, which it returns.
 func startAS(t *testing.T, s *store.Store) (*oauth.Server, string) {
 	t.Helper()
+	return startASWith(t, oauth.Config{Store: s}, nil)
+}
+
+// startASWith is startAS with more configuration (a new master key and the
+// server's URL are filled in), and setup run on the server before it
+// serves.
+func startASWith(t *testing.T, cfg oauth.Config, setup func(*oauth.Server)) (*oauth.Server, string) {
+	t.Helper()
 	hs := httptest.NewUnstartedServer(nil)
 	public := "http://" + hs.Listener.Addr().String()
-	as, err := oauth.New(context.Background(), oauth.Config{Store: s, Secrets: newBox(t), PublicURL: public})
+	cfg.Secrets, cfg.PublicURL = newBox(t), public
+	as, err := oauth.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if setup != nil {
+		setup(as)
 	}
 	hs.Config.Handler = as.Handler()
 	hs.Start()

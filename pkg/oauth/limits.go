@@ -2,8 +2,8 @@ package oauth
 
 import (
 	"context"
+	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/kilnhq/kiln/pkg/ratelimit"
 )
@@ -28,13 +28,14 @@ func (s *Server) limited(name string, limit ratelimit.Limit, next http.HandlerFu
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
 			addr := ratelimit.ClientAddr(r, s.trustedProxies)
-			d, err := s.limiter.Allow(r.Context(), "oauth-"+name+":"+addr, limit)
-			if err != nil {
-				s.log.Warn("rate limiter failed; allowing the request", "endpoint", name, "error", err)
-			} else if !d.Allowed {
-				secs := max(1, int(d.RetryAfter.Seconds()+0.999))
-				w.Header().Set("Retry-After", strconv.Itoa(secs))
-				http.Error(w, "Too many attempts from this address. Retry in "+strconv.Itoa(secs)+" s.", http.StatusTooManyRequests)
+			if refusal := ratelimit.Admit(r.Context(), s.limiter, "oauth-"+name+":"+addr, limit); refusal != nil {
+				refusal.SetHeader(w.Header())
+				msg := fmt.Sprintf("Too many attempts from this address. Retry in %v.", refusal.Wait())
+				if refusal.Err != nil {
+					s.log.Error("rate limiter", "endpoint", name, "error", refusal.Err)
+					msg = "Kiln could not check its rate limits; try again shortly."
+				}
+				http.Error(w, msg, refusal.Status)
 				return
 			}
 		}

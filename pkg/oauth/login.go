@@ -105,6 +105,13 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.PostForm.Get("action") == "deny" {
+		var who store.User
+		if hasSession {
+			who = session
+		}
+		if err := s.recordConsent(ctx, ar, who, consentDenied); err != nil {
+			s.log.Error("recording a denied consent", "error", err)
+		}
 		op.AuthRequestError(w, r, ar, oidc.ErrAccessDenied().WithDescription("the user denied the request"), s.provider)
 		return
 	}
@@ -112,7 +119,7 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 	if !hasSession {
 		authTime = s.now()
 		var msg string
-		user, msg = s.checkLogin(r, r.PostForm.Get("username"), r.PostForm.Get("password"))
+		user, msg = s.checkLogin(r, ar.GetClientID(), r.PostForm.Get("username"), r.PostForm.Get("password"))
 		if msg != "" {
 			render(http.StatusUnauthorized, msg)
 			return
@@ -121,12 +128,36 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 			s.log.Warn("starting a browser session", "user", user.ID, "error", err)
 		}
 	}
+	s.grant(w, r, ar, user, authTime, render)
+}
+
+// Consent outcomes (ActionConsent's details.outcome).
+const (
+	consentGranted = "granted"
+	consentDenied  = "denied"
+	consentRefused = "refused"
+)
+
+// grant completes an authorization request the user allowed, and sends the
+// browser back to the client with the code.
+func (s *Server) grant(w http.ResponseWriter, r *http.Request, ar *authRequest, user store.User, authTime time.Time, render func(int, string)) {
+	ctx := r.Context()
 	// A user may grant access only to a server of their own customer.
+	serverID, _ := s.resourceServerID(ar.row.Resource)
 	if _, err := s.store.Server(ctx, user.CustomerID, serverID); err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			s.log.Error("checking a server's customer", "error", err)
 		}
+		if err := s.recordConsent(ctx, ar, user, consentRefused); err != nil {
+			s.log.Error("recording a refused consent", "error", err)
+		}
 		render(http.StatusForbidden, "Your account cannot grant access to this MCP server.")
+		return
+	}
+	// No grant goes unrecorded.
+	if err := s.recordConsent(ctx, ar, user, consentGranted); err != nil {
+		s.log.Error("recording a consent", "error", err)
+		http.Error(w, "Kiln could not record the sign-in; try again.", http.StatusInternalServerError)
 		return
 	}
 	callback, err := s.completeAuthRequest(ctx, ar.GetID(), user.ID, authTime)
@@ -136,6 +167,19 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, callback, http.StatusSeeOther)
+}
+
+// recordConsent records a user's answer to an authorization request; user
+// is the zero User when nobody is signed in.
+func (s *Server) recordConsent(ctx context.Context, ar *authRequest, user store.User, outcome string) error {
+	actor := actorAnonymous
+	if user.ID != "" {
+		actor = userActor(user.ID)
+	}
+	return recordAudit(ctx, s.store, auditEvent{action: ActionConsent, actor: actor, target: ar.GetClientID(),
+		customerID: user.CustomerID, details: map[string]any{
+			"outcome": outcome, "client_id": ar.GetClientID(), "resource": ar.row.Resource, "scopes": ar.GetScopes(),
+		}})
 }
 
 // needsFreshLogin says whether a browser session is too old for a request:
@@ -193,7 +237,7 @@ func (s *Server) serveSignIn(w http.ResponseWriter, r *http.Request) {
 	if !submitted(r, render) {
 		return
 	}
-	user, msg := s.checkLogin(r, r.PostForm.Get("username"), r.PostForm.Get("password"))
+	user, msg := s.checkLogin(r, "", r.PostForm.Get("username"), r.PostForm.Get("password"))
 	if msg != "" {
 		render(http.StatusUnauthorized, msg)
 		return
@@ -265,50 +309,108 @@ func displayName(u store.User) string {
 	return u.Email
 }
 
-// checkLogin verifies a local account's password, with lockout. It returns
-// a message for the page when the login fails; it never says whether the
-// username exists.
-func (s *Server) checkLogin(r *http.Request, username, password string) (store.User, string) {
+// checkLogin verifies a local account's password, with lockout, and
+// records the attempt (clientID is the authorization request's client, ""
+// for the wizard's sign-in). It returns a message for the page when the
+// login fails; it never says whether the username exists.
+func (s *Server) checkLogin(r *http.Request, clientID, username, password string) (store.User, string) {
 	const bad = "The username or password is wrong, or the account is locked."
 	ctx := r.Context()
-	acct, err := s.store.LocalAccountByUsername(ctx, username)
-	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			s.log.Error("looking up a local account", "error", err)
-		}
-		// The same cost as a real check, so timing does not reveal names.
-		if err := s.hashing(ctx, func() { _, _ = checkPassword(dummyHash, password) }); err != nil {
-			return store.User{}, bad
+	user, reason := s.verifyLogin(ctx, username, password)
+	err := s.recordSignIn(ctx, signInLocal, user, reason, map[string]any{"client_id": clientID})
+	if reason != "" {
+		if err != nil {
+			s.log.Error("recording a failed sign-in", "error", err)
 		}
 		return store.User{}, bad
+	}
+	if err != nil {
+		// No sign-in goes unrecorded.
+		s.log.Error("recording a sign-in", "user", user.ID, "error", err)
+		return store.User{}, "Kiln could not record the sign-in; try again."
+	}
+	return user, ""
+}
+
+// Why a sign-in failed (ActionSignIn's details.reason).
+const (
+	signInUnknownAccount = "unknown_account"
+	signInLocked         = "locked"
+	signInWrongPassword  = "wrong_password"
+	signInFailed         = "error"
+)
+
+// verifyLogin checks a username and password. It returns the account's
+// user when the account exists (even when the password is wrong, so that
+// the failure is recorded against it) and why the login failed ("" when it
+// did not).
+func (s *Server) verifyLogin(ctx context.Context, username, password string) (store.User, string) {
+	acct, err := s.store.LocalAccountByUsername(ctx, username)
+	if err != nil {
+		reason := signInUnknownAccount
+		if !errors.Is(err, store.ErrNotFound) {
+			s.log.Error("looking up a local account", "error", err)
+			reason = signInFailed
+		}
+		// The same cost as a real check, so timing does not reveal names.
+		_ = s.hashing(ctx, func() { _, _ = checkPassword(dummyHash, password) })
+		return store.User{}, reason
+	}
+	user, err := s.store.User(ctx, acct.UserID)
+	if err != nil {
+		s.log.Error("loading a user", "user", acct.UserID, "error", err)
+		return store.User{}, signInFailed
 	}
 	now := s.now()
 	if acct.LockedUntil != nil && now.Before(*acct.LockedUntil) {
-		return store.User{}, bad
+		return user, signInLocked
 	}
 	var ok bool
 	if herr := s.hashing(ctx, func() { ok, err = checkPassword(acct.PasswordHash, password) }); herr != nil {
-		return store.User{}, bad
+		return user, signInFailed
 	}
 	if err != nil {
 		s.log.Error("checking a password", "user", acct.UserID, "error", err)
-		return store.User{}, bad
+		return user, signInFailed
 	}
 	if !ok {
 		if err := s.store.RecordLoginFailure(ctx, acct.UserID, maxFailedLogins, now.Add(lockoutFor)); err != nil {
 			s.log.Error("recording a failed login", "user", acct.UserID, "error", err)
 		}
-		return store.User{}, bad
+		return user, signInWrongPassword
 	}
 	if err := s.store.RecordLoginSuccess(ctx, acct.UserID); err != nil {
 		s.log.Warn("recording a login", "user", acct.UserID, "error", err)
 	}
-	user, err := s.store.User(ctx, acct.UserID)
-	if err != nil {
-		s.log.Error("loading a user", "user", acct.UserID, "error", err)
-		return store.User{}, bad
-	}
 	return user, ""
+}
+
+// Sign-in methods (ActionSignIn's details.method).
+const (
+	signInLocal    = "local"
+	signInUpstream = "upstream"
+)
+
+// recordSignIn records a sign-in attempt: successful when reason is "".
+// user is the account tried, the zero User when unknown. Empty details are
+// left out.
+func (s *Server) recordSignIn(ctx context.Context, method string, user store.User, reason string, details map[string]any) error {
+	e := auditEvent{action: ActionSignIn, actor: actorAnonymous, customerID: user.CustomerID,
+		details: map[string]any{"method": method, "outcome": outcomeFailure}}
+	if user.ID != "" {
+		e.target = userActor(user.ID)
+	}
+	if reason == "" {
+		e.actor, e.details["outcome"] = userActor(user.ID), outcomeSuccess
+	} else {
+		e.details["reason"] = reason
+	}
+	for k, v := range details {
+		if v != "" {
+			e.details[k] = v
+		}
+	}
+	return recordAudit(ctx, s.store, e)
 }
 
 // dummyHash is checked against when the username does not exist.

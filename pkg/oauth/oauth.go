@@ -30,7 +30,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -38,12 +37,11 @@ import (
 	"github.com/rs/cors"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
-	"github.com/kilnhq/kiln/pkg/mcphost"
+	"github.com/kilnhq/kiln/pkg/auth"
 	"github.com/kilnhq/kiln/pkg/ratelimit"
 	"github.com/kilnhq/kiln/pkg/secrets"
 	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/kilnhq/kiln/pkg/websession"
-	"github.com/kilnhq/kiln/sandbox/egress"
 )
 
 // Lifetimes of what the server issues.
@@ -62,9 +60,7 @@ const (
 )
 
 // Scopes Kiln grants. MCP clients that ask for none get defaultScopes.
-const scopeMCP = mcphost.ScopeMCP
-
-var serverIDPattern = regexp.MustCompile(`^srv_[a-z2-7]{1,64}$`)
+const scopeMCP = auth.ScopeMCP
 
 // Config configures the authorization server.
 type Config struct {
@@ -79,12 +75,6 @@ type Config struct {
 	// from Store's clock (store.Store.WithClock), the one every stored
 	// time is written and compared with.
 	Sessions *websession.Manager
-	// CIMDEgress is the address policy for fetching Client ID Metadata
-	// Documents: only AllowPrivate is used (the operator's exceptions to
-	// the private-address ban). CIMDOptions are for tests (a resolver or
-	// root CAs).
-	CIMDEgress  egress.Policy
-	CIMDOptions []egress.Option
 	// Limiter counts login and registration attempts per client address
 	// (nil: a per-process limiter).
 	Limiter ratelimit.Limiter
@@ -110,10 +100,7 @@ type Server struct {
 	keys       []signingKey // newest first
 	keysLoaded time.Time
 
-	cimdPolicy  egress.Policy
-	cimdOptions []egress.Option
-	cimdMu      sync.Mutex
-	cimd        map[string]cimdEntry
+	cimd *cimdFetcher
 
 	limiter        ratelimit.Limiter
 	trustedProxies []netip.Prefix
@@ -135,8 +122,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("oauth: public URL %q is not an absolute http(s) URL", cfg.PublicURL)
 	}
 	s := &Server{store: cfg.Store, box: cfg.Secrets, issuer: issuer, log: cfg.Logger, now: cfg.Store.Now, sessions: cfg.Sessions,
-		cimdPolicy: cfg.CIMDEgress, cimdOptions: cfg.CIMDOptions, cimd: map[string]cimdEntry{},
-		limiter: cfg.Limiter, trustedProxies: cfg.TrustedProxies, hashSlots: make(chan struct{}, maxConcurrentHashes)}
+		cimd: newCIMDFetcher(), limiter: cfg.Limiter, trustedProxies: cfg.TrustedProxies, hashSlots: make(chan struct{}, maxConcurrentHashes)}
 	if s.limiter == nil {
 		s.limiter = ratelimit.NewLocal()
 	}
@@ -186,7 +172,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	mux.HandleFunc("OPTIONS /oauth/register", preflight)
 	mux.HandleFunc("OPTIONS /.well-known/", preflight)
 	mux.HandleFunc("/oauth/login", s.limited("login", loginLimit, s.withIssuer(s.serveLogin)))
-	mux.HandleFunc("/oauth/authorize", s.withIssuer(opHandler.ServeHTTP))
+	mux.HandleFunc("/oauth/authorize", s.withIssuer(mayFetchCIMD(opHandler.ServeHTTP)))
 	mux.HandleFunc("POST /oauth/logout", s.serveLogout)
 	if s.upstream != nil {
 		mux.HandleFunc("GET "+upstreamStartPath, s.serveUpstreamStart)
@@ -205,7 +191,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	mux.HandleFunc("/oauth/userinfo", noStore)
 	mux.Handle("/oauth/", opHandler)
 	// op reads the issuer from the context, which RegisterServer does not set.
-	s.handler = op.NewIssuerInterceptor(provider.IssuerFromRequest).Handler(mux)
+	s.handler = s.withRequestInfo(op.NewIssuerInterceptor(provider.IssuerFromRequest).Handler(mux))
 	return s, nil
 }
 
@@ -249,9 +235,5 @@ func opEndpoints() op.Endpoints {
 // resourceServerID returns the server ID a resource URL names, or false
 // when it is not the URL of a Kiln MCP server on this issuer.
 func (s *Server) resourceServerID(resource string) (string, bool) {
-	id, ok := strings.CutPrefix(resource, s.issuer+"/mcp/")
-	if !ok || !serverIDPattern.MatchString(id) {
-		return "", false
-	}
-	return id, true
+	return auth.ServerIDOf(s.issuer, resource)
 }

@@ -27,7 +27,9 @@ func invalidTarget(desc string) *oidc.Error {
 }
 
 // VerifyAuthRequest gives MCP clients default scopes: op refuses a request
-// without scopes, and mints refresh tokens only with offline_access.
+// without scopes, and mints refresh tokens only with offline_access. A
+// metadata document fetch refused by a rate limit is answered 429 (or 503),
+// where op would say 400.
 func (l *legacyServer) VerifyAuthRequest(ctx context.Context, r *op.Request[oidc.AuthRequest]) (*op.ClientRequest[oidc.AuthRequest], error) {
 	if len(r.Data.Scopes) == 0 {
 		r.Data.Scopes = oidc.SpaceDelimitedArray{scopeMCP}
@@ -35,7 +37,11 @@ func (l *legacyServer) VerifyAuthRequest(ctx context.Context, r *op.Request[oidc
 	if !slices.Contains(r.Data.Scopes, oidc.ScopeOfflineAccess) {
 		r.Data.Scopes = append(r.Data.Scopes, oidc.ScopeOfflineAccess)
 	}
-	return l.LegacyServer.VerifyAuthRequest(ctx, r)
+	cr, err := l.LegacyServer.VerifyAuthRequest(ctx, r)
+	if refused, ok := errors.AsType[*cimdRefusal](err); ok {
+		return nil, op.NewStatusError(err, refused.Status)
+	}
+	return cr, err
 }
 
 // Authorize runs once op has checked the client, redirect URI, scopes and
@@ -265,7 +271,15 @@ func (s *Server) serveRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := store.OAuthClient{ID: "cli_" + randomToken(16), Name: req.ClientName, RedirectURIs: string(uris)}
-	if err := s.store.CreateOAuthClient(r.Context(), &c); err != nil {
+	// The client and its audit record are stored together or not at all.
+	err = s.store.InTx(r.Context(), func(tx *store.Store) error {
+		if err := tx.CreateOAuthClient(r.Context(), &c); err != nil {
+			return err
+		}
+		return recordAudit(r.Context(), tx, auditEvent{action: ActionClientRegister, actor: actorAnonymous, target: c.ID,
+			details: map[string]any{"registration": c.Registration, "name": c.Name, "redirect_uris": req.RedirectURIs}})
+	})
+	if err != nil {
 		s.log.Error("registering an OAuth client", "error", err)
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
 		return

@@ -123,7 +123,11 @@ func (st *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthR
 		// A replayed code: revoke what the first exchange issued
 		// (RFC 6749 section 4.1.2).
 		st.s.log.Warn("authorization code replayed: revoking its grant", "client", row.ClientID)
-		st.revokeFamily(ctx, familyOf(row.ID))
+		userID := ""
+		if row.UserID != nil {
+			userID = *row.UserID
+		}
+		st.revokeFamily(ctx, familyOf(row.ID), reuseCode, row.ClientID, userID)
 		return nil, errors.New("oauth: authorization code already used")
 	}
 	return decodeAuthRequest(row)
@@ -139,7 +143,7 @@ func (st *storage) DeleteAuthRequest(ctx context.Context, id string) error {
 	if err := st.s.store.UseOAuthAuthRequest(ctx, id); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			// A concurrent exchange of the same code won: a replay.
-			st.revokeFamily(ctx, familyOf(id))
+			st.revokeFamily(ctx, familyOf(id), reuseCode, "", "")
 			return oidc.ErrInvalidGrant().WithDescription("the code was already used")
 		}
 		return err
@@ -217,7 +221,7 @@ func (st *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Toke
 	rt.ExpiresAt = st.s.now().Add(RefreshTokenTTL)
 	if err := st.s.store.CreateOAuthTokens(ctx, rotate, at, &rt); err != nil {
 		if errors.Is(err, store.ErrNotFound) && rotate != nil {
-			st.revokeFamily(ctx, family)
+			st.revokeFamily(ctx, family, reuseRefreshToken, at.ClientID, at.UserID)
 			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("refresh token already used")
 		}
 		return "", "", time.Time{}, err
@@ -225,9 +229,28 @@ func (st *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Toke
 	return at.ID, value, at.ExpiresAt, nil
 }
 
-func (st *storage) revokeFamily(ctx context.Context, family string) {
+// Why a token family is revoked (ActionFamilyRevoke's details.reason).
+const (
+	reuseRefreshToken = "refresh_token_reuse"
+	reuseCode         = "code_replay"
+)
+
+// revokeFamily revokes a grant's tokens because a credential was presented
+// again, and records it. clientID and userID are "" when unknown.
+func (st *storage) revokeFamily(ctx context.Context, family, reason, clientID, userID string) {
 	if err := st.s.store.RevokeOAuthTokenFamily(ctx, family); err != nil {
 		st.s.log.Error("revoking a refresh token family", "family", family, "error", err)
+		return
+	}
+	actor := actorAnonymous
+	if clientID != "" {
+		actor = "client:" + clientID
+	}
+	err := recordAudit(ctx, st.s.store, auditEvent{action: ActionFamilyRevoke, actor: actor, target: family,
+		customerID: st.s.customerOf(ctx, userID),
+		details:    map[string]any{"reason": reason, "client_id": clientID, "user_id": userID}})
+	if err != nil {
+		st.s.log.Error("recording a token family revocation", "family", family, "error", err)
 	}
 }
 
@@ -244,7 +267,7 @@ func (st *storage) TokenRequestByRefreshToken(ctx context.Context, token string)
 		return nil, op.ErrInvalidRefreshToken
 	case tok.RotatedAt != nil:
 		st.s.log.Warn("refresh token reused: revoking its family", "family", tok.FamilyID, "client", tok.ClientID)
-		st.revokeFamily(ctx, tok.FamilyID)
+		st.revokeFamily(ctx, tok.FamilyID, reuseRefreshToken, tok.ClientID, tok.UserID)
 		return nil, op.ErrInvalidRefreshToken
 	}
 	var scopes []string
@@ -319,9 +342,12 @@ func (st *storage) KeySet(ctx context.Context) ([]op.Key, error) {
 	return out, nil
 }
 
+// GetClientByClientID returns a registered client. A metadata document's
+// client is fetched (or taken from the cache) at the authorization endpoint;
+// elsewhere its stored row serves, which lives as long as its grants.
 func (st *storage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
-	if isCIMD(id) {
-		return st.s.cimdClient(ctx, id)
+	if info := requestInfoFrom(ctx); isCIMD(id) && info.fetchCIMD {
+		return st.s.cimdClient(ctx, id, info)
 	}
 	c, err := st.s.store.OAuthClient(ctx, id)
 	switch {

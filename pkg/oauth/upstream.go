@@ -60,6 +60,8 @@ type upstream struct {
 	cfg         UpstreamConfig
 	redirectURI string
 	cookies     *httphelper.CookieHandler
+	// failed records a sign-in the provider or the callback refused.
+	failed func(r *http.Request, reason string, details map[string]any)
 
 	mu    sync.Mutex
 	party rp.RelyingParty
@@ -93,6 +95,12 @@ func (s *Server) newUpstream(cfg UpstreamConfig) (*upstream, error) {
 		cfg:         cfg,
 		redirectURI: s.issuer + upstreamCallbackPath,
 		cookies:     httphelper.NewCookieHandler(hashKey, encryptKey, opts...),
+		failed: func(r *http.Request, reason string, details map[string]any) {
+			details["provider"] = cfg.Issuer
+			if err := s.recordSignIn(r.Context(), signInUpstream, store.User{}, reason, details); err != nil {
+				s.log.Error("recording a failed sign-in", "error", err)
+			}
+		},
 	}, nil
 }
 
@@ -110,10 +118,14 @@ func (u *upstream) relyingParty(ctx context.Context) (rp.RelyingParty, error) {
 		rp.WithPKCE(u.cookies),
 		rp.WithCookieHandler(u.cookies),
 		rp.WithVerifierOpts(rp.WithIssuedAtOffset(30 * time.Second)),
-		rp.WithUnauthorizedHandler(func(w http.ResponseWriter, _ *http.Request, desc, _ string) {
+		// The audit log gets the provider's error code, not descriptions,
+		// which may quote what the provider or the exchange returned.
+		rp.WithUnauthorizedHandler(func(w http.ResponseWriter, r *http.Request, desc, _ string) {
+			u.failed(r, "callback_rejected", map[string]any{})
 			signInError(w, http.StatusUnauthorized, "Signing in with "+u.cfg.Name+" failed ("+desc+"). Start again from your application.")
 		}),
-		rp.WithErrorHandler(func(w http.ResponseWriter, _ *http.Request, errorType, desc, _ string) {
+		rp.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, errorType, desc, _ string) {
+			u.failed(r, "provider_error", map[string]any{"error": errorType})
 			signInError(w, http.StatusBadRequest, u.cfg.Name+" did not sign you in: "+strings.TrimSpace(errorType+" "+desc))
 		}),
 	}
@@ -233,7 +245,15 @@ func (s *Server) upstreamSignedIn(w http.ResponseWriter, r *http.Request, _ *oid
 	}
 	user, msg := s.upstreamUser(r.Context(), info)
 	if msg != "" {
+		s.upstream.failed(r, "refused", map[string]any{"subject": info.Subject, "message": msg})
 		signInError(w, http.StatusForbidden, msg)
+		return
+	}
+	err := s.recordSignIn(r.Context(), signInUpstream, user, "", map[string]any{"provider": s.upstream.cfg.Issuer, "subject": info.Subject})
+	if err != nil {
+		// No sign-in goes unrecorded.
+		s.log.Error("recording a sign-in", "user", user.ID, "error", err)
+		signInError(w, http.StatusServiceUnavailable, "Kiln could not record the sign-in; try again.")
 		return
 	}
 	if err := s.sessions.Start(r.Context(), w, user.ID); err != nil {

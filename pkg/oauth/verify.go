@@ -9,11 +9,11 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
-	"github.com/kilnhq/kiln/pkg/mcphost"
+	"github.com/kilnhq/kiln/pkg/auth"
 	"github.com/kilnhq/kiln/pkg/store"
 )
 
-var _ mcphost.TokenVerifier = (*Server)(nil)
+var _ auth.TokenVerifier = (*Server)(nil)
 
 // verifySignature checks jws against the loaded key kid; known is false
 // when no such key is loaded.
@@ -32,17 +32,17 @@ func (s *Server) verifySignature(ctx context.Context, jws *jose.JSONWebSignature
 }
 
 func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{mcphost.ErrInvalidToken}, args...)...)
+	return fmt.Errorf("%w: "+format, append([]any{auth.ErrInvalidToken}, args...)...)
 }
 
 // VerifyAccessToken checks a JWT access token issued here: signature by one
 // of the signing keys, issuer, expiry, audience exactly [resource], and that
-// the token is not revoked. Errors wrapping mcphost.ErrInvalidToken mean
+// the token is not revoked. Errors wrapping auth.ErrInvalidToken mean
 // the token is not acceptable; others are failures to check.
-func (s *Server) VerifyAccessToken(ctx context.Context, token, resource string) (mcphost.AccessToken, error) {
+func (s *Server) VerifyAccessToken(ctx context.Context, token, resource string) (auth.AccessToken, error) {
 	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil || len(jws.Signatures) != 1 {
-		return mcphost.AccessToken{}, invalid("not a signed JWT")
+		return auth.AccessToken{}, invalid("not a signed JWT")
 	}
 	kid := jws.Signatures[0].Header.KeyID
 	payload, known, err := s.verifySignature(ctx, jws, kid)
@@ -52,37 +52,37 @@ func (s *Server) VerifyAccessToken(ctx context.Context, token, resource string) 
 		payload, _, err = s.verifySignature(ctx, jws, kid)
 	}
 	if payload == nil || err != nil {
-		return mcphost.AccessToken{}, invalid("bad signature or unknown key")
+		return auth.AccessToken{}, invalid("bad signature or unknown key")
 	}
 	var claims oidc.AccessTokenClaims
 	if err := json.Unmarshal(payload, &claims); err != nil {
-		return mcphost.AccessToken{}, invalid("bad claims")
+		return auth.AccessToken{}, invalid("bad claims")
 	}
 	now := s.now()
 	switch {
 	case claims.Issuer != s.issuer:
-		return mcphost.AccessToken{}, invalid("wrong issuer %q", claims.Issuer)
+		return auth.AccessToken{}, invalid("wrong issuer %q", claims.Issuer)
 	case !now.Before(claims.Expiration.AsTime()):
-		return mcphost.AccessToken{}, invalid("expired")
+		return auth.AccessToken{}, invalid("expired")
 	case len(claims.Audience) != 1 || claims.Audience[0] != resource:
-		return mcphost.AccessToken{}, invalid("audience is not this resource")
+		return auth.AccessToken{}, invalid("audience is not this resource")
 	case claims.JWTID == "":
-		return mcphost.AccessToken{}, invalid("no token id")
+		return auth.AccessToken{}, invalid("no token id")
 	}
 	tok, err := s.store.OAuthToken(ctx, claims.JWTID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return mcphost.AccessToken{}, invalid("unknown token")
+		return auth.AccessToken{}, invalid("unknown token")
 	case err != nil:
-		return mcphost.AccessToken{}, err
+		return auth.AccessToken{}, err
 	case tok.Kind != store.OAuthAccessToken, tok.RevokedAt != nil, tok.Resource != resource,
 		!now.Before(tok.ExpiresAt), tok.UserID != claims.Subject:
-		return mcphost.AccessToken{}, invalid("revoked or expired")
+		return auth.AccessToken{}, invalid("revoked or expired")
 	}
 	// The stored grant is authoritative for scopes.
 	var scopes []string
 	if err := json.Unmarshal([]byte(tok.Scopes), &scopes); err != nil {
-		return mcphost.AccessToken{}, fmt.Errorf("oauth: decoding scopes of token %s: %w", tok.ID, err)
+		return auth.AccessToken{}, fmt.Errorf("oauth: decoding scopes of token %s: %w", tok.ID, err)
 	}
-	return mcphost.AccessToken{ID: tok.ID, Subject: tok.UserID, Scopes: scopes}, nil
+	return auth.AccessToken{ID: tok.ID, Subject: tok.UserID, Scopes: scopes}, nil
 }

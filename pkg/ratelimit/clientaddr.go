@@ -36,11 +36,17 @@ func ClientAddr(r *http.Request, trustedProxies []netip.Prefix) string {
 	if !peer.IsValid() {
 		return r.RemoteAddr
 	}
-	if peer.Is6() {
-		p, _ := peer.Prefix(64)
+	return AddrKey(peer)
+}
+
+// AddrKey is what an address is counted as: IPv4 addresses alone, IPv6
+// ones per /64, which one subscriber usually holds.
+func AddrKey(a netip.Addr) string {
+	if a.Is6() {
+		p, _ := a.Prefix(64)
 		return p.String()
 	}
-	return peer.String()
+	return a.String()
 }
 
 // ParseAddr reads "ip", "ip:port" or "[ip]:port", IPv4-mapped IPv6

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -27,29 +28,84 @@ const envVarSelect = `
 	FROM server_env_vars d
 	LEFT JOIN server_env_values v ON v.server_id = d.server_id AND v.name = d.name`
 
-// PutEnvVar declares e on its server or updates the declaration, keeping a
-// stored value. It sets e's times.
+// PutEnvVar is DeclareEnvVar for callers that need no account of the change.
 func (s *Store) PutEnvVar(ctx context.Context, e *EnvVar) error {
-	t := s.now()
-	_, err := exec(ctx, s.db, `
-		INSERT INTO server_env_vars (server_id, name, description, secret, required, hosts, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (server_id, name) DO UPDATE SET
-			description = excluded.description,
-			secret = excluded.secret,
-			required = excluded.required,
-			hosts = excluded.hosts,
-			updated_at = excluded.updated_at`,
-		e.ServerID, e.Name, e.Description, e.Secret, e.Required, e.Hosts, t, t)
-	if err != nil {
-		return wrap(err, "declare env var %s on server %s", e.Name, e.ServerID)
-	}
-	stored, err := s.EnvVar(ctx, e.ServerID, e.Name)
-	if err != nil {
+	_, err := s.DeclareEnvVar(ctx, e)
+	return err
+}
+
+// EnvVarChange is what DeclareEnvVar did: the declaration it replaced (nil
+// for a new one) and whether it deleted the stored value.
+type EnvVarChange struct {
+	Before       *EnvVar
+	ValueCleared bool
+}
+
+// DeclareEnvVar declares e on its server or updates the declaration, and
+// sets e to what is stored. A stored value is kept only while it keeps its
+// meaning: a change of secrecy, or of a secret's hosts, deletes it in the
+// same transaction, so a value stored as a secret for some hosts is never
+// handed to a module in clear, nor sent to other hosts. The declaration is
+// read under a row lock (the value's foreign key makes a concurrent
+// SetEnvValue wait for it), so the decision holds until the commit.
+func (s *Store) DeclareEnvVar(ctx context.Context, e *EnvVar) (EnvVarChange, error) {
+	var change EnvVarChange
+	err := s.InTx(ctx, func(tx *Store) error {
+		var locked []string
+		err := selectAll(ctx, tx.db, &locked, `SELECT name FROM server_env_vars WHERE server_id = ? AND name = ?`+tx.forUpdate(),
+			e.ServerID, e.Name)
+		if err != nil {
+			return wrap(err, "lock env var %s of server %s", e.Name, e.ServerID)
+		}
+		if len(locked) == 1 {
+			before, err := tx.EnvVar(ctx, e.ServerID, e.Name)
+			if err != nil {
+				return err
+			}
+			change.Before = &before
+			if before.HasValue && rebinds(before, *e) {
+				if err := tx.DeleteEnvValue(ctx, e.ServerID, e.Name); err != nil {
+					return err
+				}
+				change.ValueCleared = true
+			}
+		}
+		t := tx.now()
+		_, err = exec(ctx, tx.db, `
+			INSERT INTO server_env_vars (server_id, name, description, secret, required, hosts, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (server_id, name) DO UPDATE SET
+				description = excluded.description,
+				secret = excluded.secret,
+				required = excluded.required,
+				hosts = excluded.hosts,
+				updated_at = excluded.updated_at`,
+			e.ServerID, e.Name, e.Description, e.Secret, e.Required, e.Hosts, t, t)
+		if err != nil {
+			return wrap(err, "declare env var %s on server %s", e.Name, e.ServerID)
+		}
+		stored, err := tx.EnvVar(ctx, e.ServerID, e.Name)
+		*e = stored
 		return err
+	})
+	return change, err
+}
+
+// rebinds says whether a declaration changes what a stored value is for:
+// its secrecy, or, for a secret, the set of hosts it may be sent to.
+func rebinds(before, after EnvVar) bool {
+	if before.Secret != after.Secret {
+		return true
 	}
-	*e = stored
-	return nil
+	return after.Secret && !sameSet(before.Hosts, after.Hosts)
+}
+
+func sameSet(a, b []string) bool { return slices.Equal(sortedSet(a), sortedSet(b)) }
+
+func sortedSet(l []string) []string {
+	c := slices.Clone(l)
+	slices.Sort(c)
+	return slices.Compact(c)
 }
 
 // EnvVar returns one declaration of a server.

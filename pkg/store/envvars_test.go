@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 
 	"github.com/kilnhq/kiln/pkg/store"
@@ -34,12 +35,12 @@ func TestEnvVars(t *testing.T) {
 		if err != nil || !bytes.Equal(got, []byte("sealed-2")) {
 			t.Fatalf("value %q, %v", got, err)
 		}
-		// Redeclaring keeps the value.
-		e.Description, e.Hosts = "weather API key", store.StringList{"api.weather.example", "backup.weather.example"}
+		// Redeclaring with the same secrecy and hosts keeps the value.
+		e.Description, e.Required = "weather API key", false
 		if err := s.PutEnvVar(ctx, &e); err != nil {
 			t.Fatal(err)
 		}
-		if !e.HasValue || e.Description != "weather API key" || len(e.Hosts) != 2 {
+		if !e.HasValue || e.Description != "weather API key" || e.Required || len(e.Hosts) != 1 {
 			t.Fatalf("redeclared %+v", e)
 		}
 		units := store.EnvVar{ServerID: srv.ID, Name: "UNITS"}
@@ -70,5 +71,75 @@ func TestEnvVars(t *testing.T) {
 		_, err = s.EnvValue(ctx, srv.ID, "API_KEY")
 		wantErr(t, err, store.ErrNotFound)
 		wantErr(t, s.DeleteEnvVar(ctx, srv.ID, "API_KEY"), store.ErrNotFound)
+	})
+}
+
+// TestRedeclaringClearsValue: a change of an env var's secrecy, or of a
+// secret's hosts, deletes its stored value in the declaration's own
+// transaction; other changes keep it.
+func TestRedeclaringClearsValue(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		srv := newServer(t, s, customer(t, s).ID, "weather")
+		declare := func(secret bool, hosts ...string) store.EnvVarChange {
+			t.Helper()
+			e := store.EnvVar{ServerID: srv.ID, Name: "TOKEN", Secret: secret, Hosts: hosts}
+			change, err := s.DeclareEnvVar(ctx, &e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.HasValue == change.ValueCleared && change.Before != nil && change.Before.HasValue {
+				t.Fatalf("has_value %v after a change that cleared: %v", e.HasValue, change.ValueCleared)
+			}
+			return change
+		}
+		setValue := func() {
+			t.Helper()
+			if err := s.SetEnvValue(ctx, srv.ID, "TOKEN", []byte("sealed")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if c := declare(true, "a.example"); c.Before != nil || c.ValueCleared {
+			t.Fatalf("a new declaration: %+v", c)
+		}
+		for _, tc := range []struct {
+			name   string
+			secret bool
+			hosts  []string
+			clears bool
+		}{
+			{"same hosts, reordered and repeated", true, []string{"a.example", "a.example"}, false},
+			{"a secret's hosts grow", true, []string{"a.example", "b.example"}, true},
+			{"a secret's hosts change", true, []string{"c.example"}, true},
+			{"a secret becomes plain", false, []string{"c.example"}, true},
+			{"a plain var's hosts change", false, []string{"d.example"}, false},
+			{"a plain var becomes secret", true, []string{"d.example"}, true},
+		} {
+			setValue()
+			c := declare(tc.secret, tc.hosts...)
+			if c.ValueCleared != tc.clears || c.Before == nil || !c.Before.HasValue {
+				t.Fatalf("%s: change %+v, want cleared %v", tc.name, c, tc.clears)
+			}
+			if _, err := s.EnvValue(ctx, srv.ID, "TOKEN"); (err == nil) == tc.clears {
+				t.Fatalf("%s: value after: %v", tc.name, err)
+			}
+		}
+
+		// The clearing is part of the declaration's transaction: rolled
+		// back with it, the value and the old hosts stay.
+		setValue()
+		abort := errors.New("abort")
+		err := s.InTx(ctx, func(tx *store.Store) error {
+			e := store.EnvVar{ServerID: srv.ID, Name: "TOKEN", Secret: true, Hosts: store.StringList{"evil.example"}}
+			if c, err := tx.DeclareEnvVar(ctx, &e); err != nil || !c.ValueCleared {
+				t.Fatalf("in the transaction: %+v, %v", c, err)
+			}
+			return abort
+		})
+		wantErr(t, err, abort)
+		e, err := s.EnvVar(ctx, srv.ID, "TOKEN")
+		if err != nil || !e.HasValue || e.Hosts[0] != "d.example" {
+			t.Fatalf("after the rollback: %+v, %v", e, err)
+		}
 	})
 }

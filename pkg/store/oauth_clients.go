@@ -21,20 +21,23 @@ const (
 
 // OAuthClient is a registered OAuth client. RedirectURIs is a JSON array.
 // SecretHash is the SHA-256 (HashOAuthSecret) of a confidential client's
-// secret, nil for a public client.
+// secret, nil for a public client. ExpiresAt is set only for
+// OAuthClientMetadata clients: past it, DeleteExpiredOAuthClients removes
+// the row once nothing refers to it.
 type OAuthClient struct {
-	ID           string    `db:"id"`
-	Name         string    `db:"name"`
-	RedirectURIs string    `db:"redirect_uris"`
-	Registration string    `db:"registration"`
-	SecretHash   []byte    `db:"secret_hash"`
-	CreatedAt    time.Time `db:"created_at"`
+	ID           string     `db:"id"`
+	Name         string     `db:"name"`
+	RedirectURIs string     `db:"redirect_uris"`
+	Registration string     `db:"registration"`
+	SecretHash   []byte     `db:"secret_hash"`
+	CreatedAt    time.Time  `db:"created_at"`
+	ExpiresAt    *time.Time `db:"expires_at"`
 }
 
 // Confidential says whether the client authenticates with a secret.
 func (c OAuthClient) Confidential() bool { return c.SecretHash != nil }
 
-const oauthClientColumns = `id, name, redirect_uris, registration, secret_hash, created_at`
+const oauthClientColumns = `id, name, redirect_uris, registration, secret_hash, created_at, expires_at`
 
 // CreateOAuthClient inserts c. The caller chooses the ID; an empty
 // Registration is OAuthClientDynamic. ErrConflict if the ID is taken.
@@ -42,8 +45,8 @@ func (s *Store) CreateOAuthClient(ctx context.Context, c *OAuthClient) error {
 	if c.Registration == "" {
 		c.Registration = OAuthClientDynamic
 	}
-	c.CreatedAt = s.now()
-	_, err := exec(ctx, s.db, `INSERT INTO oauth_clients (`+oauthClientColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
+	c.CreatedAt, c.ExpiresAt = s.now(), nil
+	_, err := exec(ctx, s.db, `INSERT INTO oauth_clients (`+oauthClientColumns+`) VALUES (?, ?, ?, ?, ?, ?, NULL)`,
 		c.ID, c.Name, c.RedirectURIs, c.Registration, c.SecretHash, c.CreatedAt)
 	return wrap(err, "create oauth client")
 }
@@ -51,19 +54,38 @@ func (s *Store) CreateOAuthClient(ctx context.Context, c *OAuthClient) error {
 // PutOAuthClient inserts or updates a client whose ID its owner chose (a
 // Client ID Metadata Document URL), keeping its creation time. It is always
 // public and OAuthClientMetadata; a client of that ID registered otherwise
-// is not replaced (ErrConflict).
-func (s *Store) PutOAuthClient(ctx context.Context, c *OAuthClient) error {
-	c.CreatedAt = s.now()
+// is not replaced (ErrConflict). The row is kept at least until keepUntil:
+// an existing row's expiry only ever moves later, so one node cannot cut
+// short the time another promised.
+func (s *Store) PutOAuthClient(ctx context.Context, c *OAuthClient, keepUntil time.Time) error {
+	keep := utc(keepUntil)
+	c.CreatedAt, c.ExpiresAt = s.now(), &keep
 	c.Registration, c.SecretHash = OAuthClientMetadata, nil
 	n, err := exec(ctx, s.db, `
-		INSERT INTO oauth_clients (`+oauthClientColumns+`) VALUES (?, ?, ?, ?, NULL, ?)
-		ON CONFLICT (id) DO UPDATE SET name = excluded.name, redirect_uris = excluded.redirect_uris
+		INSERT INTO oauth_clients (`+oauthClientColumns+`) VALUES (?, ?, ?, ?, NULL, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, redirect_uris = excluded.redirect_uris,
+			expires_at = CASE WHEN oauth_clients.expires_at > excluded.expires_at
+				THEN oauth_clients.expires_at ELSE excluded.expires_at END
 		WHERE oauth_clients.registration = excluded.registration`,
-		c.ID, c.Name, c.RedirectURIs, c.Registration, c.CreatedAt)
+		c.ID, c.Name, c.RedirectURIs, c.Registration, c.CreatedAt, keep)
 	if err == nil && n == 0 {
 		err = fmt.Errorf("%w: the id is taken by a client registered otherwise", ErrConflict)
 	}
 	return wrap(err, "put oauth client")
+}
+
+// DeleteExpiredOAuthClients deletes metadata clients whose expiry is at or
+// before cutoff and that no authorization request or token refers to. A
+// grant's tokens thus keep its client's row (and the grant working) for as
+// long as they exist; clients registered otherwise never expire.
+func (s *Store) DeleteExpiredOAuthClients(ctx context.Context, cutoff time.Time) (int64, error) {
+	n, err := exec(ctx, s.db, `
+		DELETE FROM oauth_clients
+		WHERE registration = ? AND expires_at <= ?
+		  AND NOT EXISTS (SELECT 1 FROM oauth_auth_requests r WHERE r.client_id = oauth_clients.id)
+		  AND NOT EXISTS (SELECT 1 FROM oauth_tokens t WHERE t.client_id = oauth_clients.id)`,
+		OAuthClientMetadata, utc(cutoff))
+	return n, wrap(err, "delete expired oauth clients")
 }
 
 // OAuthClient returns the client with the given id.

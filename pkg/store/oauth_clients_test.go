@@ -38,18 +38,22 @@ func TestOAuthClients(t *testing.T) {
 		}
 
 		cimd := store.OAuthClient{ID: "https://app.example/client.json", Name: "CIMD", RedirectURIs: `["https://app.example/cb"]`}
-		if err := s.PutOAuthClient(ctx, &cimd); err != nil {
+		keep := time.Now().Add(time.Hour)
+		if err := s.PutOAuthClient(ctx, &cimd, keep); err != nil {
 			t.Fatal(err)
 		}
 		cimd.Name = "CIMD renamed"
-		if err := s.PutOAuthClient(ctx, &cimd); err != nil {
+		if err := s.PutOAuthClient(ctx, &cimd, keep); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := s.OAuthClient(ctx, cimd.ID); err != nil || got.Name != "CIMD renamed" || got.Registration != store.OAuthClientMetadata {
 			t.Errorf("metadata client %+v %v", got, err)
 		}
 		// A metadata document never replaces a client registered otherwise.
-		wantErr(t, s.PutOAuthClient(ctx, &store.OAuthClient{ID: conf.ID, Name: "hijack", RedirectURIs: `["https://evil.example/cb"]`}), store.ErrConflict)
+		wantErr(t, s.PutOAuthClient(ctx, &store.OAuthClient{ID: conf.ID, Name: "hijack", RedirectURIs: `["https://evil.example/cb"]`}, keep), store.ErrConflict)
+		if got, err := s.OAuthClient(ctx, dyn.ID); err != nil || got.ExpiresAt != nil {
+			t.Errorf("a dynamic client has an expiry: %+v %v", got, err)
+		}
 
 		got, err := s.OAuthClient(ctx, conf.ID)
 		if err != nil || !got.Confidential() || !bytes.Equal(got.SecretHash, secret) || got.Name != "Confidential" ||
@@ -113,6 +117,67 @@ func TestOAuthClients(t *testing.T) {
 		wantErr(t, err, store.ErrNotFound)
 		if _, err := s.OAuthClient(ctx, pub.ID); err != nil {
 			t.Errorf("another client went too: %v", err)
+		}
+	})
+}
+
+// TestExpiredOAuthClients: a metadata client's row goes once past its
+// expiry and unreferenced; an authorization request or a token keeps it;
+// its expiry only moves later; other clients never expire.
+func TestExpiredOAuthClients(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		now := s.Now()
+		put := func(id string, keep time.Time) {
+			t.Helper()
+			c := store.OAuthClient{ID: id, RedirectURIs: `["https://app.example/cb"]`}
+			if err := s.PutOAuthClient(ctx, &c, keep); err != nil {
+				t.Fatal(err)
+			}
+		}
+		put("https://a.example/idle", now.Add(time.Minute))
+		put("https://a.example/requested", now.Add(time.Minute))
+		put("https://a.example/granted", now.Add(time.Minute))
+		put("https://a.example/fresh", now.Add(3*time.Minute))
+		put("https://a.example/fresh", now.Add(2*time.Minute)) // does not shorten it
+		dyn := store.OAuthClient{ID: "cli_dyn", RedirectURIs: `["https://app.example/cb"]`}
+		if err := s.CreateOAuthClient(ctx, &dyn); err != nil {
+			t.Fatal(err)
+		}
+		ar := store.OAuthAuthRequest{ClientID: "https://a.example/requested", Request: "{}", Resource: "r", ExpiresAt: now.Add(time.Hour)}
+		if err := s.CreateOAuthAuthRequest(ctx, &ar); err != nil {
+			t.Fatal(err)
+		}
+		c := customer(t, s)
+		u := store.User{CustomerID: c.ID, Email: "ada@example.com", Role: store.RoleOwner}
+		if err := s.CreateUser(ctx, &u); err != nil {
+			t.Fatal(err)
+		}
+		tok := store.OAuthToken{Kind: store.OAuthRefreshToken, FamilyID: "f", TokenHash: store.HashOAuthSecret("rt"),
+			ClientID: "https://a.example/granted", UserID: u.ID, Resource: "r", Scopes: "[]", AuthTime: now, ExpiresAt: now.Add(time.Hour)}
+		if err := s.CreateOAuthTokens(ctx, nil, &tok); err != nil {
+			t.Fatal(err)
+		}
+
+		n, err := s.DeleteExpiredOAuthClients(ctx, now.Add(2*time.Minute))
+		if err != nil || n != 1 {
+			t.Fatalf("deleted %d, %v; want the idle client only", n, err)
+		}
+		for id, want := range map[string]bool{"https://a.example/idle": false, "https://a.example/requested": true,
+			"https://a.example/granted": true, "https://a.example/fresh": true, "cli_dyn": true} {
+			if _, err := s.OAuthClient(ctx, id); (err == nil) != want {
+				t.Errorf("client %s kept %v, want %v (%v)", id, err == nil, want, err)
+			}
+		}
+		// Once the grant's token is gone, its client goes too.
+		if _, err := s.DeleteExpiredOAuthTokens(ctx, now.Add(2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.DeleteExpiredOAuthClients(ctx, now.Add(1000*time.Hour)); err != nil || n != 2 {
+			t.Fatalf("deleted %d, %v; want the granted and fresh clients", n, err)
+		}
+		if _, err := s.OAuthClient(ctx, "cli_dyn"); err != nil {
+			t.Errorf("a dynamic client expired: %v", err)
 		}
 	})
 }

@@ -52,6 +52,9 @@ type Store struct {
 	tx      *sqlx.Tx
 	dialect schema.Dialect
 	clock   func() time.Time
+	// url and pgSchema, on PostgreSQL, are where Listen connects and the
+	// schema that names notification channels (notify.go).
+	url, pgSchema string
 }
 
 // Open connects to the database. An empty databaseURL means the SQLite file
@@ -96,7 +99,13 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 	if err := db.PingContext(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("store: connect to %s: %w", dialect, err), db.Close())
 	}
-	return &Store{pool: db, db: db, dialect: dialect, clock: time.Now}, nil
+	s := &Store{pool: db, db: db, dialect: dialect, clock: time.Now, url: databaseURL}
+	if dialect == schema.Postgres {
+		if err := db.GetContext(ctx, &s.pgSchema, `SELECT current_schema()`); err != nil {
+			return nil, errors.Join(fmt.Errorf("store: read the current schema: %w", err), db.Close())
+		}
+	}
+	return s, nil
 }
 
 // sqliteDSN builds the modernc.org/sqlite data source for path. Each pragma

@@ -53,7 +53,8 @@ func (b *Builds) Go(t testing.TB, dir string) []byte {
 		t.Fatal(err)
 	}
 	defer engine.Close(ctx)
-	builder := &build.GoBuilder{Engine: engine, GoCache: GoCache(t), Timeout: 5 * time.Minute}
+	// The developer's GOCACHE is shared with other work: never trim it.
+	builder := &build.GoBuilder{Engine: engine, GoCache: GoCache(t), GoCacheBytes: -1, Timeout: 5 * time.Minute}
 	wasm, err := builder.BuildDir(ctx, filepath.Join(Root(), dir))
 	if err != nil {
 		t.Fatalf("building %s: %v", dir, err)

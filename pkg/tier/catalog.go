@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/kilnhq/kiln/pkg/store"
 )
@@ -17,6 +16,25 @@ var ErrUnknownPlan = errors.New("tier: unknown plan")
 
 // ErrPlanInUse: a plan customers are on cannot be removed.
 var ErrPlanInUse = errors.New("tier: plan is in use")
+
+// ErrBuiltInPlan: a built-in plan cannot be removed, only its override.
+var ErrBuiltInPlan = errors.New("tier: built-in plans cannot be removed")
+
+// Source says where a plan's limits come from.
+type Source string
+
+// The sources of plans.
+const (
+	SourceDefault  Source = "default"  // a built-in plan with the limits of Defaults
+	SourceOverride Source = "override" // a built-in plan whose limits an operator replaced
+	SourceOperator Source = "operator" // a plan an operator added
+)
+
+// Entry is a plan and where its limits come from.
+type Entry struct {
+	Plan
+	Source Source
+}
 
 // Catalog resolves plans: a plan stored by an operator wins over the default
 // of the same name. It reads the database on every call, so a change made on
@@ -29,23 +47,34 @@ type Catalog struct {
 func NewCatalog(s *store.Store) *Catalog { return &Catalog{store: s} }
 
 // Plan returns the plan called name: the stored one, else the default, else
-// ErrUnknownPlan.
+// ErrUnknownPlan. A stored plan that fails Validate (changed in the database
+// by hand) is an error, never applied.
 func (c *Catalog) Plan(ctx context.Context, name string) (Plan, error) {
+	e, err := c.Entry(ctx, name)
+	if err != nil {
+		return Plan{}, err
+	}
+	if err := e.Validate(); err != nil {
+		return Plan{}, fmt.Errorf("tier: stored plan %q is invalid: %w", name, err)
+	}
+	return e.Plan, nil
+}
+
+// Entry returns the plan called name with its source, as Plan does but
+// without validating it, so that an operator can see a broken plan and
+// replace it.
+func (c *Catalog) Entry(ctx context.Context, name string) (Entry, error) {
 	row, err := c.store.Plan(ctx, name)
+	def, builtIn := Default(name)
 	switch {
 	case err == nil:
-		p := fromRow(row)
-		if err := p.Validate(); err != nil {
-			return Plan{}, fmt.Errorf("tier: stored plan %q is invalid: %w", name, err)
-		}
-		return p, nil
+		return entryOf(row), nil
 	case !errors.Is(err, store.ErrNotFound):
-		return Plan{}, fmt.Errorf("tier: plan %q: %w", name, err)
+		return Entry{}, fmt.Errorf("tier: plan %q: %w", name, err)
+	case builtIn:
+		return Entry{Plan: def, Source: SourceDefault}, nil
 	}
-	if p, ok := Default(name); ok {
-		return p, nil
-	}
-	return Plan{}, fmt.Errorf("%w %q", ErrUnknownPlan, name)
+	return Entry{}, fmt.Errorf("%w %q", ErrUnknownPlan, name)
 }
 
 // ForCustomer returns the plan of a customer, read from the database. A
@@ -63,31 +92,34 @@ func (c *Catalog) ForCustomer(ctx context.Context, customerID string) (Plan, err
 }
 
 // Plans returns every plan, defaults merged with stored ones, by rank then
-// name.
-func (c *Catalog) Plans(ctx context.Context) ([]Plan, error) {
+// name, unvalidated (as Entry).
+func (c *Catalog) Plans(ctx context.Context) ([]Entry, error) {
 	rows, err := c.store.ListPlans(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("tier: %w", err)
 	}
-	byName := map[string]Plan{}
+	byName := map[string]Entry{}
 	for _, p := range Defaults() {
-		byName[p.Name] = p
+		byName[p.Name] = Entry{Plan: p, Source: SourceDefault}
 	}
 	for _, row := range rows {
-		byName[row.Name] = fromRow(row)
+		byName[row.Name] = entryOf(row)
 	}
-	out := make([]Plan, 0, len(byName))
-	for _, p := range byName {
-		out = append(out, p)
+	out := make([]Entry, 0, len(byName))
+	for _, e := range byName {
+		out = append(out, e)
 	}
-	slices.SortFunc(out, func(a, b Plan) int {
+	slices.SortFunc(out, func(a, b Entry) int {
 		return cmp.Or(cmp.Compare(a.Rank, b.Rank), strings.Compare(a.Name, b.Name))
 	})
 	return out, nil
 }
 
 // SetPlan validates p and stores it, overriding a default of the same name or
-// adding a plan. Record it in the audit log (store.ActionPlanChange).
+// adding a plan. Limits apply to the next request of every customer on the
+// plan; what a customer already has above a lowered count (servers, tools)
+// is kept, and only new ones are refused. Record it in the audit log
+// (store.ActionPlanChange).
 func (c *Catalog) SetPlan(ctx context.Context, p Plan) error {
 	if err := p.Validate(); err != nil {
 		return err
@@ -99,20 +131,32 @@ func (c *Catalog) SetPlan(ctx context.Context, p Plan) error {
 	return nil
 }
 
-// RemovePlan deletes a stored plan: a default comes back into force, an
-// operator's own plan disappears, which is refused (ErrPlanInUse) while
-// customers are on it.
+// RemovePlan deletes a stored plan. Removing the override of a built-in plan
+// brings its default back, customers or not; a built-in plan without an
+// override cannot be removed (ErrBuiltInPlan). An operator's own plan
+// disappears, which is refused (ErrPlanInUse) while customers are on it.
 func (c *Catalog) RemovePlan(ctx context.Context, name string) error {
-	if _, isDefault := Default(name); !isDefault {
+	_, builtIn := Default(name)
+	if !builtIn {
 		n, err := c.store.CountCustomersOnTier(ctx, name)
 		if err != nil {
 			return fmt.Errorf("tier: %w", err)
 		}
 		if n > 0 {
-			return fmt.Errorf("%w: %d customers are on plan %q", ErrPlanInUse, n, name)
+			who := fmt.Sprintf("%d customers are", n)
+			if n == 1 {
+				who = "1 customer is"
+			}
+			return fmt.Errorf("%w: %s on plan %q; move them to another plan first", ErrPlanInUse, who, name)
 		}
 	}
-	if err := c.store.DeletePlan(ctx, name); err != nil {
+	err := c.store.DeletePlan(ctx, name)
+	switch {
+	case errors.Is(err, store.ErrNotFound) && builtIn:
+		return fmt.Errorf("%w: %q has no override to remove", ErrBuiltInPlan, name)
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%w %q", ErrUnknownPlan, name)
+	case err != nil:
 		return fmt.Errorf("tier: %w", err)
 	}
 	return nil
@@ -140,11 +184,20 @@ func (c *Catalog) CheckLibrary(ctx context.Context, p Plan, minTier string) erro
 	return CheckLibrary(p, need)
 }
 
+// entryOf is a stored plan: an override if a default has its name.
+func entryOf(r store.Plan) Entry {
+	src := SourceOperator
+	if _, builtIn := Default(r.Name); builtIn {
+		src = SourceOverride
+	}
+	return Entry{Plan: fromRow(r), Source: src}
+}
+
 func fromRow(r store.Plan) Plan {
 	return Plan{
 		Name: r.Name, Rank: r.Rank,
 		ServersPerCustomer: r.ServersPerCustomer, ToolsPerServer: r.ToolsPerServer,
-		Fuel: r.Fuel, MemoryBytes: r.MemoryBytes, Timeout: time.Duration(r.TimeoutMS) * time.Millisecond, OutputBytes: r.OutputBytes,
+		Fuel: r.Fuel, MemoryBytes: r.MemoryBytes, Timeout: Millis(r.TimeoutMS), OutputBytes: r.OutputBytes,
 		HTTPRequestsPerCall: r.HTTPRequestsPerCall, CallsPerMinute: r.CallsPerMinute, LLMGenerationsPerDay: r.LLMGenerationsPerDay,
 	}
 }

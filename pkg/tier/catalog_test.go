@@ -3,6 +3,8 @@ package tier_test
 import (
 	"errors"
 	"fmt"
+	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,10 +84,13 @@ func TestOperatorOverrides(t *testing.T) {
 		}
 		var names []string
 		for _, p := range plans {
-			names = append(names, p.Name)
+			names = append(names, p.Name+":"+string(p.Source))
 		}
-		if fmt.Sprint(names) != "[free pro team enterprise]" {
+		if fmt.Sprint(names) != "[free:override pro:default team:operator enterprise:default]" {
 			t.Fatalf("plans %v", names)
+		}
+		if e, err := c.Entry(ctx, "team"); err != nil || e.Plan != team || e.Source != tier.SourceOperator {
+			t.Fatalf("entry team: %+v, %v", e, err)
 		}
 
 		if err := c.RemovePlan(ctx, "team"); !errors.Is(err, tier.ErrPlanInUse) {
@@ -104,6 +109,49 @@ func TestOperatorOverrides(t *testing.T) {
 		want, _ := tier.Default(tier.Free)
 		if got, err := c.ForCustomer(ctx, cust.ID); err != nil || got != want {
 			t.Fatalf("after removing the override %+v, %v", got, err)
+		}
+	})
+}
+
+// TestRemovePlan: a built-in plan itself cannot be removed, only its
+// override; a plan nobody defined is unknown.
+func TestRemovePlan(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		c := tier.NewCatalog(s)
+		if err := c.RemovePlan(ctx, tier.Pro); !errors.Is(err, tier.ErrBuiltInPlan) {
+			t.Fatalf("removed a built-in plan: %v", err)
+		}
+		if e, err := c.Entry(ctx, tier.Pro); err != nil || e.Source != tier.SourceDefault {
+			t.Fatalf("pro after a refused removal: %+v, %v", e, err)
+		}
+		if err := c.RemovePlan(ctx, "team"); !errors.Is(err, tier.ErrUnknownPlan) {
+			t.Fatalf("removed an unknown plan: %v", err)
+		}
+		if _, err := c.Entry(ctx, "team"); !errors.Is(err, tier.ErrUnknownPlan) {
+			t.Fatalf("entry of an unknown plan: %v", err)
+		}
+	})
+}
+
+// TestBrokenStoredPlan: a row changed by hand to nonsense (here a timeout
+// too large for a Duration) is listed for the operator to fix, never applied
+// to a customer.
+func TestBrokenStoredPlan(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		c := tier.NewCatalog(s)
+		row := store.Plan{Name: "broken", Rank: 1, ServersPerCustomer: 1, ToolsPerServer: 1, Fuel: 1, MemoryBytes: 1 << 20,
+			TimeoutMS: math.MaxInt64, OutputBytes: 1, CallsPerMinute: 1}
+		if err := s.PutPlan(ctx, &row); err != nil {
+			t.Fatal(err)
+		}
+		e, err := c.Entry(ctx, "broken")
+		if err != nil || e.Timeout != math.MaxInt64 {
+			t.Fatalf("entry %+v, %v", e, err)
+		}
+		if _, err := c.Plan(ctx, "broken"); !errors.Is(err, tier.ErrInvalidPlan) || !strings.Contains(err.Error(), "timeout_ms must be at most") {
+			t.Fatalf("a broken plan resolved: %v", err)
 		}
 	})
 }

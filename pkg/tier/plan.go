@@ -5,16 +5,23 @@
 // defined is an error, never a quiet fallback.
 //
 // Free, pro and enterprise have defaults in code (Defaults). Operators
-// override them, or add plans of their own, through the plans table
-// (Catalog.SetPlan); a stored plan wins over the default of the same name.
+// override them, or add plans of their own, through the operator API
+// (PUT /api/v1/admin/plans/{plan}, kiln admin set-plan), which stores them in
+// the plans table (Catalog.SetPlan); a stored plan wins over the default of
+// the same name.
 package tier
 
 import (
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
+	"strings"
 	"time"
 )
+
+// ErrInvalidPlan: a plan's limits do not make sense (Plan.Validate).
+var ErrInvalidPlan = errors.New("tier: invalid plan")
 
 // The built-in plans.
 const (
@@ -82,47 +89,80 @@ func Default(name string) (Plan, bool) {
 
 var planName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
 
-// maxMemory is what a 32-bit module can address.
-const maxMemory = 4 << 30
+// ValidName says whether name can name a plan: lowercase letters, digits and
+// dashes, starting with a letter, at most 32 long.
+func ValidName(name string) bool { return planName.MatchString(name) }
+
+// Upper bounds of the per-call budgets. Counts (servers, calls, ...) have
+// none: they are the operator's business and the code that uses them
+// saturates.
+const (
+	// maxMemory is what a 32-bit module can address.
+	maxMemory = 4 << 30
+	// MaxTimeout: a tool call is one synchronous MCP request, and clients
+	// and proxies give up on a request long before this (typically after 1
+	// to 5 minutes); time beyond it is spent on an answer nobody reads,
+	// holding a sandbox slot and its memory.
+	MaxTimeout = 15 * time.Minute
+	// MaxOutputBytes: a result is held whole in memory and sent as one
+	// JSON-RPC message; this is 16 times the enterprise default.
+	MaxOutputBytes = 64 << 20
+)
+
+// Millis converts a timeout in whole milliseconds, as the plans table and
+// the API hold it, to a Duration. It saturates: a value too large for a
+// Duration stays too large for Validate instead of wrapping round to a small
+// or negative one.
+func Millis(ms int64) time.Duration {
+	const most = math.MaxInt64 / int64(time.Millisecond)
+	switch {
+	case ms > most:
+		return math.MaxInt64
+	case ms < -most:
+		return math.MinInt64
+	}
+	return time.Duration(ms) * time.Millisecond
+}
 
 // Validate checks that every limit makes sense, so an operator's typo cannot
-// give a plan no fuel or unlimited memory.
+// give a plan no fuel or unlimited memory. Its message names each field that
+// is wrong as the plans table and the API name it (Limit).
 func (p Plan) Validate() error {
-	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if !planName.MatchString(p.Name) {
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if !ValidName(p.Name) {
 		bad("name %q must be lowercase letters, digits and dashes, starting with a letter, at most 32 long", p.Name)
 	}
-	if p.Rank < 0 {
-		bad("rank %d is negative", p.Rank)
-	}
+	timeoutMS := p.Timeout.Milliseconds()
 	for _, l := range []struct {
-		name  string
-		value int64
-		min   int64
+		field    Limit
+		value    int64
+		min, max int64 // max 0: none
 	}{
-		{"servers per customer", int64(p.ServersPerCustomer), 1},
-		{"tools per server", int64(p.ToolsPerServer), 1},
-		{"fuel", p.Fuel, 1},
-		{"memory", p.MemoryBytes, 64 << 10},
-		{"timeout", int64(p.Timeout), int64(time.Millisecond)},
-		{"output bytes", p.OutputBytes, 1},
-		{"HTTP requests per call", int64(p.HTTPRequestsPerCall), 0},
-		{"calls per minute", int64(p.CallsPerMinute), 1},
-		{"LLM generations per day", int64(p.LLMGenerationsPerDay), 0},
+		{"rank", int64(p.Rank), 0, 0},
+		{LimitServers, int64(p.ServersPerCustomer), 1, 0},
+		{LimitTools, int64(p.ToolsPerServer), 1, 0},
+		{LimitFuel, p.Fuel, 1, 0},
+		{LimitMemory, p.MemoryBytes, 64 << 10, maxMemory},
+		{LimitTimeout, timeoutMS, 1, MaxTimeout.Milliseconds()},
+		{LimitOutput, p.OutputBytes, 1, MaxOutputBytes},
+		{LimitHTTPRequests, int64(p.HTTPRequestsPerCall), 0, 0},
+		{LimitCallsPerMinute, int64(p.CallsPerMinute), 1, 0},
+		{LimitGenerationsPerDay, int64(p.LLMGenerationsPerDay), 0, 0},
 	} {
-		if l.value < l.min {
-			bad("%s is %d; it must be at least %d", l.name, l.value, l.min)
+		switch {
+		case l.value < l.min:
+			bad("%s is %d; it must be at least %d", l.field, l.value, l.min)
+		case l.max > 0 && l.value > l.max:
+			// The value is not repeated: a timeout may have saturated (Millis).
+			bad("%s must be at most %d", l.field, l.max)
 		}
 	}
-	if p.MemoryBytes > maxMemory {
-		bad("memory %d is above the 4 GiB a module can address", p.MemoryBytes)
-	}
 	if p.Timeout%time.Millisecond != 0 {
-		bad("timeout %v must be whole milliseconds", p.Timeout)
+		bad("%s %v must be whole milliseconds", LimitTimeout, p.Timeout)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("tier: plan %q: %w", p.Name, err)
+	if len(problems) > 0 {
+		return fmt.Errorf("%w %q: %s", ErrInvalidPlan, p.Name, strings.Join(problems, "; "))
 	}
 	return nil
 }

@@ -11,7 +11,7 @@ type span struct {
 	nop        bool
 	call       bool // call or call_indirect: the callee uses the global counter
 	exits      bool // may leave the function: return, a branch to the function's label, its final end
-	bulk       bool // memory.copy/fill/init, table.copy/fill/init: work proportional to a length operand
+	bulk       bool // memory.copy/fill/init, table.copy/fill/init/grow: work proportional to a count operand
 	// funcRef is set for call and ref.func, whose function index moves.
 	funcRef   bool
 	funcIndex uint32
@@ -258,9 +258,11 @@ func (m meterer) decodeSpans(r *reader) ([]span, error) {
 			sp.funcIndex, _ = (&reader{b: imm}).u32()
 		case 0xfc:
 			// memory.init, memory.copy, memory.fill, table.init,
-			// table.copy, table.fill: the length is the top operand.
+			// table.copy, table.grow, table.fill: the length (for
+			// table.grow, the number of new elements, which the engine
+			// allocates and fills) is the top operand.
 			switch sub, _ := (&reader{b: imm}).u32(); sub {
-			case 8, 10, 11, 12, 14, 17:
+			case 8, 10, 11, 12, 14, 15, 17:
 				sp.bulk = true
 			}
 		case 0x0f: // return

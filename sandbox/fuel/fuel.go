@@ -22,7 +22,7 @@ package fuel
 
 // Version is the instrumenter version; artifacts are cached by (module
 // hash, Version), so any change to the rewriting must bump it.
-const Version = 5
+const Version = 6
 
 // GlobalExport is the export name of the fuel counter (a mutable i64 global).
 // The host sets it before running the module and reads it afterwards.
@@ -39,6 +39,14 @@ const (
 type Options struct {
 	// MaxMemoryPages caps the memory's declared maximum (0 leaves it).
 	MaxMemoryPages uint32
+	// MaxTableElements caps the elements the module's tables may hold
+	// together, initially or by table.grow (0 leaves them). The engine
+	// allocates every element, so without a cap a few bytes of code can
+	// claim gigabytes that no memory limit sees. Modules whose tables
+	// start larger are refused; the maxima of the others are lowered so
+	// that they sum to at most the cap, and table.grow past them returns
+	// -1 as the specification allows.
+	MaxTableElements uint32
 }
 
 // Instrument returns a metered copy of the module. It refuses, with an

@@ -1,10 +1,12 @@
 package fuel_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tetratelabs/wazero"
@@ -105,5 +107,50 @@ func TestBulkMemoryIsChargedBySize(t *testing.T) {
 	// With a smaller budget the loop stops part way.
 	if _, err := runWithFuel(t, out, want/2); !errors.Is(err, errOutOfFuel) {
 		t.Fatalf("with half the fuel: %v", err)
+	}
+}
+
+// TestTablesAreCapped: the tables' maxima are lowered to share the cap,
+// tables that start past it are refused, and an invalid maximum is left
+// for the engine to refuse.
+func TestTablesAreCapped(t *testing.T) {
+	// Two tables: funcref min 10 without a maximum, funcref min 5 max 100.
+	two := []byte{0, 'a', 's', 'm', 1, 0, 0, 0, 4, 8, 2, 0x70, 0x00, 10, 0x70, 0x01, 5, 100}
+	out, err := fuel.Instrument(two, fuel.Options{MaxTableElements: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 15 elements to start, 35 to grow: all to the first table.
+	if want := []byte{4, 9, 2, 0x70, 0x01, 10, 45, 0x70, 0x01, 5, 5}; !bytes.Contains(out, want) {
+		t.Fatalf("table section not capped as % x:\n% x", want, out)
+	}
+	if _, err := fuel.Instrument(two, fuel.Options{MaxTableElements: 14}); err == nil || !strings.Contains(err.Error(), "tables start with 15 elements") {
+		t.Fatalf("tables past the cap: err = %v", err)
+	}
+	invalid := []byte{0, 'a', 's', 'm', 1, 0, 0, 0, 4, 5, 1, 0x70, 0x01, 5, 3}
+	out, err = fuel.Instrument(invalid, fuel.Options{MaxTableElements: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(out, []byte{4, 5, 1, 0x70, 0x01, 5, 3}) {
+		t.Fatalf("an invalid maximum was changed:\n% x", out)
+	}
+}
+
+// TestTableGrowIsChargedByCount: table.grow pays one unit per 16 new
+// elements, like the other bulk instructions, whether or not the grow
+// succeeds (the cap refuses most of these).
+func TestTableGrowIsChargedByCount(t *testing.T) {
+	out, err := fuel.Instrument(readFixture(t, "sandbox/testdata/wat/tablegrow.wasm"), fuel.Options{MaxTableElements: 1 << 18})
+	if err != nil {
+		t.Fatal(err)
+	}
+	used, err := runWithFuel(t, out, 1<<40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = 1_000_000 * 4096 / 16
+	if used < want || used > want+20_000_000 { // plus a dozen instructions a round
+		t.Fatalf("used %d fuel, want about %d", used, want)
 	}
 }

@@ -35,7 +35,7 @@ func FuzzInstrument(f *testing.F) {
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().WithCoreFeatures(api.CoreFeaturesV2))
 	f.Cleanup(func() { rt.Close(ctx) })
 	f.Fuzz(func(t *testing.T, wasm []byte) {
-		out, err := fuel.Instrument(wasm, fuel.Options{})
+		out, err := fuel.Instrument(wasm, fuel.Options{MaxMemoryPages: 1 << 14, MaxTableElements: 1 << 18})
 		if err != nil {
 			return
 		}

@@ -492,6 +492,12 @@ func (mod *module) rebuild(opts Options, m meterer) ([]byte, error) {
 		case secType, secImport, secGlobal, secExport:
 			emit(s.id, mod.extend(s.id, payload))
 			added[s.id] = true
+		case secTable:
+			capped, err := capTables(s, opts.MaxTableElements)
+			if err != nil {
+				return nil, err
+			}
+			emit(s.id, capped)
 		case secMemory:
 			capped, err := capMemory(s, opts.MaxMemoryPages)
 			if err != nil {
@@ -655,6 +661,53 @@ func capMemory(s section, maxPages uint32) ([]byte, error) {
 		out = append(out, 0x01)
 		out = appendULEB(out, uint64(min))
 		out = appendULEB(out, uint64(max))
+	}
+	return out, nil
+}
+
+// capTables lowers the declared maxima of the tables so that together they
+// can never hold more than limit elements: the initial sizes are refused
+// if they alone pass it, and what remains of it is shared out first come,
+// first served. A table without a maximum gets one.
+func capTables(s section, limit uint32) ([]byte, error) {
+	if limit == 0 {
+		return s.payload, nil
+	}
+	type table struct {
+		ref      byte
+		min, max uint64
+	}
+	r := &reader{b: s.payload, base: s.offset}
+	n, _ := r.u32()
+	tables := make([]table, n)
+	var mins uint64
+	for i := range tables {
+		ref, _ := r.byte()
+		flags, _ := r.byte()
+		min, _ := r.u32()
+		max := uint64(1) << 32 // no maximum
+		if flags == 1 {
+			declared, _ := r.u32()
+			max = uint64(declared)
+		}
+		tables[i] = table{ref: ref, min: uint64(min), max: max}
+		mins += uint64(min)
+	}
+	if mins > uint64(limit) {
+		return nil, fmt.Errorf("fuel: the module's tables start with %d elements, more than the cap of %d", mins, limit)
+	}
+	spare := uint64(limit) - mins
+	out := appendULEB(nil, uint64(n))
+	for _, t := range tables {
+		max := t.max // below min, an invalid module stays invalid
+		if t.max >= t.min {
+			grow := min(t.max-t.min, spare)
+			spare -= grow
+			max = t.min + grow
+		}
+		out = append(out, t.ref, 0x01)
+		out = appendULEB(out, t.min)
+		out = appendULEB(out, max)
 	}
 	return out, nil
 }

@@ -1,0 +1,122 @@
+package wizard
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/kilnhq/kiln/pkg/build"
+)
+
+// TestPromptExampleIsValidToolSource: the example tool the generate prompt
+// teaches passes the same validation as any tool source, so the model is
+// never shown an import or directive Kiln refuses; the prompts render.
+func TestPromptExampleIsValidToolSource(t *testing.T) {
+	p, err := loadPrompts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	system, err := p.generateSystem(build.DefaultPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(system, "```go\n")
+	example, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("the generate prompt has no Go example")
+	}
+	if problems := build.Validate(map[string][]byte{"main.go": []byte(example)}, build.DefaultPolicy()); len(problems) > 0 {
+		t.Fatalf("the example is refused: %v", problems)
+	}
+	for _, want := range []string{"kiln.Fetch", "kiln.Secret", "net/http", "encoding/json"} {
+		if !strings.Contains(system, want) {
+			t.Errorf("the generate prompt does not mention %s", want)
+		}
+	}
+	s := Spec{Name: "t", InputSchema: json.RawMessage(`{"type":"object"}`), Samples: []json.RawMessage{json.RawMessage(`{}`)},
+		Env: []EnvVar{{Name: "API_KEY", Secret: true}}, Egress: []string{"api.example.com"}}
+	user, err := p.toolPrompt(s)
+	if err != nil || !strings.Contains(user, "API_KEY (secret)") || !strings.Contains(user, "api.example.com") {
+		t.Fatalf("tool prompt: %v\n%s", err, user)
+	}
+	if _, err := render(p.propose, map[string]any{"MaxTools": MaxTools, "MaxSamples": MaxSamples,
+		"Library": []libraryInfo{{Name: "units", Version: "1.0.0", Tools: []string{"convert_units"}}}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTransitions: the state machine refuses deploys before a tool passed
+// and a second generation while one runs; working states are leased.
+func TestTransitions(t *testing.T) {
+	for _, c := range []struct {
+		from, to State
+		ok       bool
+	}{
+		{StateAccepted, StateDeployed, false},
+		{StateGenerating, StateGenerating, false},
+		{StateGenerating, StateDeployed, false},
+		{StateProposing, StateAccepted, false},
+		{StateDescribing, StateDeployed, false},
+		{StateReady, StateDeployed, true},
+		{StateDeployed, StateGenerating, true},
+	} {
+		s := &Session{State: c.from}
+		err := s.move(c.to, "test")
+		if (err == nil) != c.ok {
+			t.Errorf("%s → %s: %v", c.from, c.to, err)
+		}
+	}
+	for _, st := range []State{StateProposing, StateGenerating} {
+		if !st.working() {
+			t.Errorf("%s is not leased", st)
+		}
+	}
+}
+
+// TestSpecLimits: a proposal crossing each limit is refused with a message
+// naming it.
+func TestSpecLimits(t *testing.T) {
+	ok := func() Spec {
+		return Spec{Name: "ok", InputSchema: json.RawMessage(`{"type":"object","properties":{"a":{"type":"string"}}}`),
+			Samples: []json.RawMessage{json.RawMessage(`{"a":"x"}`)}}
+	}
+	many := make([]Spec, MaxTools+1)
+	for i := range many {
+		many[i] = ok()
+		many[i].Name = "t" + strings.Repeat("x", i)
+	}
+	if err := checkSpecs(many); err == nil || !strings.Contains(err.Error(), "1 to 16 tools") {
+		t.Errorf("too many tools: %v", err)
+	}
+	for name, mutate := range map[string]func(*Spec){
+		"bad name":      func(s *Spec) { s.Name = "no spaces" },
+		"not an object": func(s *Spec) { s.InputSchema = json.RawMessage(`{"type":"string"}`) },
+		"huge schema": func(s *Spec) {
+			s.InputSchema = json.RawMessage(`{"type":"object","description":"` + strings.Repeat("x", maxSchemaBytes) + `"}`)
+		},
+		"sample type":  func(s *Spec) { s.Samples = []json.RawMessage{json.RawMessage(`{"a":1}`)} },
+		"sample array": func(s *Spec) { s.Samples = []json.RawMessage{json.RawMessage(`[]`)} },
+		"too many":     func(s *Spec) { s.Samples = make([]json.RawMessage, MaxSamples+1) },
+		"env name":     func(s *Spec) { s.Env = []EnvVar{{Name: "KILN_SECRET"}} },
+		"egress":       func(s *Spec) { s.Egress = []string{"http://a b"} },
+		"egress count": func(s *Spec) { s.Egress = make([]string, maxEgress+1) },
+		"big sample": func(s *Spec) {
+			s.Samples = []json.RawMessage{json.RawMessage(`{"a":"` + strings.Repeat("x", maxSampleBytes) + `"}`)}
+		},
+		"long describe":  func(s *Spec) { s.Description = strings.Repeat("x", maxDescription+1) },
+		"duplicate tool": nil,
+	} {
+		specs := []Spec{ok()}
+		if mutate == nil {
+			specs = append(specs, ok())
+		} else {
+			mutate(&specs[0])
+		}
+		if err := checkSpecs(specs); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if err := checkSpecs([]Spec{ok()}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,137 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sort"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+
+	"github.com/kilnhq/kiln/sandbox/fuel"
+)
+
+// moduleConfig is what an instance sees of the world: argv [tool], stdin,
+// the given env and nothing else of the host's, clocks, random bytes, no
+// files. stdout and stderr go to the logs, except a plain module's stdout,
+// which is its result (returned).
+func moduleConfig(m *Module, tool string, stdin []byte, env map[string]string, state *callState) (wazero.ModuleConfig, *resultWriter) {
+	cfg := wazero.NewModuleConfig().
+		WithName(""). // anonymous: many instances of one module may run at once
+		WithArgs(tool).
+		WithStdin(bytes.NewReader(stdin)).
+		WithSysWalltime().
+		WithSysNanotime().
+		WithRandSource(randSource{state})
+	sys := len(tool) + 1
+	names := make([]string, 0, len(env))
+	for name := range env {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		cfg = cfg.WithEnv(name, env[name])
+		sys += len(name) + len(env[name]) + 2
+	}
+	state.sysBytes = uint32(min(sys, 1<<31))
+	logs := meteredWriter{&state.logs, state}
+	if !m.Manifest.Plain {
+		return cfg.WithStdout(logs).WithStderr(logs), nil
+	}
+	stdout := &resultWriter{limit: state.limits.OutputBytes}
+	return cfg.WithStdout(meteredWriter{stdout, state}).WithStderr(logs), stdout
+}
+
+// execution is how one instance ran.
+type execution struct {
+	mem      *limitedMemory
+	err      error // how the module stopped: nil, an exit, a trap or a limit
+	duration time.Duration
+}
+
+// run is the one way an instance of a module comes to be: Call and
+// Describe both go through it, so no path can skip admission. The error is
+// for host failures, a request that can never be admitted (*RequestError)
+// and ErrBusy; how the module stopped, including a refusal for its initial
+// memory, is in the execution.
+func (e *Engine) run(ctx context.Context, m *Module, cfg wazero.ModuleConfig, state *callState) (execution, error) {
+	x := execution{mem: &limitedMemory{limit: uint64(state.limits.memoryPages()) * pageSize, inspect: e.inspectMemory}}
+	leave, err := e.admit(ctx, m, state.limits)
+	var initial *initialMemoryError
+	switch {
+	case errors.As(err, &initial) || errors.Is(err, errDeadline) || errors.Is(err, errCanceled):
+		x.err = err
+		return x, nil
+	case err != nil:
+		return x, err
+	}
+	defer leave()
+	entry, err := e.acquire(ctx, m)
+	if err != nil {
+		return x, err
+	}
+	x.duration, x.err = e.instantiate(ctx, entry.compiled, cfg, state, x.mem)
+	return x, e.release(ctx, entry)
+}
+
+// admit decides whether the module may be instantiated now: its initial
+// memory must be within the call's limit (wazero cannot refuse it later),
+// and the engine must have room for one more call with this memory limit,
+// which may mean waiting in the gate's queue. The returned function gives
+// the room back.
+func (e *Engine) admit(ctx context.Context, m *Module, lim Limits) (func(), error) {
+	if m.minPages > lim.memoryPages() {
+		return nil, &initialMemoryError{pages: m.minPages, limit: lim.memoryPages()}
+	}
+	t := &ticket{bytes: uint64(lim.memoryPages()) * pageSize, deadline: time.Now().Add(lim.Timeout)}
+	if d, ok := ctx.Deadline(); ok && d.Before(t.deadline) {
+		t.deadline = d
+	}
+	if err := e.gate.enter(ctx, t); err != nil {
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			return nil, errDeadline
+		case errors.Is(err, context.Canceled):
+			return nil, errCanceled
+		}
+		return nil, err
+	}
+	if e.onAdmit != nil {
+		e.onAdmit()
+	}
+	return func() { e.gate.leave(t) }, nil
+}
+
+// instantiate makes the instance (running its start section, if it has
+// one) and then runs _start. The fuel counter starts at 0, so the first
+// check asks refuel for the first slice.
+func (e *Engine) instantiate(ctx context.Context, compiled wazero.CompiledModule, cfg wazero.ModuleConfig, state *callState, mem *limitedMemory) (time.Duration, error) {
+	state.meter = newMeter(ctx, state.limits.Fuel, state.limits.Timeout, mem)
+	// Host functions that block (HTTP) see the call's deadline.
+	callCtx, cancel := context.WithDeadline(ctx, state.meter.deadline)
+	defer cancel()
+	callCtx = context.WithValue(callCtx, callStateKey{}, state)
+	callCtx = experimental.WithMemoryAllocator(callCtx, mem)
+
+	start := time.Now()
+	inst, err := e.rt.InstantiateModule(callCtx, compiled, cfg.WithStartFunctions())
+	if err != nil {
+		return time.Since(start), err
+	}
+	if mem.initial != nil { // see limitedMemory.Reallocate
+		return time.Since(start), errors.Join(mem.initial, inst.Close(ctx))
+	}
+	counter, ok := inst.ExportedGlobal(fuel.GlobalExport).(api.MutableGlobal)
+	if !ok {
+		return time.Since(start), errors.Join(errors.New("sandbox: the module is not instrumented"), inst.Close(ctx))
+	}
+	state.meter.counter = counter
+	if f := inst.ExportedFunction("_start"); f != nil {
+		_, err = f.Call(callCtx)
+	}
+	state.meter.finish()
+	return time.Since(start), errors.Join(err, inst.Close(ctx))
+}

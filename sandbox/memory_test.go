@@ -1,0 +1,59 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestAllocatorSurvivesInitialMemoryPastLimit bypasses admission (which
+// refuses these modules first) to show the allocator's own defence: an
+// initial memory past the limit neither panics the process nor lets any of
+// the module's code run, in its start function or in _start.
+func TestAllocatorSurvivesInitialMemoryPastLimit(t *testing.T) {
+	ctx := context.Background()
+	e, err := NewEngine(ctx, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(ctx)
+	for _, name := range []string{"fill", "startloop"} { // two pages each
+		t.Run(name, func(t *testing.T) {
+			wasm, err := os.ReadFile(filepath.Join("testdata", "wat", name+".wasm"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := e.Load(ctx, wasm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			entry, err := e.acquire(ctx, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.release(ctx, entry)
+			lim := DefaultLimits()
+			lim.Memory = pageSize
+			state := &callState{limits: lim, logs: logSink{budget: lim.LogBytes}}
+			cfg, _ := moduleConfig(m, "main", nil, nil, state)
+			var touched bool
+			mem := &limitedMemory{limit: lim.Memory, inspect: func(b []byte) {
+				for _, c := range b {
+					touched = touched || c != 0
+				}
+			}}
+			_, err = e.instantiate(ctx, entry.compiled, cfg, state, mem)
+			var initial *initialMemoryError
+			if !errors.As(err, &initial) || initial.pages != 2 || initial.limit != 1 {
+				t.Fatalf("err = %v, want the initial memory error", err)
+			}
+			// startloop would spin until its deadline had its code run; fill
+			// would write memory.
+			if touched {
+				t.Fatal("the module wrote its memory")
+			}
+		})
+	}
+}
