@@ -38,7 +38,10 @@ var layers = map[string]int{
 	"pkg/mcphost": 4,
 	"pkg/oauth":   4,
 	"pkg/api":     5,
-	"cmd/kiln":    6,
+	// The wiring of a whole node, and its test helper.
+	"pkg/service":             6,
+	"pkg/service/servicetest": 7,
+	"cmd/kiln":                7,
 }
 
 const module = "github.com/kilnhq/kiln/"

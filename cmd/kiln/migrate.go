@@ -8,6 +8,7 @@ import (
 	"os/signal"
 
 	"github.com/kilnhq/kiln/pkg/config"
+	"github.com/kilnhq/kiln/pkg/service"
 )
 
 func runMigrate(env *environment, args []string) int {
@@ -27,7 +28,7 @@ func runMigrate(env *environment, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	logger := slog.New(slog.NewTextHandler(env.stderr, nil))
-	st, err := openStore(ctx, &cfg, logger)
+	st, err := service.OpenStore(ctx, &cfg, logger)
 	if err != nil {
 		fmt.Fprintln(env.stderr, "kiln migrate:", err)
 		return exitFailed

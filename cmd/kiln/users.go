@@ -11,6 +11,7 @@ import (
 
 	"github.com/kilnhq/kiln/pkg/config"
 	"github.com/kilnhq/kiln/pkg/oauth"
+	"github.com/kilnhq/kiln/pkg/service"
 )
 
 // EnvUserPassword names the variable create-user reads the password from:
@@ -48,7 +49,7 @@ func runCreateUser(env *environment, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	logger := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	st, err := openStore(ctx, &cfg, logger)
+	st, err := service.OpenStore(ctx, &cfg, logger)
 	if err != nil {
 		fmt.Fprintln(env.stderr, "kiln create-user:", err)
 		return exitFailed
