@@ -15,6 +15,11 @@ import (
 // its tools in the sandbox, so a module that only passes its native tests
 // but not the Wasm path is caught.
 func TestLibraryModulesBuildAndRun(t *testing.T) {
+	if testing.Short() {
+		// Five real builds and their compiles: minutes under the race
+		// detector, which CI runs with -short. The plain run covers it.
+		t.Skip("builds every library module; skipped with -short")
+	}
 	var builds testmodules.Builds
 	engine, err := sandbox.NewEngine(context.Background(), sandbox.Config{})
 	if err != nil {
