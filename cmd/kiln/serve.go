@@ -50,7 +50,7 @@ func runServe(env *environment, args []string) int {
 	setMemoryLimit(os.DirFS("/"), cfg.MemoryLimitPercent, logger)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := serve(ctx, &cfg, resolved, logger); err != nil {
+	if err := serve(ctx, &cfg, resolved, env.getenv, logger); err != nil {
 		fmt.Fprintln(env.stderr, "kiln serve:", err)
 		return exitFailed
 	}
@@ -59,8 +59,8 @@ func runServe(env *environment, args []string) int {
 
 // serve runs the service until ctx is done, then drains requests. The
 // whole service is wired by pkg/service, the same wiring tests start.
-func serve(ctx context.Context, cfg *config.Config, resolved config.Resolved, logger *slog.Logger) (err error) {
-	svc, err := service.New(ctx, cfg, resolved, logger)
+func serve(ctx context.Context, cfg *config.Config, resolved config.Resolved, getenv func(string) string, logger *slog.Logger) (err error) {
+	svc, err := service.New(ctx, service.Options{Config: cfg, Resolved: resolved, Getenv: getenv, Logger: logger})
 	if err != nil {
 		return err
 	}

@@ -105,7 +105,7 @@ func TestServeMigratesAndServesTheAPI(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, &cfg, resolved, logger) }()
+	go func() { done <- serve(ctx, &cfg, resolved, func(string) string { return "" }, logger) }()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {

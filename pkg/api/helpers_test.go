@@ -26,6 +26,7 @@ import (
 	"github.com/kilnhq/kiln/pkg/testmodules"
 	"github.com/kilnhq/kiln/pkg/tier"
 	"github.com/kilnhq/kiln/pkg/websession"
+	"github.com/kilnhq/kiln/pkg/wizard"
 	"github.com/kilnhq/kiln/sandbox"
 	"github.com/kilnhq/kiln/sandbox/manifest"
 )
@@ -116,6 +117,14 @@ func newHarness(t *testing.T, s *store.Store, adjust ...func(*api.Deps)) *harnes
 		OperatorToken: config.NewToken(operatorToken), LibraryKeys: []signing.PublicKey{libKey.Public()},
 		Sessions: websession.New(s, false),
 	}
+	// A wizard without an LLM: its routes answer as in a Kiln with no
+	// provider configured. Tests of the LLM path bring their own.
+	wiz, err := wizard.New(wizard.Config{Store: s, Catalog: deps.Catalog, Engine: engine, Builds: deps.Builds, Logger: deps.Logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(wiz.Close)
+	deps.Wizard = wiz
 	for _, a := range adjust {
 		a(&deps)
 	}

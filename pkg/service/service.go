@@ -3,7 +3,7 @@
 // every test that needs the whole service (servicetest starts one in a
 // line). Nothing else builds these parts for production.
 //
-//	svc, err := service.New(ctx, &cfg, resolved, logger)
+//	svc, err := service.New(ctx, service.Options{Config: &cfg, Resolved: resolved, Getenv: os.Getenv, Logger: logger})
 //	defer svc.Close(ctx)
 //	go svc.Run(ctx)                           // background work until ctx ends
 //	http.Serve(ln, svc.Handler())
@@ -25,6 +25,7 @@ import (
 	"github.com/kilnhq/kiln/pkg/api"
 	"github.com/kilnhq/kiln/pkg/build"
 	"github.com/kilnhq/kiln/pkg/config"
+	"github.com/kilnhq/kiln/pkg/llm"
 	"github.com/kilnhq/kiln/pkg/mcphost"
 	"github.com/kilnhq/kiln/pkg/oauth"
 	"github.com/kilnhq/kiln/pkg/ratelimit"
@@ -32,6 +33,7 @@ import (
 	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/kilnhq/kiln/pkg/tier"
 	"github.com/kilnhq/kiln/pkg/websession"
+	"github.com/kilnhq/kiln/pkg/wizard"
 	"github.com/kilnhq/kiln/sandbox"
 	"github.com/kilnhq/kiln/sandbox/egress"
 )
@@ -43,6 +45,7 @@ type Service struct {
 	Engine *sandbox.Engine
 	MCP    *mcphost.Host
 	OAuth  *oauth.Server
+	Wizard *wizard.Wizard
 	// TrustedProxies are the reverse proxies whose forwarded addresses
 	// are believed (the listener's per-address bound needs them too).
 	TrustedProxies []netip.Prefix
@@ -53,9 +56,20 @@ type Service struct {
 	closers []func(context.Context) error
 }
 
+// Options are what a node is built from.
+type Options struct {
+	Config   *config.Config
+	Resolved config.Resolved
+	// Getenv reads the settings that live only in the environment: the
+	// LLM providers and their keys (KILN_LLM_PROVIDERS, KILN_LLM_KEY_n).
+	Getenv func(string) string
+	Logger *slog.Logger
+}
+
 // New opens and migrates the database and constructs every part of the
 // service. On error, whatever it had opened is closed again.
-func New(ctx context.Context, cfg *config.Config, resolved config.Resolved, logger *slog.Logger) (_ *Service, err error) {
+func New(ctx context.Context, opts Options) (_ *Service, err error) {
+	cfg, resolved, logger := opts.Config, opts.Resolved, opts.Logger
 	s := &Service{log: logger}
 	defer func() {
 		if err != nil {
@@ -94,12 +108,17 @@ func New(ctx context.Context, cfg *config.Config, resolved config.Resolved, logg
 	if s.MCP, err = s.newMCPHost(cfg, resolved, catalog, box, limiter); err != nil {
 		return nil, err
 	}
-	builder := &build.GoBuilder{Engine: s.Engine, GoCache: cfg.GoCacheDir()}
+	// One build pool: the API's tool builds and the wizard's share the
+	// workers and each customer's share of them.
+	builds := build.NewPool(&build.GoBuilder{Engine: s.Engine, GoCache: cfg.GoCacheDir()}, cfg.BuildWorkers)
+	if s.Wizard, err = s.newWizard(cfg, opts.Getenv, catalog, builds); err != nil {
+		return nil, err
+	}
 	apiHandler, err := api.New(api.Deps{
 		Logger: logger, Store: s.Store, Catalog: catalog, Engine: s.Engine,
-		Builds: build.NewPool(builder, cfg.BuildWorkers), Secrets: box,
+		Builds: builds, Secrets: box,
 		OperatorToken: resolved.OperatorToken, LibraryKeys: resolved.LibraryKeys,
-		Deployer: s.MCP, Sessions: sessions,
+		Deployer: s.MCP, Sessions: sessions, Wizard: s.Wizard,
 	})
 	if err != nil {
 		return nil, err
@@ -142,7 +161,8 @@ func (s *Service) routes(apiHandler http.Handler) http.Handler {
 }
 
 // Run does the node's background work until ctx ends: the MCP host loads
-// and follows deployments, the authorization server cleans up. It returns
+// and follows deployments, the authorization server cleans up, the wizard
+// resumes sessions whose node died. It returns
 // the first error of either (after both stopped), or nil when ctx ended.
 func (s *Service) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
@@ -152,7 +172,7 @@ func (s *Service) Run(ctx context.Context) error {
 		mu   sync.Mutex
 		errs []error
 	)
-	for _, run := range []func(context.Context) error{s.MCP.Run, s.OAuth.Run} {
+	for _, run := range []func(context.Context) error{s.MCP.Run, s.OAuth.Run, s.Wizard.Run} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -234,4 +254,23 @@ func (s *Service) newMCPHost(cfg *config.Config, resolved config.Resolved, catal
 		OAuth:          &mcphost.OAuthConfig{Issuer: s.OAuth.Issuer(), Verifier: s.OAuth},
 		Limiter:        limiter, TrustedProxies: s.TrustedProxies, IPRequestsPerMinute: cfg.MCPIPRequestsPerMinute,
 	})
+}
+
+// newWizard builds the wizard, with the LLM providers of the environment
+// (none: the wizard says how to configure one, and the by-hand path works).
+func (s *Service) newWizard(cfg *config.Config, getenv func(string) string, catalog *tier.Catalog, builds *build.Pool) (*wizard.Wizard, error) {
+	allowPrivate, err := cfg.AllowPrivatePrefixes()
+	if err != nil {
+		return nil, err
+	}
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	w, err := wizard.FromEnv(wizard.Config{Store: s.Store, Catalog: catalog, Engine: s.Engine, Builds: builds,
+		Logger: s.log, Egress: egress.Policy{AllowPrivate: allowPrivate}}, getenv, llm.Options{Logger: s.log})
+	if err != nil {
+		return nil, err
+	}
+	s.onClose(func(context.Context) error { w.Close(); return nil })
+	return w, nil
 }

@@ -10,7 +10,8 @@ import (
 )
 
 // TestNode: the wiring `kiln serve` uses, on both databases: the operator
-// API with the generated token, a customer's key on the user API, a server
+// API with the generated token, a customer's key on the user API and the
+// wizard, a server
 // whose MCP endpoint is private and names its protected resource metadata,
 // and the authorization server's metadata on the same origin.
 func TestNode(t *testing.T) {
@@ -27,6 +28,12 @@ func TestNode(t *testing.T) {
 			var key struct{ Key string }
 			if resp.StatusCode != http.StatusCreated || json.Unmarshal(body, &key) != nil || key.Key == "" {
 				t.Fatalf("create key: %s %s", resp.Status, body)
+			}
+			// The wizard runs on every node; with no LLM configured it says
+			// how to configure one.
+			resp, body = node.Do(t, "POST", "/api/v1/wizard/sessions", key.Key, map[string]string{"description": "count the words of a text"})
+			if resp.StatusCode != http.StatusCreated || !strings.Contains(string(body), "KILN_LLM_PROVIDERS") {
+				t.Fatalf("wizard session without an LLM: %s %s", resp.Status, body)
 			}
 			resp, body = node.Do(t, "POST", "/api/v1/servers", key.Key, map[string]string{"name": "s"})
 			var srv struct{ ID string }

@@ -6,6 +6,10 @@ import (
 	"testing"
 
 	"github.com/kilnhq/kiln/pkg/build"
+	"github.com/kilnhq/kiln/pkg/llm"
+	"github.com/kilnhq/kiln/pkg/store"
+	"github.com/kilnhq/kiln/pkg/tier"
+	"github.com/kilnhq/kiln/sandbox"
 )
 
 // TestPromptExampleIsValidToolSource: the example tool the generate prompt
@@ -119,4 +123,25 @@ func TestSpecLimits(t *testing.T) {
 	if err := checkSpecs([]Spec{ok()}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestFromEnv: no providers means no LLM (the wizard still works); a
+// malformed KILN_LLM_PROVIDERS is an error, never a quiet "off"; a valid
+// one gives an LLM, and its key is never in the error or the logs.
+func TestFromEnv(t *testing.T) {
+	cfg := Config{Store: &store.Store{}, Catalog: &tier.Catalog{}, Engine: &sandbox.Engine{}, Builds: &build.Pool{}}
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	w, err := FromEnv(cfg, env(nil), llm.Options{})
+	if err != nil || w.HasLLM() {
+		t.Fatalf("no providers: %v, llm %v", err, w != nil && w.HasLLM())
+	}
+	w.Close()
+	if _, err := FromEnv(cfg, env(map[string]string{"KILN_LLM_PROVIDERS": "gpt-4"}), llm.Options{}); err == nil {
+		t.Fatal("a malformed KILN_LLM_PROVIDERS was accepted")
+	}
+	w, err = FromEnv(cfg, env(map[string]string{"KILN_LLM_PROVIDERS": "openai:m@http://127.0.0.1:1/v1", "KILN_LLM_KEY_1": "sk-secret"}), llm.Options{})
+	if err != nil || !w.HasLLM() {
+		t.Fatalf("one provider: %v", err)
+	}
+	w.Close()
 }

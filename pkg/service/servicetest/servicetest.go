@@ -72,13 +72,13 @@ func Start(t testing.TB, opts Options) *Node {
 	if err != nil {
 		t.Fatalf("servicetest: %v", err)
 	}
-	return run(t, ln, &cfg, resolved, logger)
+	return run(t, ln, service.Options{Config: &cfg, Resolved: resolved, Getenv: getenv, Logger: logger})
 }
 
-func run(t testing.TB, ln net.Listener, cfg *config.Config, resolved config.Resolved, logger *slog.Logger) *Node {
+func run(t testing.TB, ln net.Listener, opts service.Options) *Node {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	svc, err := service.New(ctx, cfg, resolved, logger)
+	svc, err := service.New(ctx, opts)
 	if err != nil {
 		cancel()
 		ln.Close()
@@ -100,7 +100,7 @@ func run(t testing.TB, ln net.Listener, cfg *config.Config, resolved config.Reso
 			t.Errorf("servicetest: Close: %v", err)
 		}
 	})
-	return &Node{URL: resolved.PublicURL, OperatorToken: resolved.OperatorToken.Reveal(), DataDir: cfg.DataDir, Service: svc}
+	return &Node{URL: opts.Resolved.PublicURL, OperatorToken: opts.Resolved.OperatorToken.Reveal(), DataDir: opts.Config.DataDir, Service: svc}
 }
 
 // Do sends a request with token as its bearer (none when empty) and body as
