@@ -116,3 +116,13 @@ func (c *limitedConn) Close() error {
 	c.once.Do(c.release)
 	return c.Conn.Close()
 }
+
+// CloseWrite keeps what embedding hides: net/http half-closes a connection
+// (FIN, not RST) before closing one whose request body it did not read, so
+// that the client still reads the answer (a 413, a 401).
+func (c *limitedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}

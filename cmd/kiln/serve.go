@@ -87,7 +87,10 @@ func serve(ctx context.Context, cfg *config.Config, resolved config.Resolved, ge
 		return fmt.Errorf("serving: %w", err)
 	case err := <-runDone:
 		runDone <- err // for the deferred wait
-		return errors.Join(errors.New("background work stopped"), srv.Close())
+		// Let requests in flight finish before the store and engine close.
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		return errors.Join(errors.New("background work stopped"), srv.Shutdown(shutdownCtx))
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")

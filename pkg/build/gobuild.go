@@ -52,6 +52,11 @@ type GoBuilder struct {
 	GoCacheBytes int64
 
 	trimMu sync.Mutex // one trim of GoCache at a time
+	// owned says GoCache is Kiln's to trim, decided before the first
+	// build writes into it (claimGoCache).
+	ownedOnce sync.Once
+	owned     bool
+	ownedErr  error
 }
 
 // Error is a build that failed because of the source: it carries the
@@ -125,6 +130,14 @@ func (b *GoBuilder) Build(ctx context.Context, files map[string][]byte) ([]byte,
 	}
 	if err := telemetryOff(filepath.Join(work, ".config")); err != nil {
 		return nil, fmt.Errorf("build: preparing the build directory: %w", err)
+	}
+	// Decide whether Kiln owns the cache before the go command fills it:
+	// afterwards a new cache looks like anybody's.
+	if b.GoCacheBytes >= 0 {
+		b.ownedOnce.Do(func() { b.owned, b.ownedErr = claimGoCache(goCache) })
+	}
+	if b.ownedErr != nil {
+		return nil, fmt.Errorf("build: checking who owns the Go build cache: %w", b.ownedErr)
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -204,7 +217,9 @@ func (b *GoBuilder) goBuild(ctx context.Context, goCmd, goCache, work, out strin
 	case ctx.Err() != nil || !errors.As(err, &exit):
 		return fmt.Errorf("build: running %s: %w", goCmd, err)
 	}
-	if limitErr := lim.crossed(output.String(), exit.UserTime()+exit.SystemTime()); limitErr != nil {
+	ws, _ := exit.Sys().(syscall.WaitStatus)
+	goKilled := ws.Signaled() && ws.Signal() == syscall.SIGKILL
+	if limitErr := lim.crossed(output.String(), exit.UserTime()+exit.SystemTime(), goKilled); limitErr != nil {
 		return limitErr
 	}
 	return &Error{Output: cleanOutput(output.String(), work)}
@@ -221,11 +236,7 @@ func (b *GoBuilder) trimGoCache(goCache string) error {
 	}
 	b.trimMu.Lock()
 	defer b.trimMu.Unlock()
-	owned, err := claimGoCache(goCache)
-	if err != nil {
-		return fmt.Errorf("build: checking who owns the Go build cache: %w", err)
-	}
-	if !owned {
+	if !b.owned {
 		return nil
 	}
 	if err := trimGoCache(goCache, limit); err != nil {

@@ -77,3 +77,24 @@ func dirSize(t *testing.T, dir string) int64 {
 	}
 	return total
 }
+
+// TestNewCacheIsClaimedBeforeTheBuild: a GOCACHE that does not exist yet is
+// Kiln's, although the go command fills it before the build ends, so the
+// bound applies from the first build on.
+func TestNewCacheIsClaimedBeforeTheBuild(t *testing.T) {
+	cache := filepath.Join(t.TempDir(), "data", "cache", "go-build")
+	b := newBuilder(t)
+	b.GoCache = cache
+	b.GoCacheBytes = 1
+	_, err := b.Build(context.Background(), map[string][]byte{"main.go": []byte("package main\n\nimport (\n")})
+	var buildErr *build.Error
+	if !errors.As(err, &buildErr) {
+		t.Fatalf("err = %v, want a build.Error", err)
+	}
+	if _, err := os.Stat(filepath.Join(cache, build.OwnedCacheMarker)); err != nil {
+		t.Fatalf("the new cache was not claimed: %v", err)
+	}
+	if size := dirSize(t, cache); size > 1<<10 {
+		t.Errorf("the cache holds %d bytes after a trim to 1 byte", size)
+	}
+}

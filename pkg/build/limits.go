@@ -95,9 +95,10 @@ func (l Limits) env() []string {
 }
 
 // crossed returns the error for a failed build that ran into a limit,
-// judged from what the go command printed and the CPU time its processes
-// used, or nil if it met none.
-func (l Limits) crossed(output string, cpu time.Duration) *Error {
+// judged from what the go command printed, the CPU time its processes used
+// and whether the go command itself was killed (it prints nothing then),
+// or nil if it met none.
+func (l Limits) crossed(output string, cpu time.Duration, goKilled bool) *Error {
 	cpuLimit := time.Duration(l.cpuSeconds()) * time.Second
 	var limit, value string
 	switch {
@@ -107,7 +108,7 @@ func (l Limits) crossed(output string, cpu time.Duration) *Error {
 		limit, value = LimitFileSize, formatBytes(l.FileBytes)
 	// The kernel kills a process at its CPU limit with SIGKILL; only a
 	// build whose processes used that much CPU can have met it.
-	case cpu >= cpuLimit && anyLine(output, func(line string) bool { return strings.HasSuffix(line, ": signal: killed") }):
+	case cpu >= cpuLimit && (goKilled || anyLine(output, func(line string) bool { return strings.HasSuffix(line, ": signal: killed") })):
 		limit, value = LimitCPUTime, cpuLimit.String()
 	default:
 		return nil

@@ -49,14 +49,21 @@ func TestCrossedNamesOnlyTheLimitMet(t *testing.T) {
 		"./main.go:3:2: \"fatal error: out of memory\" (untyped string constant) is not used\n": "",
 	} {
 		got := ""
-		if err := l.crossed(output, time.Second); err != nil {
+		if err := l.crossed(output, time.Second, false); err != nil {
 			got = err.Limit
 		}
 		if got != want {
 			t.Errorf("%q: limit %q, want %q", output, got, want)
 		}
 	}
-	if err := l.crossed("compile: signal: killed\n", DefaultCPUTime); err == nil || err.Limit != LimitCPUTime {
+	// The go command itself killed at its CPU limit prints nothing.
+	if err := l.crossed("", DefaultCPUTime, true); err == nil || err.Limit != LimitCPUTime {
+		t.Errorf("the go command killed at its CPU limit: %v", err)
+	}
+	if err := l.crossed("", time.Second, true); err != nil {
+		t.Errorf("killed well below the CPU limit (the timeout's kill) is no CPU limit: %v", err)
+	}
+	if err := l.crossed("compile: signal: killed\n", DefaultCPUTime, false); err == nil || err.Limit != LimitCPUTime {
 		t.Errorf("a process killed after its CPU limit: %v", err)
 	}
 }

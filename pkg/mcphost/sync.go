@@ -35,7 +35,9 @@ func (h *Host) notify(ctx context.Context, serverID string) error {
 func (h *Host) Run(ctx context.Context) error {
 	// Listen before the first resync, so that no change made between the
 	// two goes unheard.
-	notes, err := h.store.Listen(ctx, changesTopic)
+	notes, err := h.store.Listen(ctx, changesTopic, func(err error) {
+		h.log.Warn("change notifications", "error", err)
+	})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil

@@ -60,16 +60,20 @@ func (s *Store) Notify(ctx context.Context, topic, payload string) error {
 // Listen delivers topic's notifications until ctx ends, when the channel
 // is closed. It returns once listening has begun, so that nothing sent
 // after it returns is missed (unless the connection drops, which a
-// Notification with Reconnected reports).
-func (s *Store) Listen(ctx context.Context, topic string) (<-chan Notification, error) {
+// Notification with Reconnected reports). onError, when not nil, hears
+// every connection problem of the listener (a node that cannot reconnect
+// must say so, not fall silent).
+func (s *Store) Listen(ctx context.Context, topic string, onError func(error)) (<-chan Notification, error) {
 	out := make(chan Notification, 16)
 	if s.dialect != schema.Postgres {
 		go func() { <-ctx.Done(); close(out) }()
 		return out, nil
 	}
-	// Connection problems need no callback: the reconnection that ends
-	// them is reported as a Notification.
-	l := pq.NewListener(s.url, 100*time.Millisecond, 10*time.Second, nil)
+	l := pq.NewListener(s.url, 100*time.Millisecond, 10*time.Second, func(_ pq.ListenerEventType, err error) {
+		if err != nil && onError != nil {
+			onError(err)
+		}
+	})
 	// Listen blocks until connected: do not let it outlive ctx.
 	listened := make(chan error, 1)
 	go func() { listened <- l.Listen(s.channel(topic)) }()

@@ -20,7 +20,7 @@ var errRollback = errors.New("roll back")
 func TestNotify(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx, cancel := context.WithCancel(t.Context())
-		notes, err := s.Listen(ctx, "test")
+		notes, err := s.Listen(ctx, "test", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
