@@ -39,6 +39,9 @@ type Config struct {
 	// CacheDir holds wazero's on-disk compilation cache, so a module compiled
 	// once is loaded quickly by later processes. Empty disables it.
 	CacheDir string
+	// MaxCacheBytes bounds CacheDir on disk, oldest files evicted first
+	// (default DefaultMaxCacheBytes; negative: unbounded).
+	MaxCacheBytes int64
 	// MaxCompiled is how many compiled modules stay in memory (default 64).
 	MaxCompiled int
 	// MaxMemory is the largest memory limit any call may ask for (default
@@ -69,6 +72,7 @@ type Engine struct {
 
 	maxPages   uint32
 	meteredDir string // on-disk cache of instrumented modules; "" for none
+	disk       *diskCache
 	gate       *gate
 	// inspectMemory, set only by tests, sees each instance's memory when it
 	// is freed (to prove what never entered it).
@@ -121,6 +125,10 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 		gate:     newGate(cfg.MaxConcurrentCalls, cfg.MemoryBudget, max(cfg.QueueWait, 0)),
 	}
 	if cfg.CacheDir != "" {
+		if cfg.MaxCacheBytes == 0 {
+			cfg.MaxCacheBytes = DefaultMaxCacheBytes
+		}
+		e.disk = &diskCache{dir: cfg.CacheDir, max: cfg.MaxCacheBytes}
 		e.meteredDir = filepath.Join(cfg.CacheDir, fmt.Sprintf("fuel-v%d-%dp-%dt", fuel.Version, e.maxPages, maxTableElements))
 		if err := os.MkdirAll(e.meteredDir, 0o700); err != nil {
 			return nil, errors.Join(fmt.Errorf("sandbox: creating cache dir: %w", err), e.Close(ctx))
@@ -218,6 +226,7 @@ func (e *Engine) instrument(hash string, wasm []byte) ([]byte, error) {
 	if e.meteredDir != "" {
 		path = filepath.Join(e.meteredDir, hash+".wasm")
 		if cached, err := os.ReadFile(path); err == nil {
+			e.disk.touch(path)
 			return cached, nil
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("sandbox: reading instrumented module: %w", err)
@@ -236,6 +245,10 @@ func (e *Engine) instrument(hash string, wasm []byte) ([]byte, error) {
 		_, werr := tmp.Write(metered)
 		if err := errors.Join(werr, tmp.Close(), os.Rename(tmp.Name(), path)); err != nil {
 			return nil, errors.Join(fmt.Errorf("sandbox: caching instrumented module: %w", err), os.Remove(tmp.Name()))
+		}
+		// A new module: its compiled code follows into the cache too.
+		if err := e.disk.trim(); err != nil {
+			return nil, fmt.Errorf("sandbox: trimming the module cache: %w", err)
 		}
 	}
 	return metered, nil
