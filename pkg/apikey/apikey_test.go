@@ -3,7 +3,6 @@ package apikey_test
 import (
 	"errors"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,21 +11,13 @@ import (
 	"github.com/kilnhq/kiln/pkg/store/storetest"
 )
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.now = c.now.Add(d) }
-
 // TestCheck: a usable key is admitted and its use recorded at most once a
 // minute by the store's clock; unknown, malformed, revoked and expired keys
 // are refused with the error that says which.
 func TestCheck(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
-		c := &clock{now: time.Now()}
+		c := storetest.NewClock(time.Now())
 		s = s.WithClock(c.Now)
 		log := slog.New(slog.DiscardHandler)
 		cust := storetest.Customer(t, s, "free")
@@ -52,11 +43,11 @@ func TestCheck(t *testing.T) {
 			return *keys[0].LastUsedAt
 		}
 		first := lastUsed()
-		c.add(30 * time.Second)
+		c.Add(30 * time.Second)
 		if _, err := apikey.Check(ctx, s, log, secret); err != nil || !lastUsed().Equal(first) {
 			t.Fatalf("a use within a minute was written: %v", err)
 		}
-		c.add(31 * time.Second)
+		c.Add(31 * time.Second)
 		if _, err := apikey.Check(ctx, s, log, secret); err != nil || !lastUsed().After(first) {
 			t.Fatalf("a use after a minute was not written: %v", err)
 		}
@@ -68,7 +59,7 @@ func TestCheck(t *testing.T) {
 		}
 		soon := c.Now().Add(time.Hour)
 		expiring, _ := mk(&soon)
-		c.add(2 * time.Hour)
+		c.Add(2 * time.Hour)
 		if _, err := apikey.Check(ctx, s, log, expiring); !errors.Is(err, apikey.ErrUnusable) {
 			t.Errorf("expired key: %v, want ErrUnusable", err)
 		}

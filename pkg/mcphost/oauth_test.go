@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,28 +29,7 @@ import (
 type oauthEnv struct {
 	*env
 	as    *oauth.Server
-	clock *testClock
-}
-
-// testClock is the one clock of an oauthEnv: the store, the authorization
-// server and the host all read it, and a test moves it forward for all.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Add moves the clock by d and returns a function that moves it back.
-func (c *testClock) Add(d time.Duration) (undo func()) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	return func() { c.Add(-d) }
+	clock *storetest.Clock
 }
 
 func newOAuthEnv(t *testing.T, s *store.Store) *oauthEnv {
@@ -65,7 +43,7 @@ func newOAuthEnv(t *testing.T, s *store.Store) *oauthEnv {
 	srv := httptest.NewUnstartedServer(nil)
 	public := "http://" + srv.Listener.Addr().String()
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	clock := &testClock{now: time.Now()}
+	clock := storetest.NewClock(time.Now())
 	s = s.WithClock(clock.Now)
 	as, err := oauth.New(ctx, oauth.Config{Store: s, Secrets: box, PublicURL: public, Logger: logger})
 	if err != nil {

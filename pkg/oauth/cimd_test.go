@@ -24,24 +24,6 @@ import (
 	"github.com/kilnhq/kiln/sandbox/egress"
 )
 
-// testClock is a clock tests move by hand.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // fakeResolver resolves the names it lists, and no others.
 type fakeResolver map[string]string
 
@@ -59,7 +41,7 @@ func (r fakeResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Ad
 // under /c/ is a valid client's; docs counts the fetches of each path.
 type cimdEnv struct {
 	*staticEnv
-	clock *testClock
+	clock *storetest.Clock
 
 	mu   sync.Mutex
 	hits map[string]int
@@ -83,7 +65,7 @@ var cimdResolver = fakeResolver{
 
 func newCIMDEnv(t *testing.T, s *store.Store, setup func(*oauth.Server)) *cimdEnv {
 	t.Helper()
-	clock := &testClock{now: time.Now()}
+	clock := storetest.NewClock(time.Now())
 	s = s.WithClock(clock.Now)
 	e := &cimdEnv{clock: clock, hits: map[string]int{}}
 	docs := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -222,7 +204,7 @@ func TestCIMDRowsAndCacheAreBounded(t *testing.T) {
 		}
 		// Past the authorization requests' lifetime, nothing refers to the
 		// rows: cleanup deletes them all.
-		e.clock.Advance(11 * time.Minute)
+		e.clock.Add(11 * time.Minute)
 		e.as.Cleanup(ctx)
 		left, err := s.ListOAuthClients(ctx, store.OAuthClientFilter{Registration: store.OAuthClientMetadata})
 		if err != nil || len(left) != 0 {
@@ -249,7 +231,7 @@ func TestCIMDGrantOutlivesCache(t *testing.T) {
 			t.Fatalf("%d fetches for one authorization", n)
 		}
 		// Past the cache (max-age 120) and the row's expiry.
-		e.clock.Advance(time.Hour)
+		e.clock.Add(time.Hour)
 		e.as.Cleanup(ctx)
 		if _, err := s.OAuthClient(ctx, clientID); err != nil {
 			t.Fatalf("the client's row went while its grant lives: %v", err)
