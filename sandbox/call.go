@@ -1,9 +1,7 @@
 package sandbox
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -14,7 +12,8 @@ import (
 // Request is one tool call.
 type Request struct {
 	Tool string
-	// Args is the arguments object as JSON; empty means {}.
+	// Args is the arguments object as JSON; empty means {}. It must match
+	// the tool's input schema.
 	Args []byte
 	// Env holds values for env vars the manifest declares. The module sees
 	// these and nothing else of the host's environment.
@@ -25,9 +24,15 @@ type Request struct {
 }
 
 // RequestError reports a request the module was never started for: an
-// unknown tool, arguments that are not a JSON object, an undeclared env var
-// or invalid limits.
-type RequestError struct{ Reason string }
+// unknown tool, arguments that are not a JSON object or do not match the
+// tool's input schema, an undeclared env var or invalid limits.
+type RequestError struct {
+	Reason string
+	// Arguments is set when the arguments are what is wrong: the caller's
+	// client (an agent, a person) can correct them, where the rest is a
+	// fault of whoever assembled the request.
+	Arguments bool
+}
 
 func (e *RequestError) Error() string { return "sandbox: " + e.Reason }
 
@@ -38,6 +43,10 @@ func (e *RequestError) Error() string { return "sandbox: " + e.Reason }
 // failure; how the module behaved is in Result.Outcome.
 func (e *Engine) Call(ctx context.Context, m *Module, req Request) (Result, error) {
 	args, err := checkRequest(m, req)
+	var bad *schemaError
+	if errors.As(err, &bad) {
+		return Result{Outcome: OutcomeBadModule, Detail: bad.Error()}, nil
+	}
 	if err != nil {
 		return Result{}, err
 	}
@@ -51,51 +60,58 @@ func (e *Engine) Call(ctx context.Context, m *Module, req Request) (Result, erro
 	if err != nil {
 		return Result{}, err
 	}
-
-	res := Result{Duration: x.duration, PeakMemory: x.mem.peak}
+	res := Result{Usage: Usage{Duration: x.duration, PeakMemory: x.mem.peak}}
 	if state.meter != nil {
 		res.FuelUsed = state.meter.used()
 	}
 	res.Logs, res.Console, res.LogsTruncated = state.logs.entries, validUTF8(state.logs.console.Bytes()), state.logs.truncated
 	res.Outcome, res.Detail = classify(x, state)
-	if res.Outcome == OutcomeToolError && !m.Manifest.Plain {
-		// An ABI module reports tool errors in its result; a non-zero exit
-		// is a crash, such as a Go panic.
+	if m.Manifest.Plain {
+		res.answerPlain(stdout.buf.Bytes())
+	} else {
+		res.answerABI(state)
+	}
+	return res, nil
+}
+
+// answerABI reads an ABI module's answer: its result document. A non-zero
+// exit is a crash, such as a Go panic: an ABI module reports tool errors
+// in its result.
+func (res *Result) answerABI(state *callState) {
+	var err error
+	switch {
+	case res.Outcome == OutcomeToolError:
 		res.Outcome = OutcomeTrap
 		if line := crashLine(res.Console); line != "" {
 			res.Detail += ": " + line
 		}
-	}
-	switch {
 	case res.Outcome != OutcomeOK:
-	case m.Manifest.Plain:
-		res.Output = plainOutput(stdout.buf.Bytes())
 	case !state.resultSet:
 		res.Outcome, res.Detail = OutcomeTrap, "the module exited without calling kiln.result"
 	default:
-		if res.Output, err = parseResult(state.result); err != nil {
+		if res.Answer, err = parseAnswer(state.result); err != nil {
 			res.Outcome, res.Detail = OutcomeTrap, err.Error()
-		}
-	}
-	if m.Manifest.Plain && res.Outcome == OutcomeToolError {
-		// A plain program that fails says why on stderr or stdout.
-		msg := strings.TrimSpace(res.Console)
-		if msg == "" {
-			msg = strings.TrimSpace(validUTF8(stdout.buf.Bytes()))
-		}
-		res.Output = errorOutput("%s: %s", res.Detail, msg)
-	}
-	switch res.Outcome {
-	case OutcomeOK, OutcomeToolError:
-		if res.Output.IsError {
+		} else if res.Answer.IsError {
 			res.Outcome = OutcomeToolError
 		}
-	case OutcomeTrap:
-		res.Output = errorOutput("The tool crashed: %s.", res.Detail)
-	default:
-		res.Output = limitOutput(res.Outcome, req.Limits)
 	}
-	return res, nil
+}
+
+// answerPlain reads a plain program's answer: its stdout, or after a
+// non-zero exit what it said on stderr (or stdout).
+func (res *Result) answerPlain(stdout []byte) {
+	if res.Outcome.Stopped() {
+		return
+	}
+	failed := res.Outcome == OutcomeToolError
+	msg := strings.TrimSpace(res.Console)
+	if msg == "" {
+		msg = strings.TrimSpace(validUTF8(stdout))
+	}
+	var err error
+	if res.Answer, err = plainAnswer(stdout, failed, msg); err != nil {
+		res.Outcome, res.Detail = OutcomeTrap, err.Error()
+	}
 }
 
 // checkRequest refuses requests the module is never started for, and
@@ -104,23 +120,16 @@ func checkRequest(m *Module, req Request) ([]byte, error) {
 	if err := req.Limits.validate(); err != nil {
 		return nil, &RequestError{Reason: strings.TrimPrefix(err.Error(), "sandbox: ")}
 	}
-	if _, ok := m.Manifest.Tool(req.Tool); !ok {
+	tool, ok := m.Manifest.Tool(req.Tool)
+	if !ok {
 		return nil, &RequestError{Reason: fmt.Sprintf("the module has no tool %q", req.Tool)}
-	}
-	args := req.Args
-	if len(bytes.TrimSpace(args)) == 0 {
-		args = []byte("{}")
-	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(args, &obj); err != nil || obj == nil {
-		return nil, &RequestError{Reason: "arguments must be a JSON object"}
 	}
 	for name := range req.Env {
 		if _, ok := m.Manifest.EnvVar(name); !ok {
 			return nil, &RequestError{Reason: fmt.Sprintf("env var %s is not declared by the module", name)}
 		}
 	}
-	return args, nil
+	return m.checkArguments(req.Tool, tool.InputSchema, req.Args)
 }
 
 // classify maps how the instance stopped to an outcome. OutcomeOK here
@@ -157,25 +166,6 @@ func classify(x execution, state *callState) (Outcome, string) {
 	return OutcomeTrap, msg
 }
 
-// limitOutput is the result an agent sees when a call did not finish.
-func limitOutput(o Outcome, lim Limits) ToolResult {
-	switch o {
-	case OutcomeTimeout:
-		return errorOutput("The tool did not finish within its time limit of %v.", lim.Timeout)
-	case OutcomeFuelExhausted:
-		return errorOutput("The tool used up its compute budget of %d units of fuel.", lim.Fuel)
-	case OutcomeMemoryLimit:
-		return errorOutput("The tool needed more than its memory limit of %d MiB.", lim.Memory>>20)
-	case OutcomeOutputTooLarge:
-		return errorOutput("The tool's output exceeded the limit of %d bytes.", lim.OutputBytes)
-	case OutcomeCanceled:
-		return errorOutput("The call was canceled.")
-	case OutcomeBadModule:
-		return errorOutput("The tool's module cannot run on this host.")
-	}
-	return errorOutput("The tool crashed.")
-}
-
 // crashLine finds the line in which a runtime explains a crash, such as Go's
 // "panic: ..." or "fatal error: ...".
 func crashLine(console string) string {
@@ -185,41 +175,4 @@ func crashLine(console string) string {
 		}
 	}
 	return ""
-}
-
-// plainOutput turns a plain module's stdout into a result: a JSON object
-// becomes structuredContent as well as text.
-func plainOutput(stdout []byte) ToolResult {
-	out := ToolResult{Content: []Content{{Type: "text", Text: validUTF8(stdout)}}}
-	trimmed := bytes.TrimSpace(stdout)
-	if len(trimmed) > 0 && trimmed[0] == '{' && json.Valid(trimmed) {
-		out.StructuredContent = json.RawMessage(trimmed)
-	}
-	return out
-}
-
-var contentTypes = map[string]bool{"text": true, "image": true, "audio": true, "resource_link": true, "resource": true}
-
-// parseResult decodes and checks an ABI module's result document.
-func parseResult(data []byte) (ToolResult, error) {
-	var r ToolResult
-	if err := json.Unmarshal(data, &r); err != nil {
-		return ToolResult{}, fmt.Errorf("the module returned an invalid result document: %v", err)
-	}
-	for i, c := range r.Content {
-		if !contentTypes[c.Type] {
-			return ToolResult{}, fmt.Errorf("the module's result content[%d] has unknown type %q", i, c.Type)
-		}
-	}
-	if s := bytes.TrimSpace(r.StructuredContent); len(s) > 0 && (s[0] != '{' || string(s) == "null") {
-		if string(s) == "null" {
-			r.StructuredContent = nil
-		} else {
-			return ToolResult{}, errors.New("the module's structuredContent is not a JSON object")
-		}
-	}
-	if r.Content == nil {
-		r.Content = []Content{}
-	}
-	return r, nil
 }

@@ -28,7 +28,7 @@ func (e *Engine) Describe(ctx context.Context, wasm []byte, lim Limits) ([]byte,
 	if err != nil {
 		return nil, err
 	}
-	state := &callState{limits: lim, logs: logSink{budget: lim.LogBytes}}
+	state := &callState{limits: lim, logs: logSink{budget: lim.LogBytes}, oneOff: true}
 	cfg, _ := moduleConfig(m, DescribeTool, nil, nil, state)
 	x, err := e.run(ctx, m, cfg, state)
 	if err != nil {

@@ -9,7 +9,8 @@
 //	res, err := engine.Call(ctx, mod, sandbox.Request{
 //		Tool: "word_count", Args: []byte(`{"text":"a b"}`), Limits: sandbox.DefaultLimits(),
 //	})
-//	// res.Outcome says how the call ended; res.Output is the MCP result.
+//	// res.Outcome says how the call ended; res.Answer is the module's result
+//	// document, res.Usage what the call used. Front ends word it.
 //
 // The contract between the host and a module is toolkits/ABI.md.
 package sandbox
@@ -58,6 +59,24 @@ type Config struct {
 	// QueueWait is how long a call that does not fit waits for room before
 	// it fails with ErrBusy (default 1s; negative: it does not wait).
 	QueueWait time.Duration
+
+	// FreshInstances runs every call on a new instance, as before warm
+	// pools existed (for comparison and benchmarks).
+	FreshInstances bool
+	// WarmPerModule bounds the idle warm instances of one reactor module
+	// (default 4); WarmInstances bounds them over all modules (default
+	// 256); WarmMemory bounds the memory of idle instances and snapshots
+	// together (default a quarter of MemoryBudget). The least recently
+	// called modules lose theirs first. A running call's instance counts
+	// toward MemoryBudget through the call's admission, so the sandbox
+	// holds at most MemoryBudget + WarmMemory of linear memory.
+	WarmPerModule int
+	WarmInstances int
+	WarmMemory    uint64
+	// RecycleAfter is how many calls a warm instance serves before it is
+	// replaced by a new clone of the snapshot (default 1000), in case
+	// state outside memory and globals exists that restore does not know.
+	RecycleAfter int
 }
 
 // maxTableElements caps the elements a module's tables may hold together
@@ -79,9 +98,14 @@ type Engine struct {
 	inspectMemory func(memory []byte)
 	// onAdmit, set only by tests, is called when a call has been admitted.
 	onAdmit func()
+	// skipRestore, set only by tests, keeps instances unrestored.
+	skipRestore bool
 
 	mu  sync.Mutex
 	lru *compiledLRU
+
+	pools *warmPools     // nil with Config.FreshInstances
+	bg    sync.WaitGroup // restores and clones after calls (pool_call.go)
 }
 
 // NewEngine creates an engine with its own wazero runtime.
@@ -104,6 +128,7 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.QueueWait == 0 {
 		cfg.QueueWait = time.Second
 	}
+	pools := newWarmPoolsFor(cfg)
 	// No WithCloseOnContextDone: it costs 4-5x on loop-heavy guests. The
 	// injected fuel checks stop a call at its deadline instead (meter.go).
 	rc := wazero.NewRuntimeConfigCompiler()
@@ -123,6 +148,7 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 		rt: rt, cache: cache, lru: newCompiledLRU(cfg.MaxCompiled),
 		maxPages: uint32(cfg.MaxMemory / pageSize),
 		gate:     newGate(cfg.MaxConcurrentCalls, cfg.MemoryBudget, max(cfg.QueueWait, 0)),
+		pools:    pools,
 	}
 	if cfg.CacheDir != "" {
 		if cfg.MaxCacheBytes == 0 {
@@ -150,7 +176,12 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 
 // Close releases the runtime and every compiled module.
 func (e *Engine) Close(ctx context.Context) error {
-	err := e.rt.Close(ctx)
+	e.bg.Wait()
+	var err error
+	if e.pools != nil {
+		err = e.pools.closeAll(ctx)
+	}
+	err = errors.Join(err, e.rt.Close(ctx))
 	if e.cache != nil {
 		err = errors.Join(err, e.cache.Close(ctx))
 	}
@@ -166,6 +197,12 @@ type Module struct {
 
 	wasm     []byte // the instrumented binary, kept to recompile after LRU eviction
 	minPages uint32
+	inputs   inputSchemas // resolved on first use (args.go)
+	// reactor: the module is a reactor (reactor.go); restorable: also one
+	// whose whole state is memory and globals, named by globals, so its
+	// calls can run on warm instances (pool_call.go).
+	reactor, restorable bool
+	globals             []string
 }
 
 // BadModuleError explains why a module cannot be loaded.
@@ -212,6 +249,9 @@ func (e *Engine) load(ctx context.Context, wasm []byte, man *manifest.Manifest) 
 	if err != nil {
 		return nil, err
 	}
+	m.reactor = isReactor(entry.compiled)
+	m.globals, m.restorable = fuel.RestorableGlobals(metered)
+	m.restorable = m.restorable && m.reactor
 	if err := errors.Join(checkShape(entry.compiled, man), e.release(ctx, entry)); err != nil {
 		return nil, err
 	}
@@ -257,8 +297,8 @@ func (e *Engine) instrument(hash string, wasm []byte) ([]byte, error) {
 // checkShape refuses modules that could never run under the ABI, so that the
 // problem surfaces at upload rather than on the first call.
 func checkShape(compiled wazero.CompiledModule, man *manifest.Manifest) error {
-	if _, ok := compiled.ExportedFunctions()["_start"]; !ok {
-		return badModule("it exports no _start function: a tool module is a WASI command")
+	if _, ok := compiled.ExportedFunctions()["_start"]; !ok && (man.Plain || !isReactor(compiled)) {
+		return badModule("it exports no _start function: a tool module is a WASI command (or a reactor with %s, %s and %s)", reactorStart, reactorInit, reactorCall)
 	}
 	for _, f := range compiled.ImportedFunctions() {
 		module, name, _ := f.Import()

@@ -28,6 +28,17 @@ type callState struct {
 	// sysBytes is the size of the module's arguments and environment,
 	// which args_get and environ_get copy (see hostPrice).
 	sysBytes uint32
+	// input is a reactor's call document (reactor.go), which it collects
+	// once with kiln.call_input.
+	input      []byte
+	inputTaken bool
+	// wasiTouched: the module called a WASI function that may change
+	// state outside its memory (a descriptor), so its instance is not
+	// restored but discarded (hostfuel.go).
+	wasiTouched bool
+	// oneOff: the instance serves this call only (describe), so no warm
+	// pool is made for it.
+	oneOff bool
 }
 
 type callStateKey struct{}
@@ -76,6 +87,10 @@ func instantiateHost(ctx context.Context, rt wazero.Runtime) error {
 		WithGoModuleFunction(api.GoModuleFunc(hostHTTPResponse), []api.ValueType{i32}, nil).
 		WithParameterNames("ptr").
 		Export("http_response").
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(hostCallInput), []api.ValueType{i32}, nil).
+		WithParameterNames("ptr").
+		Export("call_input").
 		Instantiate(ctx)
 	return err
 }

@@ -31,7 +31,24 @@ type hostPricing struct{}
 
 // NewFunctionListener implements experimental.FunctionListenerFactory.
 func (hostPricing) NewFunctionListener(def api.FunctionDefinition) experimental.FunctionListener {
-	return priced{price: hostPrice(def.ModuleName(), def.Name())}
+	stateful := def.ModuleName() == wasi_snapshot_preview1.ModuleName && !wasiStateless[def.Name()]
+	return priced{price: hostPrice(def.ModuleName(), def.Name()), stateful: stateful}
+}
+
+// wasiStateless are the WASI functions that change nothing outside the
+// module's memory on this host (no files are preopened; stdout and stderr
+// go to the call's logs; a reactor's stdin is empty). A call that uses any
+// other (fd_close, fd_renumber, path_open...) may have changed the
+// instance's descriptor table, which a snapshot does not hold, so its
+// instance is discarded rather than restored. proc_exit closes the
+// instance anyway. fd_fdstat_set_flags (Go's runtime makes stdio
+// non-blocking at start-up) changes only files that can be polled, and
+// this host gives a module none: its stdio are Go readers and writers.
+var wasiStateless = map[string]bool{
+	"args_get": true, "args_sizes_get": true, "environ_get": true, "environ_sizes_get": true,
+	"clock_res_get": true, "clock_time_get": true, "fd_write": true, "fd_read": true,
+	"fd_fdstat_get": true, "fd_fdstat_set_flags": true, "fd_filestat_get": true, "fd_prestat_get": true, "fd_prestat_dir_name": true,
+	"poll_oneoff": true, "random_get": true, "sched_yield": true, "proc_exit": true,
 }
 
 // hostPrice returns what a host function costs beyond hostCallCost, for
@@ -67,19 +84,25 @@ func hostPrice(module, name string) func(s *callState, params []uint64) int64 {
 		return copied(1, func(*callState) uint32 { return maxHTTPRequestDoc })
 	case "http_response": // (ptr): copies the pending response
 		return func(s *callState, _ []uint64) int64 { return copyCost(uint32(min(len(s.pendingHTTP), 1<<31))) }
+	case "call_input": // (ptr): copies the call document
+		return func(s *callState, _ []uint64) int64 { return copyCost(uint32(min(len(s.input), 1<<31))) }
 	}
 	return func(*callState, []uint64) int64 { return 0 }
 }
 
 // priced is the listener of one host function.
 type priced struct {
-	price func(s *callState, params []uint64) int64
+	price    func(s *callState, params []uint64) int64
+	stateful bool // see wasiStateless
 }
 
 // Before charges the call's meter, which ends the call there when its fuel,
 // time or caller is gone.
 func (p priced) Before(ctx context.Context, _ api.Module, _ api.FunctionDefinition, params []uint64, _ experimental.StackIterator) {
 	s := stateFrom(ctx)
+	if p.stateful {
+		s.wasiTouched = true
+	}
 	s.meter.charge(hostCallCost + p.price(s, params))
 }
 

@@ -71,7 +71,7 @@ func TestHTTPWithSecret(t *testing.T) {
 		Status int
 		Body   string
 	}
-	json.Unmarshal(res.Output.StructuredContent, &out)
+	json.Unmarshal(res.Answer.Structured, &out)
 	if out.Status != 200 || out.Body != "you sent: Bearer [redacted:TOKEN]" {
 		t.Fatalf("the tool got %+v", out)
 	}

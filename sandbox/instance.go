@@ -18,7 +18,15 @@ import (
 // the given env and nothing else of the host's, clocks, random bytes, no
 // files. stdout and stderr go to the logs, except a plain module's stdout,
 // which is its result (returned).
+//
+// A reactor gets its call (tool, arguments, env) through kiln.call_input
+// instead, as its warm instances must (reactor.go), so its fresh instances
+// see the same.
 func moduleConfig(m *Module, tool string, stdin []byte, env map[string]string, state *callState) (wazero.ModuleConfig, *resultWriter) {
+	if m.reactor {
+		state.input = encodeCall(tool, stdin, env)
+		stdin, env = nil, nil
+	}
 	cfg := wazero.NewModuleConfig().
 		WithName(""). // anonymous: many instances of one module may run at once
 		WithArgs(tool).
@@ -68,6 +76,12 @@ func (e *Engine) run(ctx context.Context, m *Module, cfg wazero.ModuleConfig, st
 	case err != nil:
 		return x, err
 	}
+	if wx, ok, err := e.runWarm(ctx, m, state, leave); ok {
+		return wx, nil
+	} else if err != nil {
+		leave()
+		return x, err
+	}
 	defer leave()
 	entry, err := e.acquire(ctx, m)
 	if err != nil {
@@ -106,8 +120,10 @@ func (e *Engine) admit(ctx context.Context, m *Module, lim Limits) (func(), erro
 }
 
 // instantiate makes the instance (running its start section, if it has
-// one) and then runs _start. The fuel counter starts at 0, so the first
-// check asks refuel for the first slice.
+// one) and then runs _start, or, for a reactor (whose call document is in
+// state.input), its initialisation and call entry. The
+// fuel counter starts at 0, so the first check asks refuel for the first
+// slice.
 func (e *Engine) instantiate(ctx context.Context, compiled wazero.CompiledModule, cfg wazero.ModuleConfig, state *callState, mem *limitedMemory) (time.Duration, error) {
 	state.meter = newMeter(ctx, state.limits.Fuel, state.limits.Timeout, mem)
 	// Host functions that block (HTTP) see the call's deadline.
@@ -129,7 +145,9 @@ func (e *Engine) instantiate(ctx context.Context, compiled wazero.CompiledModule
 		return time.Since(start), errors.Join(errors.New("sandbox: the module is not instrumented"), inst.Close(ctx))
 	}
 	state.meter.counter = counter
-	if f := inst.ExportedFunction("_start"); f != nil {
+	if state.input != nil {
+		err = runReactor(callCtx, inst, state.input)
+	} else if f := inst.ExportedFunction("_start"); f != nil {
 		_, err = f.Call(callCtx)
 	}
 	state.meter.finish()

@@ -25,7 +25,8 @@ const (
 	// OutcomeOutputTooLarge: the result (or plain stdout) passed Limits.OutputBytes.
 	OutcomeOutputTooLarge
 	// OutcomeBadModule: the module cannot run under the ABI (missing or
-	// unknown imports, no _start, a memory it cannot have).
+	// unknown imports, no _start, a memory it cannot have, an input schema
+	// that does not resolve).
 	OutcomeBadModule
 	// OutcomeCanceled: the caller canceled the call (for example, the MCP
 	// client went away).
@@ -46,54 +47,64 @@ func (o Outcome) String() string {
 // MarshalText makes outcomes readable in JSON and logs.
 func (o Outcome) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
 
-// Result is everything one call produced.
+// Stopped reports whether the sandbox, not the module, ended the call: the
+// module gave no answer of its own.
+func (o Outcome) Stopped() bool { return o != OutcomeOK && o != OutcomeToolError }
+
+// Result is what one call did, in the sandbox's own terms: how it ended,
+// the module's answer, and what it used. It holds no wording for anyone,
+// because each front end has its own audience: mcphost words a result for
+// an agent (an MCP result naming the plan's limits), `kiln run` for a
+// terminal (naming its flags), the wizard for a person and its LLM.
 type Result struct {
-	Outcome Outcome `json:"outcome"`
-	// Output is the tool's result. For outcomes other than OK and ToolError
-	// it is an isError result explaining what stopped the call, fit to show
-	// an agent.
-	Output ToolResult `json:"output"`
+	Outcome Outcome
+	// Answer is the module's answer; set for OutcomeOK and OutcomeToolError
+	// only (see Outcome.Stopped).
+	Answer Answer
 	// Detail is the host's technical account of a call that did not finish
-	// normally (a trap message, an exit status), for logs and operators.
-	Detail string `json:"detail,omitempty"`
-	// Duration is the wall-clock time from instantiation to exit.
-	Duration time.Duration `json:"durationNs"`
-	// PeakMemory is the largest size the linear memory reached, in bytes.
-	PeakMemory uint64 `json:"peakMemory"`
-	// FuelUsed is the fuel the call consumed (see sandbox/fuel for the unit).
-	FuelUsed uint64 `json:"fuelUsed"`
+	// normally (a trap message, an exit status, the limit it met), for logs
+	// and operators.
+	Detail string
+	Usage
 	// Logs are the lines sent through the log host function.
-	Logs []LogEntry `json:"logs,omitempty"`
+	Logs []LogEntry
 	// Console is what the module wrote to stderr (and, for ABI modules, to
 	// stdout), capped by Limits.LogBytes together with Logs.
-	Console       string `json:"console,omitempty"`
-	LogsTruncated bool   `json:"logsTruncated,omitempty"`
+	Console       string
+	LogsTruncated bool
 }
 
-// ToolResult is an MCP CallToolResult.
-type ToolResult struct {
-	Content           []Content       `json:"content"`
-	StructuredContent json.RawMessage `json:"structuredContent,omitempty"`
-	IsError           bool            `json:"isError,omitempty"`
+// Usage is what a call used of its limits.
+type Usage struct {
+	// Duration is the wall-clock time from instantiation to exit.
+	Duration time.Duration
+	// PeakMemory is the largest size the linear memory reached, in bytes.
+	PeakMemory uint64
+	// FuelUsed is the fuel the call consumed (see sandbox/fuel for the unit).
+	FuelUsed uint64
 }
 
-// Content is one MCP content item.
-type Content struct {
-	Type     string          `json:"type"`
-	Text     string          `json:"text,omitempty"`
-	Data     string          `json:"data,omitempty"`
-	MIMEType string          `json:"mimeType,omitempty"`
-	URI      string          `json:"uri,omitempty"`
-	Name     string          `json:"name,omitempty"`
-	Resource json.RawMessage `json:"resource,omitempty"`
+// Answer is the module's result document (toolkits/ABI.md, section 3),
+// checked against the ABI: a JSON object whose content items have known
+// types and whose structuredContent, if any, is an object. A plain
+// program's answer is the document section 6 makes of its stdout and exit
+// status.
+type Answer struct {
+	// Document is the result document: the bytes the module handed to
+	// kiln.result, or the one made for a plain program.
+	Document json.RawMessage
+	// IsError is the document's isError: the tool reports that the call
+	// failed (a tool error, which the caller can act on).
+	IsError bool
+	// Structured is the document's structuredContent as the module wrote it
+	// (integers above 2^53 intact); nil when absent or null.
+	Structured json.RawMessage
+	// Text is the document's text items, joined by newlines.
+	Text string
 }
 
 // LogEntry is one line from the log host function.
 type LogEntry struct {
 	Level   string `json:"level"`
 	Message string `json:"message"`
-}
-
-func errorOutput(format string, args ...any) ToolResult {
-	return ToolResult{IsError: true, Content: []Content{{Type: "text", Text: fmt.Sprintf(format, args...)}}}
 }

@@ -65,17 +65,13 @@ func call(t testing.TB, e *sandbox.Engine, m *sandbox.Module, tool, args string,
 	return res
 }
 
-func text(r sandbox.Result) string {
-	var parts []string
-	for _, c := range r.Output.Content {
-		parts = append(parts, c.Text)
-	}
-	return strings.Join(parts, "\n")
-}
+func text(r sandbox.Result) string { return r.Answer.Text }
 
 // TestHostileModules runs modules that each misbehave in one way and checks
-// the typed outcome, the message an agent sees, and that the host still
-// serves a normal call afterwards.
+// the typed outcome, the detail an operator sees (or the tool's own error
+// text), and that the host still serves a normal call afterwards. How each
+// front end words an outcome is tested with the front end (mcphost's
+// TestOutcomeMessages, kiln's TestRunExitStatuses).
 func TestHostileModules(t *testing.T) {
 	e := newEngine(t, sandbox.Config{})
 	goMod := load(t, e, hostile(t))
@@ -97,26 +93,25 @@ func TestHostileModules(t *testing.T) {
 		args    string
 		lim     sandbox.Limits
 		outcome sandbox.Outcome
-		says    string // in the agent-facing message
+		says    string // in the detail, or the tool error's text
 	}{
-		{"wat infinite loop", load(t, e, wat(t, "spin")), "main", `{}`, short, sandbox.OutcomeTimeout, "time limit of 300ms"},
-		{"go infinite loop", goMod, "spin", `{}`, short, sandbox.OutcomeTimeout, "time limit"},
+		{"wat infinite loop", load(t, e, wat(t, "spin")), "main", `{}`, short, sandbox.OutcomeTimeout, "longer than 300ms"},
+		{"go infinite loop", goMod, "spin", `{}`, short, sandbox.OutcomeTimeout, "ran longer than"},
 		{"wat infinite loop, fuel first", load(t, e, wat(t, "spin")), "main", `{}`, lowFuel, sandbox.OutcomeFuelExhausted, "5000000 units of fuel"},
-		{"go infinite loop, fuel first", goMod, "spin", `{}`, lowFuel, sandbox.OutcomeFuelExhausted, "compute budget"},
+		{"go infinite loop, fuel first", goMod, "spin", `{}`, lowFuel, sandbox.OutcomeFuelExhausted, "units of fuel"},
 		{"wat deep recursion, fuel first", load(t, e, wat(t, "recurse")), "main", `{}`, func() sandbox.Limits { l := limits(); l.Fuel = 1000; return l }(), sandbox.OutcomeFuelExhausted, "fuel"},
-		{"loop around a host call, deadline first", load(t, e, wat(t, "logloop")), "logloop", `{}`, short, sandbox.OutcomeTimeout, "time limit"},
+		{"loop around a host call, deadline first", load(t, e, wat(t, "logloop")), "logloop", `{}`, short, sandbox.OutcomeTimeout, "ran longer than"},
 		{"loop around a host call, fuel first", load(t, e, wat(t, "logloop")), "logloop", `{}`, lowFuel, sandbox.OutcomeFuelExhausted, "fuel"},
-		{"wat unbounded memory.grow", load(t, e, wat(t, "grow")), "main", `{}`, limits(), sandbox.OutcomeMemoryLimit, "memory limit of 64 MiB"},
-		{"go unbounded allocation", goMod, "alloc", `{"mib":1000}`, limits(), sandbox.OutcomeMemoryLimit, "memory limit"},
-		{"initial memory above limit", load(t, e, wat(t, "hugememory")), "main", `{}`, limits(), sandbox.OutcomeMemoryLimit, "memory limit"},
+		{"wat unbounded memory.grow", load(t, e, wat(t, "grow")), "main", `{}`, limits(), sandbox.OutcomeMemoryLimit, "memory past 67108864 bytes"},
+		{"go unbounded allocation", goMod, "alloc", `{"mib":1000}`, limits(), sandbox.OutcomeMemoryLimit, "memory past"},
+		{"initial memory above limit", load(t, e, wat(t, "hugememory")), "main", `{}`, limits(), sandbox.OutcomeMemoryLimit, "exceeds the limit"},
 		{"wat deep recursion", load(t, e, wat(t, "recurse")), "main", `{}`, limits(), sandbox.OutcomeTrap, "stack overflow"},
 		{"go panic", goMod, "crash", `{}`, limits(), sandbox.OutcomeTrap, "assignment to entry in nil map"},
-		{"wat 100 MB to stdout", load(t, e, wat(t, "flood")), "main", `{}`, limits(), sandbox.OutcomeOutputTooLarge, "1048576 bytes"},
-		{"go 100 MB result", goMod, "big_result", `{"mib":100}`, big, sandbox.OutcomeOutputTooLarge, "exceeded"},
+		{"wat 100 MB to stdout", load(t, e, wat(t, "flood")), "main", `{}`, limits(), sandbox.OutcomeOutputTooLarge, "1048576 byte limit"},
+		{"go 100 MB result", goMod, "big_result", `{"mib":100}`, big, sandbox.OutcomeOutputTooLarge, "byte limit"},
 		{"result outside memory", load(t, e, wat(t, "badptr")), "badptr", `{}`, limits(), sandbox.OutcomeTrap, "outside memory"},
 		{"exit without result", load(t, e, wat(t, "noresult")), "noresult", `{}`, limits(), sandbox.OutcomeTrap, "without calling kiln.result"},
 		{"tool error", goMod, "fail", `{}`, limits(), sandbox.OutcomeToolError, "the city was not found"},
-		{"invalid arguments", goMod, "alloc", `{"mib":"lots"}`, limits(), sandbox.OutcomeToolError, `at "mib": expected a integer`},
 		{"plain program failing", load(t, e, wat(t, "plainfail")), "main", `{}`, limits(), sandbox.OutcomeToolError, "no such city"},
 	}
 	echo := load(t, e, testmodules.WAT(t, "toolkits/wat/echo.wasm"))
@@ -126,8 +121,11 @@ func TestHostileModules(t *testing.T) {
 			if res.Outcome != tt.outcome {
 				t.Fatalf("outcome = %v (%s), want %v", res.Outcome, res.Detail, tt.outcome)
 			}
-			if !res.Output.IsError {
-				t.Errorf("result is not marked isError: %+v", res.Output)
+			if res.Outcome == sandbox.OutcomeToolError && !res.Answer.IsError {
+				t.Errorf("tool error not marked isError: %s", res.Answer.Document)
+			}
+			if res.Outcome.Stopped() && res.Answer.Document != nil {
+				t.Errorf("a stopped call has an answer: %s", res.Answer.Document)
 			}
 			if !strings.Contains(text(res)+res.Detail, tt.says) {
 				t.Errorf("message %q (detail %q) does not mention %q", text(res), res.Detail, tt.says)
@@ -193,8 +191,8 @@ func TestFreshStatePerCall(t *testing.T) {
 					for range 3 {
 						res := call(t, e, tc.m, tc.tool, `{}`, limits())
 						var out struct{ Calls int }
-						if err := json.Unmarshal(res.Output.StructuredContent, &out); err != nil {
-							t.Errorf("structuredContent %s: %v", res.Output.StructuredContent, err)
+						if err := json.Unmarshal(res.Answer.Structured, &out); err != nil {
+							t.Errorf("structuredContent %s: %v", res.Answer.Structured, err)
 							return
 						}
 						if out.Calls != 1 {
@@ -223,7 +221,7 @@ func TestOnlyDeclaredEnvIsVisible(t *testing.T) {
 		Value   string
 		Environ []string
 	}
-	if err := json.Unmarshal(res.Output.StructuredContent, &out); err != nil {
+	if err := json.Unmarshal(res.Answer.Structured, &out); err != nil {
 		t.Fatal(err)
 	}
 	if out.Value != "" {
@@ -321,20 +319,58 @@ func TestBadRequests(t *testing.T) {
 	m := load(t, e, testmodules.WAT(t, "toolkits/wat/echo.wasm"))
 	zeroTimeout := limits()
 	zeroTimeout.Timeout = 0
-	for name, req := range map[string]sandbox.Request{
-		"unknown tool":       {Tool: "nope", Limits: limits()},
-		"array arguments":    {Tool: "echo", Args: []byte(`[1]`), Limits: limits()},
-		"null arguments":     {Tool: "echo", Args: []byte(`null`), Limits: limits()},
-		"broken JSON":        {Tool: "echo", Args: []byte(`{"a":`), Limits: limits()},
-		"zero timeout":       {Tool: "echo", Limits: zeroTimeout},
-		"no limits at all":   {Tool: "echo"},
-		"undeclared env var": {Tool: "echo", Env: map[string]string{"HOME": "/root"}, Limits: limits()},
+	for name, tc := range map[string]struct {
+		req       sandbox.Request
+		arguments bool // the arguments are what is wrong
+	}{
+		"unknown tool":       {sandbox.Request{Tool: "nope", Limits: limits()}, false},
+		"array arguments":    {sandbox.Request{Tool: "echo", Args: []byte(`[1]`), Limits: limits()}, true},
+		"null arguments":     {sandbox.Request{Tool: "echo", Args: []byte(`null`), Limits: limits()}, true},
+		"broken JSON":        {sandbox.Request{Tool: "echo", Args: []byte(`{"a":`), Limits: limits()}, true},
+		"zero timeout":       {sandbox.Request{Tool: "echo", Limits: zeroTimeout}, false},
+		"no limits at all":   {sandbox.Request{Tool: "echo"}, false},
+		"undeclared env var": {sandbox.Request{Tool: "echo", Env: map[string]string{"HOME": "/root"}, Limits: limits()}, false},
 	} {
-		_, err := e.Call(context.Background(), m, req)
+		_, err := e.Call(context.Background(), m, tc.req)
 		var reqErr *sandbox.RequestError
-		if !errors.As(err, &reqErr) {
-			t.Errorf("%s: err = %v, want a RequestError", name, err)
+		if !errors.As(err, &reqErr) || reqErr.Arguments != tc.arguments {
+			t.Errorf("%s: err = %v (%#v), want a RequestError with Arguments=%v", name, err, reqErr, tc.arguments)
 		}
+	}
+}
+
+// TestArgumentsMatchTheInputSchema: the host checks arguments against the
+// tool's input schema before the module starts, and says which field is
+// wrong; the module never runs (no fuel is spent).
+func TestArgumentsMatchTheInputSchema(t *testing.T) {
+	e := newEngine(t, sandbox.Config{})
+	m := load(t, e, hostile(t))
+	for _, args := range []string{`{"mib":"lots"}`, `{}`} {
+		_, err := e.Call(context.Background(), m, sandbox.Request{Tool: "alloc", Args: []byte(args), Limits: limits()})
+		var reqErr *sandbox.RequestError
+		if !errors.As(err, &reqErr) || !reqErr.Arguments || !strings.Contains(reqErr.Reason, "mib") {
+			t.Errorf("alloc %s: err = %v, want an arguments RequestError naming mib", args, err)
+		}
+	}
+	if res := call(t, e, m, "alloc", `{"mib":1}`, limits()); res.Outcome != sandbox.OutcomeOK {
+		t.Fatalf("valid arguments: %v %s", res.Outcome, res.Detail)
+	}
+}
+
+// TestUnresolvableInputSchemaIsABadModule: a schema that cannot be checked
+// (a $ref the host will not fetch) makes every call of the tool a
+// bad_module outcome, not a call with unchecked arguments.
+func TestUnresolvableInputSchemaIsABadModule(t *testing.T) {
+	e := newEngine(t, sandbox.Config{})
+	wasm, err := manifest.Embed(testmodules.WAT(t, "toolkits/wat/echo.wasm"), []byte(`{"abi":1,"tools":[{"name":"echo",
+		"description":"d","inputSchema":{"type":"object","properties":{"x":{"$ref":"https://example.com/x.json"}}}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := load(t, e, wasm)
+	res := call(t, e, m, "echo", `{"x":1}`, limits())
+	if res.Outcome != sandbox.OutcomeBadModule || !strings.Contains(res.Detail, "does not resolve") || res.FuelUsed != 0 {
+		t.Fatalf("outcome %v (%s), fuel %d", res.Outcome, res.Detail, res.FuelUsed)
 	}
 }
 
@@ -345,8 +381,8 @@ func TestPlainWASIProgramIsToolMain(t *testing.T) {
 		t.Fatalf("manifest = %+v", m.Manifest)
 	}
 	res := call(t, e, m, "main", `{"city":"Oslo"}`, limits())
-	if res.Outcome != sandbox.OutcomeOK || string(res.Output.StructuredContent) != `{"city":"Oslo"}` {
-		t.Fatalf("result = %v %s", res.Outcome, res.Output.StructuredContent)
+	if res.Outcome != sandbox.OutcomeOK || string(res.Answer.Structured) != `{"city":"Oslo"}` {
+		t.Fatalf("result = %v %s", res.Outcome, res.Answer.Structured)
 	}
 }
 

@@ -38,6 +38,7 @@ func runAdmin(env *environment, args []string) int {
 		{"rotate-keys", "create a new OAuth token signing key; retire superseded ones", adminRotateKeys},
 		{"signing-keys", "list the OAuth token signing keys", adminSigningKeys},
 		{"audit", "read the audit log", adminAudit},
+		{"llm-usage", "the wizard's LLM calls and tokens per customer, day, provider and model", adminLLMUsage},
 	}, args)
 }
 
@@ -66,6 +67,24 @@ func operatorCommand(env *environment, fs *flag.FlagSet, cf *clientFlags, args [
 		return exitFailed
 	}
 	return exitOK
+}
+
+func adminLLMUsage(env *environment, args []string) int {
+	fs := newFlagSet(env, "admin llm-usage", "[--customer ID] [--since 2026-01-31]",
+		"Prints the wizard's LLM use: calls, failed calls and tokens per customer, UTC day,\nprovider and model, with the total (default: the last 30 days, every customer).")
+	customer := fs.String("customer", "", "only this customer")
+	since := fs.String("since", "", "from this date (YYYY-MM-DD) or RFC 3339 time")
+	var cf clientFlags
+	return operatorCommand(env, fs, &cf, args, 0, func(c *operatorClient, _ []string) ([]byte, error) {
+		q := url.Values{}
+		if *customer != "" {
+			q.Set("customer", *customer)
+		}
+		if *since != "" {
+			q.Set("since", *since)
+		}
+		return c.callJSON("GET", "/llm-usage?"+q.Encode(), nil)
+	})
 }
 
 func adminCreateCustomer(env *environment, args []string) int {

@@ -44,9 +44,9 @@ func apiServer(t *testing.T, s *store.Store, keys ...signing.PublicKey) string {
 	}
 	// The developer's GOCACHE is shared with other work: never trim it.
 	builder := &build.GoBuilder{Engine: engine, GoCache: testmodules.GoCache(t), GoCacheBytes: -1, Timeout: 5 * time.Minute}
-	h, err := api.New(api.Deps{
+	h, err := api.New(api.Config{
 		Logger: slog.New(slog.DiscardHandler), Store: s, Catalog: tier.NewCatalog(s), Engine: engine,
-		Builds: build.NewPool(builder, 1), Secrets: box, OperatorToken: config.NewToken(testOperatorToken), LibraryKeys: keys,
+		Builds: build.NewPool(build.PoolConfig{Builder: builder, Workers: 1}), Secrets: box, OperatorToken: config.NewToken(testOperatorToken), LibraryKeys: keys,
 	})
 	if err != nil {
 		t.Fatal(err)

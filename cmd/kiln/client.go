@@ -19,11 +19,13 @@ import (
 // defaultServerURL is where `kiln serve` listens with no configuration.
 const defaultServerURL = "http://127.0.0.1:8080"
 
-// operatorClient talks to the operator API of a running service.
+// operatorClient talks to the operator API of a running service (or,
+// with a customer's API key and the prefix /api/v1, to the user API).
 type operatorClient struct {
-	base  string
-	token config.Token
-	http  *http.Client
+	base   string
+	prefix string // "/api/v1/admin" or "/api/v1"
+	token  config.Token
+	http   *http.Client
 }
 
 // clientFlags are the flags of every command that calls the operator API.
@@ -33,11 +35,7 @@ type clientFlags struct {
 }
 
 func (f *clientFlags) register(fs *flag.FlagSet, getenv config.Getenv) {
-	server := getenv("KILN_SERVER_URL")
-	if server == "" {
-		server = defaultServerURL
-	}
-	fs.StringVar(&f.server, "server", server, "base URL of the Kiln service (env KILN_SERVER_URL)")
+	registerServer(fs, &f.server, getenv)
 	dataDir := getenv("KILN_DATA_DIR")
 	if dataDir == "" {
 		dataDir = "./kiln-data"
@@ -46,12 +44,30 @@ func (f *clientFlags) register(fs *flag.FlagSet, getenv config.Getenv) {
 		"where a development service keeps its operator token, read when KILN_OPERATOR_TOKEN is unset (env KILN_DATA_DIR)")
 }
 
+// registerServer adds --server (KILN_SERVER_URL) to fs.
+func registerServer(fs *flag.FlagSet, server *string, getenv config.Getenv) {
+	def := getenv("KILN_SERVER_URL")
+	if def == "" {
+		def = defaultServerURL
+	}
+	fs.StringVar(server, "server", def, "base URL of the Kiln service (env KILN_SERVER_URL)")
+}
+
+// serverBase checks a --server value and returns it without a trailing slash.
+func serverBase(server string) (string, error) {
+	u, err := url.Parse(server)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("--server/KILN_SERVER_URL %q is not an http(s) URL", server)
+	}
+	return strings.TrimSuffix(server, "/"), nil
+}
+
 // client returns a client for the service, with the operator token from
 // KILN_OPERATOR_TOKEN or, failing that, the development token file.
 func (f *clientFlags) client(env *environment) (*operatorClient, error) {
-	u, err := url.Parse(f.server)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("--server/KILN_SERVER_URL %q is not an http(s) URL", f.server)
+	base, err := serverBase(f.server)
+	if err != nil {
+		return nil, err
 	}
 	var token config.Token
 	if v := env.getenv(config.EnvOperatorToken); v != "" {
@@ -68,7 +84,7 @@ func (f *clientFlags) client(env *environment) (*operatorClient, error) {
 	}
 	// Uploads of large modules and builds can take a while; the timeout
 	// only keeps a hung connection from hanging the CLI for ever.
-	return &operatorClient{base: strings.TrimSuffix(f.server, "/"), token: token, http: &http.Client{Timeout: 10 * time.Minute}}, nil
+	return &operatorClient{base: base, prefix: "/api/v1/admin", token: token, http: &http.Client{Timeout: 10 * time.Minute}}, nil
 }
 
 // apiError is an error answer of the API.
@@ -98,10 +114,10 @@ func (e *apiError) Error() string {
 	return b.String()
 }
 
-// call sends a request to the operator API (path below /api/v1/admin) and
-// returns the answer's body. A non-2xx answer is an *apiError.
+// call sends a request to the API (path below c.prefix) and returns the
+// answer's body. A non-2xx answer is an *apiError.
 func (c *operatorClient) call(method, path, contentType string, body io.Reader) ([]byte, error) {
-	req, err := http.NewRequest(method, c.base+"/api/v1/admin"+path, body)
+	req, err := http.NewRequest(method, c.base+c.prefix+path, body)
 	if err != nil {
 		return nil, err
 	}

@@ -34,10 +34,16 @@ var layers = map[string]int{
 	"pkg/build":           2,
 	"pkg/wizard":          4,
 	"pkg/testmodules":     3,
+	// The eval's scripted LLM (over llmtest), and the eval on the wizard.
+	"pkg/wizard/eval/evalfake": 3,
+	"pkg/wizard/eval":          5,
 	// Domain services: neither imports the other.
 	"pkg/mcphost": 4,
 	"pkg/oauth":   4,
 	"pkg/api":     5,
+	// The browser front end: beside the API, which it calls over HTTP
+	// from the browser, never in process.
+	"pkg/web": 5,
 	// The wiring of a whole node, and its test helper.
 	"pkg/service":             6,
 	"pkg/service/servicetest": 7,

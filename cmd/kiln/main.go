@@ -20,6 +20,7 @@ Commands:
   admin     operator commands: customers, plans, API keys, OAuth clients and keys, audit log
   create-user  create a local account (OAuth login) for a customer's user
   library   sign, verify and push library modules
+  wizard    turn a description into deployed tools (the service's LLM wizard); "wizard eval" rates the prompts
   build     build a Go tool source directory into a tool module (.wasm)
   run       call one tool of a module in the sandbox and print the result
   inspect   print a module's hash and manifest
@@ -55,6 +56,7 @@ func dispatch(env *environment, args []string) int {
 		{"admin", runAdmin},
 		{"create-user", runCreateUser},
 		{"library", runLibrary},
+		{"wizard", runWizard},
 		{"build", runBuild},
 		{"run", runRun},
 		{"inspect", runInspect},

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kilnhq/kiln/pkg/testmodules"
+	"github.com/kilnhq/kiln/sandbox/manifest"
 )
 
 // runKiln runs a command in-process with its own data dir.
@@ -45,24 +46,25 @@ func TestRunExitStatuses(t *testing.T) {
 		name   string
 		args   []string
 		status int
-		stdout string
+		stdout string // the tool's result document
+		stderr string // what stopped the call, for a terminal
 	}{
-		{"ok", []string{"run", echoModule(), "--args", `{"a":1}`}, 0, `"args":{"a":1}`},
-		{"flags before the module", []string{"run", "--tool", "echo", echoModule()}, 0, `"calls":1`},
-		{"tool error", []string{"run", fixture("plainfail")}, 1, "no such city"},
-		{"unknown tool", []string{"run", echoModule(), "--tool", "nope"}, 2, ""},
-		{"arguments not an object", []string{"run", echoModule(), "--args", `[]`}, 2, ""},
-		{"unknown flag", []string{"run", echoModule(), "--gas", "1"}, 2, ""},
-		{"zero fuel", []string{"run", echoModule(), "--fuel", "0"}, 2, ""},
-		{"fuel exhausted", []string{"run", fixture("spin"), "--fuel", "1000000"}, 9, "compute budget"},
-		{"bad size", []string{"run", echoModule(), "--memory", "lots"}, 2, ""},
-		{"missing module", []string{"run"}, 2, ""},
-		{"module file missing", []string{"run", "/nonexistent.wasm"}, 2, ""},
-		{"timeout", []string{"run", fixture("spin"), "--timeout", "100ms", "--fuel", "1000000000000000"}, 3, "time limit"},
-		{"memory limit", []string{"run", fixture("grow"), "--memory", "8MiB"}, 4, "memory limit of 8 MiB"},
-		{"trap", []string{"run", fixture("recurse")}, 5, "crashed"},
-		{"output too large", []string{"run", fixture("flood"), "--output", "64KiB"}, 6, "65536 bytes"},
-		{"bad module", []string{"run", fixture("badimport")}, 7, ""},
+		{"ok", []string{"run", echoModule(), "--args", `{"a":1}`}, 0, `"args":{"a":1}`, "outcome=ok"},
+		{"flags before the module", []string{"run", "--tool", "echo", echoModule()}, 0, `"calls":1`, ""},
+		{"tool error", []string{"run", fixture("plainfail")}, 1, "no such city", "outcome=tool_error"},
+		{"unknown tool", []string{"run", echoModule(), "--tool", "nope"}, 2, "", "tools: echo"},
+		{"arguments not an object", []string{"run", echoModule(), "--args", `[]`}, 2, "", "JSON object"},
+		{"unknown flag", []string{"run", echoModule(), "--gas", "1"}, 2, "", ""},
+		{"zero fuel", []string{"run", echoModule(), "--fuel", "0"}, 2, "", ""},
+		{"fuel exhausted", []string{"run", fixture("spin"), "--fuel", "1000000"}, 9, "", "compute budget of 1000000 units of fuel (--fuel)"},
+		{"bad size", []string{"run", echoModule(), "--memory", "lots"}, 2, "", ""},
+		{"missing module", []string{"run"}, 2, "", ""},
+		{"module file missing", []string{"run", "/nonexistent.wasm"}, 2, "", ""},
+		{"timeout", []string{"run", fixture("spin"), "--timeout", "100ms", "--fuel", "1000000000000000"}, 3, "", "time limit of 100ms (--timeout)"},
+		{"memory limit", []string{"run", fixture("grow"), "--memory", "8MiB"}, 4, "", "memory limit of 8 MiB (--memory)"},
+		{"trap", []string{"run", fixture("recurse")}, 5, "", "crashed"},
+		{"output too large", []string{"run", fixture("flood"), "--output", "64KiB"}, 6, "", "65536 bytes (--output)"},
+		{"bad module", []string{"run", fixture("badimport")}, 7, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,13 +72,37 @@ func TestRunExitStatuses(t *testing.T) {
 			if status != tt.status {
 				t.Fatalf("status = %d, want %d\nstdout: %s\nstderr: %s", status, tt.status, stdout, stderr)
 			}
-			if !strings.Contains(stdout, tt.stdout) {
-				t.Errorf("stdout %q does not contain %q", stdout, tt.stdout)
+			if !strings.Contains(stdout, tt.stdout) || tt.stdout == "" && stdout != "" {
+				t.Errorf("stdout %q, want %q", stdout, tt.stdout)
+			}
+			if !strings.Contains(stderr, tt.stderr) {
+				t.Errorf("stderr %q does not contain %q", stderr, tt.stderr)
 			}
 			if status >= 2 && strings.TrimSpace(stderr) == "" {
 				t.Error("a failure without a message on stderr")
 			}
 		})
+	}
+}
+
+// TestRunChecksArgumentsAgainstTheSchema: arguments the tool's input
+// schema refuses are bad usage, named on stderr, and the module never runs.
+func TestRunChecksArgumentsAgainstTheSchema(t *testing.T) {
+	wasm, err := manifest.Embed(testmodules.WAT(t, "toolkits/wat/echo.wasm"), []byte(`{"abi":1,"tools":[{"name":"echo",
+		"description":"d","inputSchema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "echo.wasm")
+	if err := os.WriteFile(path, wasm, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	status, stdout, stderr := runKiln(t, "run", path, "--args", `{"city":7}`)
+	if status != 2 || stdout != "" || !strings.Contains(stderr, "city") || strings.Contains(stderr, "outcome=") {
+		t.Fatalf("status %d, stdout %q, stderr %q", status, stdout, stderr)
+	}
+	if status, stdout, stderr := runKiln(t, "run", path, "--args", `{"city":"Oslo"}`); status != 0 || !strings.Contains(stdout, "Oslo") {
+		t.Fatalf("valid arguments: status %d, stdout %q, stderr %q", status, stdout, stderr)
 	}
 }
 

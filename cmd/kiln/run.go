@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,14 +31,16 @@ var outcomeStatus = map[sandbox.Outcome]int{
 	sandbox.OutcomeFuelExhausted:  9,
 }
 
-const runHelp = `Calls one tool of a module in a fresh sandbox and prints the MCP result as
-JSON on stdout; a summary (outcome, duration, peak memory) and the module's
-logs go to stderr.
+const runHelp = `Calls one tool of a module in a fresh sandbox and prints the tool's result
+document (an MCP tool result) as JSON on stdout. The module's logs, a summary
+(outcome, duration, fuel, peak memory) and, when a limit or a crash stopped
+the call, what stopped it go to stderr; such a call prints nothing on stdout.
 
 Exit status:
   0  the tool returned a result
   1  the tool returned an error result (isError)
-  2  bad usage (unknown flag, unknown tool, arguments not a JSON object)
+  2  bad usage (unknown flag, unknown tool, arguments not a JSON object or
+     not matching the tool's input schema)
   3  timeout          4  memory limit      5  trap (the module crashed)
   6  output too large 7  bad module        8  canceled (interrupted)
   9  fuel exhausted`
@@ -145,15 +148,34 @@ func runRun(env *environment, args []string) int {
 		return exitUsage
 	}
 	res, err := engine.Call(ctx, mod, sandbox.Request{Tool: *tool, Args: argsJSON, Env: envs.values, Limits: lim, Network: network})
+	if err != nil {
+		return callFailed(env, mod, err)
+	}
+	printResult(env, res, lim)
+	return outcomeStatus[res.Outcome]
+}
+
+// callFailed reports a call the sandbox did not run: a bad request is bad
+// usage (the arguments, named by the schema check, or the tool, with the
+// ones there are); anything else is a failure of the host.
+func callFailed(env *environment, mod *sandbox.Module, err error) int {
 	var reqErr *sandbox.RequestError
 	switch {
+	case errors.As(err, &reqErr) && reqErr.Arguments:
+		fmt.Fprintf(env.stderr, "kiln run: %s\n", reqErr.Reason)
 	case errors.As(err, &reqErr):
-		fmt.Fprintf(env.stderr, "kiln run: %s (tools: %s)\n", strings.TrimPrefix(err.Error(), "sandbox: "), toolNames(mod))
-		return exitUsage
-	case err != nil:
+		fmt.Fprintf(env.stderr, "kiln run: %s (tools: %s)\n", reqErr.Reason, toolNames(mod))
+	default:
 		fmt.Fprintln(env.stderr, "kiln run:", err)
 		return exitFailed
 	}
+	return exitUsage
+}
+
+// printResult words a result for a terminal: the module's logs and console
+// output, a one-line summary, what stopped the call (naming the flag that
+// sets the limit) on stderr, and the tool's result document on stdout.
+func printResult(env *environment, res sandbox.Result, lim sandbox.Limits) {
 	for _, l := range res.Logs {
 		fmt.Fprintf(env.stderr, "[%s] %s\n", l.Level, l.Message)
 	}
@@ -168,13 +190,47 @@ func runRun(env *environment, args []string) int {
 		fmt.Fprintf(env.stderr, " detail=%q", res.Detail)
 	}
 	fmt.Fprintln(env.stderr)
-	out, err := json.Marshal(res.Output)
-	if err != nil {
-		fmt.Fprintln(env.stderr, "kiln run:", err)
-		return exitFailed
+	if res.Outcome.Stopped() {
+		fmt.Fprintln(env.stderr, "kiln run:", stoppedMessage(res, lim))
+		return
 	}
-	fmt.Fprintln(env.stdout, string(out))
-	return outcomeStatus[res.Outcome]
+	var doc bytes.Buffer
+	if err := json.Compact(&doc, res.Answer.Document); err != nil {
+		doc.Reset()
+		doc.Write(res.Answer.Document) // checked by the sandbox; print it as it came
+	}
+	fmt.Fprintln(env.stdout, doc.String())
+}
+
+// stoppedMessage says why the sandbox ended a call, and which flag moves
+// the limit it met.
+func stoppedMessage(res sandbox.Result, lim sandbox.Limits) string {
+	switch res.Outcome {
+	case sandbox.OutcomeTimeout:
+		return fmt.Sprintf("the tool did not finish within its time limit of %v (--timeout)", lim.Timeout)
+	case sandbox.OutcomeFuelExhausted:
+		return fmt.Sprintf("the tool used up its compute budget of %d units of fuel (--fuel)", lim.Fuel)
+	case sandbox.OutcomeMemoryLimit:
+		return fmt.Sprintf("the tool needed more than its memory limit of %s (--memory)", sizeText(lim.Memory))
+	case sandbox.OutcomeOutputTooLarge:
+		return fmt.Sprintf("the tool's result passed the limit of %d bytes (--output)", lim.OutputBytes)
+	case sandbox.OutcomeCanceled:
+		return "the call was interrupted"
+	case sandbox.OutcomeBadModule:
+		return "the module cannot run on this host: " + res.Detail
+	}
+	return "the tool crashed: " + res.Detail
+}
+
+// sizeText writes a byte count in the largest binary unit that divides it,
+// as --memory and --output accept it.
+func sizeText(n uint64) string {
+	for _, u := range byteUnits {
+		if u.scale > 1 && u.scale&(u.scale-1) == 0 && n >= u.scale && n%u.scale == 0 {
+			return fmt.Sprintf("%d %s", n/u.scale, u.suffix)
+		}
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 func toolNames(m *sandbox.Module) string {

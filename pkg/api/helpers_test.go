@@ -82,7 +82,7 @@ func buildPool(t *testing.T) *build.Pool {
 		}
 		// The developer's GOCACHE is shared with other work: never trim it.
 		builder := &build.GoBuilder{Engine: poolEngine, GoCache: testmodules.GoCache(t), GoCacheBytes: -1, Timeout: 5 * time.Minute}
-		sharedPool = build.NewPool(builder, 2)
+		sharedPool = build.NewPool(build.PoolConfig{Builder: builder, Workers: 2})
 	})
 	if poolErr != nil {
 		t.Fatal(poolErr)
@@ -90,7 +90,7 @@ func buildPool(t *testing.T) *build.Pool {
 	return sharedPool
 }
 
-func newHarness(t *testing.T, s *store.Store, adjust ...func(*api.Deps)) *harness {
+func newHarness(t *testing.T, s *store.Store, adjust ...func(*api.Config)) *harness {
 	t.Helper()
 	ctx := context.Background()
 	engine, err := sandbox.NewEngine(ctx, sandbox.Config{CacheDir: t.TempDir()})
@@ -111,11 +111,11 @@ func newHarness(t *testing.T, s *store.Store, adjust ...func(*api.Deps)) *harnes
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	deps := api.Deps{
+	deps := api.Config{
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Store:  s, Catalog: tier.NewCatalog(s), Engine: engine, Builds: buildPool(t), Secrets: box,
 		OperatorToken: config.NewToken(operatorToken), LibraryKeys: []signing.PublicKey{libKey.Public()},
-		Sessions: websession.New(s, false),
+		Sessions: websession.New(websession.Config{Store: s}),
 	}
 	// A wizard without an LLM: its routes answer as in a Kiln with no
 	// provider configured. Tests of the LLM path bring their own.

@@ -10,13 +10,8 @@ import (
 
 	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/kilnhq/kiln/sandbox"
-	"github.com/kilnhq/kiln/sandbox/fuel"
 	"github.com/kilnhq/kiln/sandbox/manifest"
 )
-
-// instrumenterVersion is recorded with every stored module: the fuel
-// rewriter the sandbox validated it with.
-var instrumenterVersion = fmt.Sprintf("fuel/v%d", fuel.Version)
 
 // loadModule loads wasm in the sandbox (which checks it against the ABI,
 // instruments and compiles it) and returns the row that stores it under its
@@ -39,7 +34,7 @@ func (s *Server) loadModule(ctx context.Context, wasm []byte) (*sandbox.Module, 
 	if err != nil {
 		return nil, store.Module{}, fmt.Errorf("api: encode manifest: %w", err)
 	}
-	return mod, store.Module{Hash: mod.Hash, Manifest: doc, InstrumenterVersion: instrumenterVersion}, nil
+	return mod, store.Module{Hash: mod.Hash, Manifest: doc}, nil
 }
 
 // storedManifest decodes the manifest kept with a stored module.

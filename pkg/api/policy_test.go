@@ -71,7 +71,7 @@ func TestRoutePolicy(t *testing.T) {
 	principals := h.principals(custID, key, srv.ID)
 	// Ids that do not exist: the policy decides before any lookup, and an
 	// admitted request changes nothing.
-	values := map[string]string{"server": "srv_nope", "tool": "tool_nope", "name": "NOPE", "session": "wiz_nope"}
+	values := map[string]string{"server": "srv_nope", "tool": "tool_nope", "name": "NOPE", "session": "wiz_nope", "key": "key_nope"}
 	param := regexp.MustCompile(`:([a-z_]+)`)
 	routes, refusals := 0, map[string]int{}
 	for _, route := range h.routes.Routes() {

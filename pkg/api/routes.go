@@ -45,6 +45,10 @@ func (s *Server) routes() {
 	user(http.MethodDelete, "/servers/:server/env/:name", roleOwner, s.deleteEnvVar)
 	user(http.MethodPut, "/servers/:server/env/:name/value", roleOwner, s.setEnvValue)
 	user(http.MethodDelete, "/servers/:server/env/:name/value", roleOwner, s.deleteEnvValue)
+	// A server's own MCP keys: credentials to hand out, so owners only.
+	user(http.MethodGet, "/servers/:server/keys", roleOwner, s.listServerKeys)
+	user(http.MethodPost, "/servers/:server/keys", roleOwner, s.createServerKey)
+	user(http.MethodDelete, "/servers/:server/keys/:key", roleOwner, s.revokeServerKey)
 	user(http.MethodGet, "/executions", roleOwner, s.listExecutions)
 	user(http.MethodGet, "/wizard/sessions", roleMember, s.listWizardSessions)
 	user(http.MethodPost, "/wizard/sessions", roleMember, s.createWizardSession)
@@ -55,6 +59,8 @@ func (s *Server) routes() {
 	user(http.MethodPost, "/wizard/sessions/:session/generate", roleMember, s.generateWizard)
 	user(http.MethodPut, "/wizard/sessions/:session/tools/:tool/source", roleMember, s.setWizardToolSource)
 	user(http.MethodPost, "/wizard/sessions/:session/tools/:tool/run", roleMember, s.runWizardTool)
+	// Secret values become the deployed server's env values: what owners set.
+	user(http.MethodPut, "/wizard/sessions/:session/secrets/:name", roleOwner, s.setWizardSecret)
 	// Deploying adds tools (and may create a server): what members may do.
 	user(http.MethodPost, "/wizard/sessions/:session/deploy", roleMember, s.deployWizard)
 
@@ -83,6 +89,7 @@ func (s *Server) routes() {
 	admin(http.MethodGet, "/oauth-signing-keys", s.listSigningKeys, maxJSONBody)
 	admin(http.MethodPost, "/oauth-signing-keys", s.rotateSigningKeys, maxJSONBody)
 	admin(http.MethodGet, "/audit", s.listAudit, maxJSONBody)
+	admin(http.MethodGet, "/llm-usage", s.listLLMUsage, maxJSONBody)
 }
 
 func (s *Server) healthz(c echo.Context) error {

@@ -41,9 +41,12 @@ import (
 	"github.com/kilnhq/kiln/sandbox"
 )
 
-// Deps are the services the API runs on. cmd/kiln constructs them; every
-// field is required.
-type Deps struct {
+// Config configures the API: the services it runs on, which pkg/service
+// constructs. Store, Catalog, Engine, Builds, Secrets and OperatorToken
+// are required; the rest say what a zero value means.
+type Config struct {
+	// Logger logs every request (method, URI, status, latency). Nil:
+	// slog.Default().
 	Logger  *slog.Logger
 	Store   *store.Store
 	Catalog *tier.Catalog
@@ -96,12 +99,15 @@ type Server struct {
 }
 
 // New builds the HTTP handler.
-func New(d Deps) (*Server, error) {
+func New(d Config) (*Server, error) {
 	switch {
-	case d.Logger == nil, d.Store == nil, d.Catalog == nil, d.Engine == nil, d.Builds == nil, d.Secrets == nil:
-		return nil, errors.New("api: Deps is missing a service")
+	case d.Store == nil, d.Catalog == nil, d.Engine == nil, d.Builds == nil, d.Secrets == nil:
+		return nil, errors.New("api: Config is missing a service")
 	case len(d.OperatorToken.Reveal()) < config.MinOperatorTokenLength:
 		return nil, errors.New("api: the operator token is missing or too short")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

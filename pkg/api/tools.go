@@ -185,13 +185,10 @@ func (s *Server) toolFromSource(c echo.Context, srv store.Server, files map[stri
 		s.auditBuildFailure(c, srv, err)
 		return newTool{}, err
 	}
-	// The build and the compile are behind us: storing the module, the
-	// build and its audit record is quick.
+	// The build and the compile are behind us: storing the module and the
+	// build's audit record (with its source key) is quick.
 	err = s.inTx(c, func(tx *store.Store) error {
 		if err := tx.PutModule(ctx, &row, art.Wasm); err != nil {
-			return err
-		}
-		if err := tx.RecordBuild(ctx, art.SourceKey, row.Hash); err != nil {
 			return err
 		}
 		return s.audit(c, tx, srv.CustomerID, store.ActionModuleBuild, row.Hash, map[string]any{

@@ -96,7 +96,7 @@ func TestToolFromSource(t *testing.T) {
 		}
 		ctx := t.Context()
 		mod, err := h.store.Module(ctx, tool.Current.ModuleHash)
-		if err != nil || !strings.HasPrefix(mod.InstrumenterVersion, "fuel/") {
+		if err != nil || mod.Size == 0 || len(mod.Manifest) == 0 {
 			t.Fatalf("stored module %+v, %v", mod, err)
 		}
 		version, err := h.store.ToolVersion(ctx, tool.ID, 1)

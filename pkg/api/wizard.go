@@ -195,7 +195,9 @@ type runWizardToolRequest struct {
 	Arguments json.RawMessage `json:"arguments"`
 }
 
-// runWizardToolView is a playground call's outcome.
+// runWizardToolView is a playground call's outcome, as the wizard words it:
+// the tool's result document (null when the sandbox stopped the call) and
+// what went wrong, if anything.
 type runWizardToolView struct {
 	Outcome    string          `json:"outcome"`
 	Output     json.RawMessage `json:"output"`
@@ -221,11 +223,7 @@ func (s *Server) runWizardTool(c echo.Context) error {
 	if err != nil {
 		return wizardError(err)
 	}
-	out, err := json.Marshal(res.Output)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, runWizardToolView{Outcome: res.Outcome.String(), Output: out, Detail: res.Detail,
+	return c.JSON(http.StatusOK, runWizardToolView{Outcome: res.Outcome.String(), Output: res.Output, Detail: res.Detail,
 		DurationMS: res.Duration.Milliseconds(), FuelUsed: res.FuelUsed, Console: res.Console})
 }
 

@@ -82,7 +82,7 @@ func wizardHarness(t *testing.T, s *store.Store) (*harness, *llmtest.Server) {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Close)
-	return newHarness(t, s, func(d *api.Deps) { d.Wizard = w }), fake
+	return newHarness(t, s, func(d *api.Config) { d.Wizard = w }), fake
 }
 
 type wizardJSON struct {
@@ -214,6 +214,8 @@ func TestWizardAPI(t *testing.T) {
 		if run.Outcome != "ok" || run.Output.StructuredContent["words"] != 2 {
 			t.Fatalf("playground %+v", run)
 		}
+		// Arguments the tool's input schema refuses: 422, before anything runs.
+		h.do("POST", base+"/tools/count_words/run", key, map[string]any{"arguments": map[string]any{"text": 3}}).want(t, 422)
 		var d struct {
 			Created bool
 			Tools   []string

@@ -184,8 +184,10 @@ func (b *GoBuilder) goCommand() (string, error) {
 func (b *GoBuilder) goBuild(ctx context.Context, goCmd, goCache, work, out string) error {
 	lim := b.Limits.withDefaults()
 	// -p=1: one compile or link at a time, so a build holds at most two
-	// limited processes (see Limits).
-	cmd := exec.CommandContext(ctx, goCmd, "build", "-p=1", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
+	// limited processes (see Limits). -buildmode=c-shared makes a WASI
+	// reactor, which the sandbox initialises once and then serves calls
+	// from restored snapshots (toolkits/ABI.md section 3.1).
+	cmd := exec.CommandContext(ctx, goCmd, "build", "-p=1", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
 	cmd.Dir = filepath.Join(work, "tool")
 	cmd.Env = append([]string{
 		"HOME=" + work, "XDG_CONFIG_HOME=" + filepath.Join(work, ".config"),

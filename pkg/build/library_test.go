@@ -2,7 +2,6 @@ package build_test
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -42,7 +41,7 @@ func TestLibraryModulesBuildAndRun(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, _ := json.Marshal(res.Output)
+			out := res.Answer.Document
 			if res.Outcome != sandbox.OutcomeOK || !strings.Contains(string(out), tc.want) {
 				t.Fatalf("%s: %v %s: %s", tc.tool, res.Outcome, res.Detail, out)
 			}

@@ -82,36 +82,35 @@ type flightKey struct {
 	customer, source string
 }
 
-// PoolOption adjusts a Pool made by NewPool.
-type PoolOption func(*Pool)
-
-// CacheBytes bounds the total size of the finished modules a Pool
-// remembers (DefaultCacheBytes when not given). Zero or less disables the
-// cache: concurrent identical builds are still shared.
-func CacheBytes(n int64) PoolOption {
-	return func(p *Pool) { p.cache.maxBytes = n }
+// PoolConfig configures a Pool. Zero values mean the defaults given.
+type PoolConfig struct {
+	// Builder runs the builds (required).
+	Builder *GoBuilder
+	// Workers bounds how many builds run at once (default, and what fewer
+	// than 1 means: 1).
+	Workers int
+	// PerCustomer bounds how many builds of one customer run at once, at
+	// most Workers (default: half the workers, at least 1).
+	PerCustomer int
+	// CacheBytes bounds the total size of the finished modules the pool
+	// remembers (default DefaultCacheBytes; negative disables the cache:
+	// concurrent identical builds are still shared).
+	CacheBytes int64
 }
 
-// PerCustomer bounds how many builds of one customer run at once (at
-// most the pool's workers). The default, and what fewer than 1 means, is
-// half the workers, at least 1.
-func PerCustomer(n int) PoolOption {
-	return func(p *Pool) { p.perCustomer = n }
-}
-
-// NewPool returns a pool that runs at most workers builds at once with
-// builder (fewer than 1 means 1).
-func NewPool(builder *GoBuilder, workers int, opts ...PoolOption) *Pool {
-	workers = max(workers, 1)
+// NewPool returns a pool that runs builds with cfg.Builder.
+func NewPool(cfg PoolConfig) *Pool {
+	workers := max(cfg.Workers, 1)
+	if cfg.CacheBytes == 0 {
+		cfg.CacheBytes = DefaultCacheBytes
+	}
 	p := &Pool{
-		builder:     builder,
-		compile:     builder.Build,
+		builder:     cfg.Builder,
+		compile:     cfg.Builder.Build,
 		toolkitHash: hashToolkit(),
 		flights:     map[flightKey]*flight{},
-		cache:       newArtifactCache(DefaultCacheBytes),
-	}
-	for _, o := range opts {
-		o(p)
+		cache:       newArtifactCache(max(cfg.CacheBytes, 0)),
+		perCustomer: cfg.PerCustomer,
 	}
 	if p.perCustomer < 1 {
 		p.perCustomer = max(1, workers/2)

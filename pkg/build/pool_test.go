@@ -28,7 +28,7 @@ type instrumented struct {
 
 func newPool(t *testing.T, workers int, in *instrumented) *build.Pool {
 	t.Helper()
-	p := build.NewPool(newBuilder(t), workers)
+	p := build.NewPool(build.PoolConfig{Builder: newBuilder(t), Workers: workers})
 	build.WrapCompile(p, func(real build.CompileFunc) build.CompileFunc {
 		return func(ctx context.Context, files map[string][]byte) ([]byte, error) {
 			in.calls.Add(1)
@@ -299,7 +299,7 @@ func TestPoolBuildOutlivesTheCallerThatStartedIt(t *testing.T) {
 func TestPoolSharesWorkersBetweenCustomers(t *testing.T) {
 	release := make(chan struct{})
 	in := &instrumented{}
-	p := build.NewPool(newBuilder(t), 2)
+	p := build.NewPool(build.PoolConfig{Builder: newBuilder(t), Workers: 2})
 	// A fake compiler: A's builds block until released; B's finish at once.
 	build.WrapCompile(p, func(build.CompileFunc) build.CompileFunc {
 		return func(ctx context.Context, files map[string][]byte) ([]byte, error) {
@@ -363,7 +363,7 @@ func TestPoolSharesWorkersBetweenCustomers(t *testing.T) {
 func TestPoolDoesNotShareQueuedBuildsAcrossCustomers(t *testing.T) {
 	release := make(chan struct{})
 	in := &instrumented{}
-	p := build.NewPool(newBuilder(t), 2)
+	p := build.NewPool(build.PoolConfig{Builder: newBuilder(t), Workers: 2})
 	build.WrapCompile(p, func(build.CompileFunc) build.CompileFunc {
 		return func(ctx context.Context, files map[string][]byte) ([]byte, error) {
 			if in.calls.Add(1) == 1 {

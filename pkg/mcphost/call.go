@@ -133,10 +133,6 @@ func (h *Host) refuse(r *request, busy *sandbox.BusyError) *mcp.CallToolResult {
 // run does the call and fills exec's outcome and costs. An error is a
 // failure of the host, not of the tool or its caller.
 func (h *Host) run(ctx context.Context, r *request, t *tool, args json.RawMessage, session *mcp.ServerSession, exec *store.Execution) (*mcp.CallToolResult, error) {
-	if msg := validateArgs(t, args); msg != "" {
-		exec.Outcome, exec.Detail = sandbox.OutcomeToolError.String(), msg
-		return toolError(msg), nil
-	}
 	env, secrets, err := h.callEnv(r, t)
 	if err != nil {
 		var missing *missingEnvError
@@ -160,6 +156,13 @@ func (h *Host) run(ctx context.Context, r *request, t *tool, args json.RawMessag
 		sreq.Network = &sandbox.Network{Policy: policy, Secrets: secrets, Options: h.cfg.EgressOptions}
 	}
 	res, err := h.engine.Call(ctx, t.module, sreq)
+	var refused *sandbox.RequestError
+	if errors.As(err, &refused) && refused.Arguments {
+		// Checked against the input schema by the sandbox, before the
+		// module started: the agent can correct them.
+		exec.Outcome, exec.Detail = sandbox.OutcomeToolError.String(), argumentsMessage(t.name, refused)
+		return toolError(exec.Detail), nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("mcphost: running %s: %w", t.name, err)
 	}
@@ -186,22 +189,6 @@ func (h *Host) run(ctx context.Context, r *request, t *tool, args json.RawMessag
 		return toolError(msg), nil
 	}
 	return out, nil
-}
-
-// validateArgs checks the arguments against the tool's input schema and
-// says what is wrong, in a sentence the agent can act on.
-func validateArgs(t *tool, args json.RawMessage) string {
-	var v any
-	if err := json.Unmarshal(args, &v); err != nil {
-		return fmt.Sprintf("Invalid arguments for tool %q: they are not valid JSON (%v).", t.name, err)
-	}
-	if _, ok := v.(map[string]any); !ok {
-		return fmt.Sprintf("Invalid arguments for tool %q: arguments must be a JSON object.", t.name)
-	}
-	if err := t.input.Validate(v); err != nil {
-		return fmt.Sprintf("Invalid arguments for tool %q: %v. Call it again with arguments that match its input schema.", t.name, err)
-	}
-	return ""
 }
 
 // missingEnvError: a required env var has no value for this call.

@@ -123,7 +123,6 @@ type tool struct {
 	moduleTool string // the tool's name inside the module
 	module     *sandbox.Module
 	decl       manifest.Tool
-	input      *jsonschema.Resolved
 	output     *jsonschema.Resolved // nil without an output schema
 }
 
@@ -160,7 +159,7 @@ func (h *Host) build(ctx context.Context, st state) (*deployment, error) {
 		Name: st.srv.Name, Version: strconv.FormatInt(st.srv.Version, 10),
 	}, &mcp.ServerOptions{
 		Instructions: st.srv.Description,
-		Logger:       h.log,
+		Logger:       h.sdkLog,
 		// Tools without listChanged: a stateless server has no stream to
 		// announce changes on; clients see them on their next tools/list.
 		// Logging: module log lines reach the client as notifications.
@@ -220,7 +219,9 @@ func (h *Host) loadTool(ctx context.Context, dt store.DeployedTool) (*tool, erro
 		return nil, fmt.Errorf("module %s has no tool %q", shortHash(dt.ModuleHash), dt.ModuleTool)
 	}
 	t := &tool{name: dt.Name, moduleTool: dt.ModuleTool, module: mod, decl: decl}
-	if t.input, err = resolveSchema(decl.InputSchema); err != nil {
+	// The sandbox checks each call's arguments against the input schema;
+	// resolving it here only refuses a tool whose schema cannot be checked.
+	if _, err = resolveSchema(decl.InputSchema); err != nil {
 		return nil, fmt.Errorf("input schema: %w", err)
 	}
 	if len(decl.OutputSchema) > 0 {

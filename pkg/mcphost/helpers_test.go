@@ -223,7 +223,7 @@ func (e *env) addTool(serverID string, spec toolSpec) {
 	if err != nil || !found {
 		e.t.Fatalf("fixture has no manifest: %v", err)
 	}
-	m := store.Module{Manifest: store.JSON(payload), InstrumenterVersion: "fuel/test"}
+	m := store.Module{Manifest: store.JSON(payload)}
 	if err := e.store.PutModule(ctx, &m, spec.wasm); err != nil {
 		e.t.Fatal(err)
 	}

@@ -11,11 +11,11 @@
 //
 // Each deployed server has one *mcp.Server, built when the server is
 // deployed (never per request) and kept in a registry; a request finds it
-// with one map lookup. A tool call validates its arguments against the
-// manifest's input schema, runs the module in the sandbox with the limits of
-// the owning customer's plan (looked up for the request and passed down),
-// the server's env vars and secrets, and maps every sandbox outcome to a
-// tool result an agent can read. Every call is written to the execution log.
+// with one map lookup. A tool call runs the module in the sandbox (which
+// checks the arguments against the manifest's input schema) with the limits
+// of the owning customer's plan (looked up for the request and passed
+// down), the server's env vars and secrets, and words every sandbox result
+// as a tool result an agent can read. Every call is written to the execution log.
 //
 // Servers are private: a request needs an API key scoped to that server
 // (auth.go). Rate limits apply per client IP, per server and per customer
@@ -26,7 +26,6 @@ package mcphost
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -62,7 +61,7 @@ type Config struct {
 	// the server's resource URL, and makes the protected resource metadata
 	// name its issuer as the authorization server.
 	OAuth *OAuthConfig
-	// Logger receives operational logs (default: discarded).
+	// Logger receives operational logs. Nil: slog.Default().
 	Logger *slog.Logger
 
 	// ResyncInterval is how often every deployed server is compared with
@@ -119,6 +118,7 @@ const (
 type Host struct {
 	cfg        Config
 	log        *slog.Logger
+	sdkLog     *slog.Logger // log for the go-sdk (sdklog.go)
 	store      *store.Store
 	engine     *sandbox.Engine
 	catalog    *tier.Catalog
@@ -154,7 +154,7 @@ func New(cfg Config) (*Host, error) {
 		return nil, fmt.Errorf("mcphost: PublicURL %q must be an absolute http(s) URL", cfg.PublicURL)
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		cfg.Logger = slog.Default()
 	}
 	if cfg.ResyncInterval == 0 {
 		cfg.ResyncInterval = DefaultResyncInterval
@@ -178,7 +178,7 @@ func New(cfg Config) (*Host, error) {
 		cfg.RecordPayloads = func(store.Server) bool { return false }
 	}
 	h := &Host{
-		cfg: cfg, log: cfg.Logger, store: cfg.Store, engine: cfg.Engine, catalog: cfg.Catalog,
+		cfg: cfg, log: cfg.Logger, sdkLog: sdkLogger(cfg.Logger), store: cfg.Store, engine: cfg.Engine, catalog: cfg.Catalog,
 		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), publicHost: pub.Host,
 		reg: newRegistry(), modules: newModuleCache(), node: newNodeID(),
 		loaded: make(chan struct{}),
@@ -191,13 +191,13 @@ func New(cfg Config) (*Host, error) {
 		// Stateless: any node can answer any request, and there is no
 		// session a request for one server could borrow from another.
 		Stateless: true,
-		// Kiln checks the Host header itself (rebinding.go), knowing its
+		// Kiln checks the Host header itself (Host.rebinding), knowing its
 		// public name; the SDK's check refuses every request that a
 		// reverse proxy on the same machine forwards.
 		DisableLocalhostProtection: true,
 		// A client that goes away cancels its call, and the module with it.
 		PropagateRequestCancellation: true,
-		Logger:                       cfg.Logger,
+		Logger:                       h.sdkLog,
 	})
 	mux := http.NewServeMux()
 	mux.HandleFunc("/mcp/{server}", h.serveMCP)

@@ -2,11 +2,7 @@ package mcphost_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -28,77 +24,14 @@ import (
 
 const jsDir = "pkg/mcphost/testdata/js"
 
-// nodeModules installs testdata/js with `npm ci` once per lockfile, in the
-// user's cache directory, and returns the directory holding node_modules.
-func nodeModules(t *testing.T) string {
-	t.Helper()
-	for _, tool := range []string{"npm", "npx"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is required in CI for the MCP conformance and TypeScript client tests: %v", tool, err)
-			}
-			t.Skipf("%s is not installed; the Node-based MCP tests are skipped (they run in CI)", tool)
-		}
-	}
-	if testing.Short() && os.Getenv("CI") == "" {
-		t.Skip("-short: the Node-based MCP tests are skipped")
-	}
-	src := filepath.Join(testmodules.Root(), jsDir)
-	lock, err := os.ReadFile(filepath.Join(src, "package-lock.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	manifest, err := os.ReadFile(filepath.Join(src, "package.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(append(manifest, lock...))
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	dir := filepath.Join(cache, "kiln-mcphost-js", hex.EncodeToString(sum[:8]))
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", ".bin", "conformance")); err == nil {
-		return dir
-	}
-	// Install next to the final place and rename, so a concurrent test
-	// binary never sees half an install.
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), "install-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(tmp)
-	for name, data := range map[string][]byte{"package.json": manifest, "package-lock.json": lock} {
-		if err := os.WriteFile(filepath.Join(tmp, name), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
-	cmd.Dir = tmp
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("npm ci in %s: %v\n%s", jsDir, err, out)
-	}
-	if err := os.Rename(tmp, dir); err != nil && !errors.Is(err, fs.ErrExist) {
-		if _, statErr := os.Stat(dir); statErr != nil { // lost a race: fine if the winner is there
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
+// nodeModules installs testdata/js (testmodules.NodeModules, shared with
+// the CLI's wizard test) and returns the directory holding node_modules.
+func nodeModules(t *testing.T) string { return testmodules.NodeModules(t, jsDir) }
 
 // nodeCommand runs a program from node_modules/.bin with Node 22 first on
 // PATH (their #!/usr/bin/env node then finds it).
 func nodeCommand(ctx context.Context, modules string, name string, args ...string) *exec.Cmd {
-	bin := filepath.Join(modules, "node_modules", ".bin")
-	cmd := exec.CommandContext(ctx, filepath.Join(bin, name), args...)
-	cmd.Dir = modules
-	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	return cmd
+	return testmodules.NodeCommand(ctx, modules, name, args...)
 }
 
 // withKey adds a server's key to every request: the conformance suite

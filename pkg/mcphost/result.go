@@ -16,28 +16,24 @@ func toolError(msg string) *mcp.CallToolResult {
 	return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: msg}}}
 }
 
-// toMCPResult turns a sandbox result into the MCP result the client gets.
-// The module's own result (ok, tool_error) passes through; a call the
-// sandbox stopped becomes a tool error saying which limit of the plan it
-// met and what the agent can do about it.
+// toMCPResult words a sandbox result for an agent. The module's answer
+// (ok, tool_error) is its result document, which is MCP's CallToolResult
+// wire form: the SDK's decoder reads it, checking each content item. A
+// call the sandbox stopped becomes a tool error saying which limit of the
+// plan it met and what the agent can do about it.
 func toMCPResult(res sandbox.Result, t *tool, plan tier.Plan) (*mcp.CallToolResult, error) {
 	if msg := outcomeMessage(res, t.name, plan); msg != "" {
 		return toolError(msg), nil
 	}
-	// The sandbox's result document is the MCP CallToolResult wire form;
-	// the SDK's decoder checks each content item.
-	doc, err := json.Marshal(res.Output)
-	if err != nil {
-		return nil, err
-	}
 	var out mcp.CallToolResult
-	if err := json.Unmarshal(doc, &out); err != nil {
+	if err := json.Unmarshal(res.Answer.Document, &out); err != nil {
 		return nil, err
 	}
-	if len(res.Output.StructuredContent) > 0 {
-		// Keep the module's bytes: decoding into any would turn integers
-		// above 2^53 into floats.
-		out.StructuredContent = res.Output.StructuredContent
+	// Keep the module's bytes: decoding into any would turn integers above
+	// 2^53 into floats.
+	out.StructuredContent = nil
+	if res.Answer.Structured != nil {
+		out.StructuredContent = res.Answer.Structured
 	}
 	if out.Content == nil {
 		out.Content = []mcp.Content{}
@@ -68,7 +64,7 @@ func outcomeMessage(res sandbox.Result, name string, plan tier.Plan) string {
 	case sandbox.OutcomeCanceled:
 		return fmt.Sprintf("The call to %q was canceled before it finished.", name)
 	case sandbox.OutcomeBadModule:
-		return fmt.Sprintf("The tool %q cannot run on this host: its module does not meet Kiln's module ABI. The server's owner needs to rebuild it.", name)
+		return fmt.Sprintf("The tool %q cannot run on this host: its module does not meet Kiln's module ABI (%s). The server's owner needs to rebuild it.", name, res.Detail)
 	}
 	return fmt.Sprintf("The tool %q stopped unexpectedly (%s).", name, res.Outcome)
 }
@@ -92,6 +88,13 @@ func checkOutput(t *tool, out *mcp.CallToolResult) string {
 		return fmt.Sprintf("The tool %q returned structured content that does not match its output schema (%v); this is a fault in the tool.", t.name, err)
 	}
 	return ""
+}
+
+// argumentsMessage is the sentence for arguments the sandbox refused: it
+// names what is wrong (the field, from the schema check), so the agent can
+// call again with better ones.
+func argumentsMessage(name string, re *sandbox.RequestError) string {
+	return fmt.Sprintf("Invalid arguments for tool %q: %s. Call it again with arguments that match its input schema.", name, re.Reason)
 }
 
 func formatBytes(n int64) string {

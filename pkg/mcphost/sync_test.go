@@ -160,7 +160,7 @@ func TestLiveUpdate(t *testing.T) {
 	code := "package main"
 	v := store.ToolVersion{ToolID: tool.ID, ModuleHash: store.ModuleHash(conformanceModule(t)), ModuleTool: "test_simple_text",
 		Source: store.SourceGo, SourceCode: &code, CreatedBy: "test"}
-	m := store.Module{Manifest: store.JSON(`{}`), InstrumenterVersion: "fuel/test"}
+	m := store.Module{Manifest: store.JSON(`{}`)}
 	if err := e.store.PutModule(ctx, &m, conformanceModule(t)); err != nil {
 		t.Fatal(err)
 	}

@@ -69,7 +69,9 @@ type Config struct {
 	// PublicURL is Kiln's base URL; it is the issuer, and MCP servers'
 	// resource URLs are PublicURL + "/mcp/" + server ID.
 	PublicURL string
-	Logger    *slog.Logger
+	// Logger receives operational logs (sign-in failures, refused
+	// registrations). Nil: slog.Default().
+	Logger *slog.Logger
 	// Sessions are the signed-in browsers, shared with the user API (nil:
 	// a manager of the authorization server's own on Store). Times come
 	// from Store's clock (store.Store.WithClock), the one every stored
@@ -127,10 +129,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.limiter = ratelimit.NewLocal()
 	}
 	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
+		s.log = slog.Default()
 	}
 	if s.sessions == nil {
-		s.sessions = websession.New(s.store, u.Scheme == "https")
+		s.sessions = websession.New(websession.Config{Store: s.store, Secure: u.Scheme == "https"})
 	}
 	if cfg.Upstream != nil {
 		if s.upstream, err = s.newUpstream(*cfg.Upstream); err != nil {

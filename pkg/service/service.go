@@ -10,6 +10,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -32,6 +33,7 @@ import (
 	"github.com/kilnhq/kiln/pkg/secrets"
 	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/kilnhq/kiln/pkg/tier"
+	"github.com/kilnhq/kiln/pkg/web"
 	"github.com/kilnhq/kiln/pkg/websession"
 	"github.com/kilnhq/kiln/pkg/wizard"
 	"github.com/kilnhq/kiln/sandbox"
@@ -63,13 +65,15 @@ type Options struct {
 	// Getenv reads the settings that live only in the environment: the
 	// LLM providers and their keys (KILN_LLM_PROVIDERS, KILN_LLM_KEY_n).
 	Getenv func(string) string
+	// Logger is the node's log, handed to every part. Nil: slog.Default(),
+	// as for every Config of Kiln's services (ARCHITECTURE.md).
 	Logger *slog.Logger
 }
 
 // New opens and migrates the database and constructs every part of the
 // service. On error, whatever it had opened is closed again.
 func New(ctx context.Context, opts Options) (_ *Service, err error) {
-	cfg, resolved, logger := opts.Config, opts.Resolved, opts.Logger
+	cfg, resolved, logger := opts.Config, opts.Resolved, cmp.Or(opts.Logger, slog.Default())
 	s := &Service{log: logger}
 	defer func() {
 		if err != nil {
@@ -100,7 +104,7 @@ func New(ctx context.Context, opts Options) (_ *Service, err error) {
 	}
 	// One session manager: the OAuth login page starts the sessions the
 	// user API accepts.
-	sessions := websession.New(s.Store, strings.HasPrefix(resolved.PublicURL, "https://"))
+	sessions := websession.New(websession.Config{Store: s.Store, Secure: strings.HasPrefix(resolved.PublicURL, "https://")})
 	if s.OAuth, err = newOAuth(ctx, cfg, resolved, s.Store, box, sessions, limiter, s.TrustedProxies, logger); err != nil {
 		return nil, err
 	}
@@ -110,11 +114,11 @@ func New(ctx context.Context, opts Options) (_ *Service, err error) {
 	}
 	// One build pool: the API's tool builds and the wizard's share the
 	// workers and each customer's share of them.
-	builds := build.NewPool(&build.GoBuilder{Engine: s.Engine, GoCache: cfg.GoCacheDir()}, cfg.BuildWorkers)
-	if s.Wizard, err = s.newWizard(cfg, opts.Getenv, catalog, builds); err != nil {
+	builds := build.NewPool(build.PoolConfig{Builder: &build.GoBuilder{Engine: s.Engine, GoCache: cfg.GoCacheDir()}, Workers: cfg.BuildWorkers})
+	if s.Wizard, err = s.newWizard(cfg, opts.Getenv, catalog, builds, box); err != nil {
 		return nil, err
 	}
-	apiHandler, err := api.New(api.Deps{
+	apiHandler, err := api.New(api.Config{
 		Logger: logger, Store: s.Store, Catalog: catalog, Engine: s.Engine,
 		Builds: builds, Secrets: box,
 		OperatorToken: resolved.OperatorToken, LibraryKeys: resolved.LibraryKeys,
@@ -123,7 +127,14 @@ func New(ctx context.Context, opts Options) (_ *Service, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.handler = s.routes(apiHandler)
+	// The browser front end answers its own paths and hands the rest to
+	// the API.
+	front, err := web.New(web.Config{Store: s.Store, Sessions: sessions, Logger: logger, PublicURL: resolved.PublicURL,
+		FirstRun: cfg.Env == config.Development, Signup: cfg.Env == config.Development, Upstream: upstreamName(cfg)})
+	if err != nil {
+		return nil, err
+	}
+	s.handler = s.routes(front.Handler(apiHandler))
 	return s, nil
 }
 
@@ -240,6 +251,15 @@ func newOAuth(ctx context.Context, cfg *config.Config, resolved config.Resolved,
 	return oauth.New(ctx, ac)
 }
 
+// upstreamName names the configured OpenID provider for the sign-in
+// choices ("" when none is configured).
+func upstreamName(cfg *config.Config) string {
+	if cfg.OIDCIssuer == "" {
+		return ""
+	}
+	return cfg.OIDCName
+}
+
 // newMCPHost builds the MCP serving host: one endpoint per deployed server.
 func (s *Service) newMCPHost(cfg *config.Config, resolved config.Resolved, catalog *tier.Catalog, box *secrets.Box,
 	limiter ratelimit.Limiter) (*mcphost.Host, error) {
@@ -258,7 +278,8 @@ func (s *Service) newMCPHost(cfg *config.Config, resolved config.Resolved, catal
 
 // newWizard builds the wizard, with the LLM providers of the environment
 // (none: the wizard says how to configure one, and the by-hand path works).
-func (s *Service) newWizard(cfg *config.Config, getenv func(string) string, catalog *tier.Catalog, builds *build.Pool) (*wizard.Wizard, error) {
+func (s *Service) newWizard(cfg *config.Config, getenv func(string) string, catalog *tier.Catalog, builds *build.Pool,
+	box *secrets.Box) (*wizard.Wizard, error) {
 	allowPrivate, err := cfg.AllowPrivatePrefixes()
 	if err != nil {
 		return nil, err
@@ -266,7 +287,7 @@ func (s *Service) newWizard(cfg *config.Config, getenv func(string) string, cata
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	w, err := wizard.FromEnv(wizard.Config{Store: s.Store, Catalog: catalog, Engine: s.Engine, Builds: builds,
+	w, err := wizard.FromEnv(wizard.Config{Store: s.Store, Catalog: catalog, Engine: s.Engine, Builds: builds, Secrets: box,
 		Logger: s.log, Egress: egress.Policy{AllowPrivate: allowPrivate}}, getenv, llm.Options{Logger: s.log})
 	if err != nil {
 		return nil, err

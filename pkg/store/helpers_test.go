@@ -24,7 +24,7 @@ func newServer(t *testing.T, s *store.Store, customerID, name string) store.Serv
 
 func newModule(t *testing.T, s *store.Store, data string) store.Module {
 	t.Helper()
-	m := store.Module{Manifest: store.JSON(`{"tools":[{"name":"echo"}]}`), InstrumenterVersion: "fuel/1"}
+	m := store.Module{Manifest: store.JSON(`{"tools":[{"name":"echo"}]}`)}
 	if err := s.PutModule(t.Context(), &m, []byte(data)); err != nil {
 		t.Fatal(err)
 	}

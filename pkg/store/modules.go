@@ -10,17 +10,16 @@ import (
 	"time"
 )
 
-// Module is a stored tool module, addressed by the SHA-256 of its bytes (the
-// instrumented module, as the sandbox loads it). The bytes are kept in the
-// database or, with Path set, in a file the service manages; ModuleData
-// reads the former.
+// Module is a stored tool module, addressed by the SHA-256 of its bytes: the
+// module as built or uploaded, which the sandbox instruments when it loads
+// it. The bytes are kept in the database or, with Path set, in a file the
+// service manages; ModuleData reads the former.
 type Module struct {
-	Hash                string    `db:"hash"`
-	Size                int64     `db:"size"`
-	Manifest            JSON      `db:"manifest"`
-	InstrumenterVersion string    `db:"instrumenter_version"`
-	Path                *string   `db:"path"`
-	CreatedAt           time.Time `db:"created_at"`
+	Hash      string    `db:"hash"`
+	Size      int64     `db:"size"`
+	Manifest  JSON      `db:"manifest"`
+	Path      *string   `db:"path"`
+	CreatedAt time.Time `db:"created_at"`
 }
 
 var moduleHash = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -31,7 +30,7 @@ func ModuleHash(data []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-const moduleColumns = `hash, size, manifest, instrumenter_version, path, created_at`
+const moduleColumns = `hash, size, manifest, path, created_at`
 
 // PutModule stores a module unless one with the same hash exists, and fills
 // m from the stored row either way: storing the same bytes twice is not an
@@ -60,10 +59,10 @@ func (s *Store) PutModule(ctx context.Context, m *Module, data []byte) error {
 		return fmt.Errorf("store: put module: hash %q is not a lowercase hex SHA-256", m.Hash)
 	}
 	_, err := exec(ctx, s.db, `
-		INSERT INTO modules (hash, size, manifest, instrumenter_version, data, path, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
+		INSERT INTO modules (hash, size, manifest, data, path, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (hash) DO NOTHING`,
-		m.Hash, m.Size, m.Manifest, m.InstrumenterVersion, data, m.Path, s.now())
+		m.Hash, m.Size, m.Manifest, data, m.Path, s.now())
 	if err != nil {
 		return wrap(err, "put module %s", m.Hash)
 	}
@@ -88,27 +87,6 @@ func (s *Store) ModuleData(ctx context.Context, hash string) ([]byte, error) {
 	var data []byte
 	err := get(ctx, s.db, &data, `SELECT data FROM modules WHERE hash = ? AND data IS NOT NULL`, hash)
 	return data, wrap(err, "get data of module %s", hash)
-}
-
-// RecordBuild remembers that the build whose inputs digest to buildKey
-// produced the module moduleHash. Recording the same key again keeps the
-// first module.
-func (s *Store) RecordBuild(ctx context.Context, buildKey, moduleHash string) error {
-	_, err := exec(ctx, s.db, `
-		INSERT INTO module_builds (build_key, module_hash, created_at) VALUES (?, ?, ?)
-		ON CONFLICT (build_key) DO NOTHING`, buildKey, moduleHash, s.now())
-	return wrap(err, "record build of module %s", moduleHash)
-}
-
-// ModuleForBuild returns the module an earlier build with the same inputs
-// produced; ErrNotFound if there was none.
-func (s *Store) ModuleForBuild(ctx context.Context, buildKey string) (Module, error) {
-	var m Module
-	err := get(ctx, s.db, &m, `
-		SELECT m.hash, m.size, m.manifest, m.instrumenter_version, m.path, m.created_at
-		FROM modules m JOIN module_builds b ON b.module_hash = m.hash
-		WHERE b.build_key = ?`, buildKey)
-	return m, wrap(err, "get module for build")
 }
 
 // DeleteModule deletes a module no tool version or library module uses;

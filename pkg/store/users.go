@@ -62,6 +62,14 @@ func (s *Store) ListUsers(ctx context.Context, customerID string) ([]User, error
 	return out, wrap(err, "list users of customer %s", customerID)
 }
 
+// HasUsers says whether any user exists: an instance without one is new,
+// and its web front end offers to create the first account.
+func (s *Store) HasUsers(ctx context.Context) (bool, error) {
+	var n int
+	err := get(ctx, s.db, &n, `SELECT COUNT(*) FROM (SELECT 1 FROM users LIMIT 1) AS one`)
+	return n > 0, wrap(err, "count users")
+}
+
 // UpdateUser saves u's email, display name, role and operator flag.
 func (s *Store) UpdateUser(ctx context.Context, u *User) error {
 	u.UpdatedAt = s.now()

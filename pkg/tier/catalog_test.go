@@ -162,7 +162,7 @@ func TestLibraryByTier(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
 		c := tier.NewCatalog(s)
-		m := store.Module{Manifest: store.JSON(`{"tools":[{"name":"fetch"}]}`), InstrumenterVersion: "fuel/1"}
+		m := store.Module{Manifest: store.JSON(`{"tools":[{"name":"fetch"}]}`)}
 		if err := s.PutModule(ctx, &m, []byte("library module")); err != nil {
 			t.Fatal(err)
 		}
@@ -228,7 +228,7 @@ func TestServerAndToolLimitsInTheStore(t *testing.T) {
 			t.Fatalf("server over the limit: %v", err)
 		}
 
-		m := store.Module{Manifest: store.JSON(`{}`), InstrumenterVersion: "fuel/1"}
+		m := store.Module{Manifest: store.JSON(`{}`)}
 		if err := s.PutModule(ctx, &m, []byte("module")); err != nil {
 			t.Fatal(err)
 		}

@@ -41,11 +41,19 @@ type Manager struct {
 	secure bool
 }
 
-// New returns a Manager. secure sets the cookie's Secure attribute, which a
-// site served over https must. Sessions expire by the store's clock
-// (store.Store.Now), the one their rows are written and read with.
-func New(st *store.Store, secure bool) *Manager {
-	return &Manager{store: st, secure: secure}
+// Config configures a Manager.
+type Config struct {
+	// Store holds the sessions (required). Sessions expire by its clock
+	// (store.Store.Now), the one their rows are written and read with.
+	Store *store.Store
+	// Secure sets the cookie's Secure attribute, which a site served over
+	// https must (default false: plain http, for development).
+	Secure bool
+}
+
+// New returns a Manager.
+func New(cfg Config) *Manager {
+	return &Manager{store: cfg.Store, secure: cfg.Secure}
 }
 
 // Start signs the browser in as userID. The cookie is HttpOnly (no script

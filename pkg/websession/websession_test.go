@@ -28,7 +28,7 @@ func TestSession(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := time.Now()
-		m := websession.New(s.WithClock(func() time.Time { return now }), true)
+		m := websession.New(websession.Config{Store: s.WithClock(func() time.Time { return now }), Secure: true})
 		rec := httptest.NewRecorder()
 		if err := m.Start(ctx, rec, u.ID); err != nil {
 			t.Fatal(err)

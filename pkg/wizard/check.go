@@ -14,7 +14,6 @@ import (
 	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/kilnhq/kiln/pkg/tier"
 	"github.com/kilnhq/kiln/sandbox"
-	"github.com/kilnhq/kiln/sandbox/fuel"
 )
 
 // Stages an attempt reaches, in order.
@@ -58,10 +57,6 @@ func (c checked) errorText() string {
 	return truncate(c.feedback, maxErrorBytes)
 }
 
-// instrumenterVersion is recorded with every stored module, as pkg/api
-// does: the fuel rewriter the sandbox validated it with.
-var instrumenterVersion = "fuel/v" + strconv.Itoa(fuel.Version)
-
 // check validates, builds, loads and stores files, then runs spec's sample
 // calls with the plan's limits. Problems of the source are in the result;
 // the error is a failure of Kiln (or ctx's end).
@@ -102,10 +97,16 @@ func (w *Wizard) check(ctx context.Context, customer string, plan tier.Plan, spe
 	var failures []string
 	for i, args := range spec.Samples {
 		res, err := w.call(ctx, plan, mod, spec.Name, args)
-		if err != nil {
+		var sr SampleResult
+		var refused *sandbox.RequestError
+		switch {
+		case errors.As(err, &refused):
+			sr = refusedSample(args, refused)
+		case err != nil:
 			return checked{}, err
+		default:
+			sr = sampleResult(args, res, spec.OutputSchema)
 		}
-		sr := sampleResult(args, res, spec.OutputSchema)
 		c.samples = append(c.samples, sr)
 		if !sr.Passed {
 			failures = append(failures, fmt.Sprintf("sample call %d with arguments %s: %s", i+1, args, sr.Detail))
@@ -135,7 +136,7 @@ func (w *Wizard) storeModule(ctx context.Context, mod *sandbox.Module, wasm []by
 	if err != nil {
 		return fmt.Errorf("wizard: encode manifest: %w", err)
 	}
-	row := store.Module{Hash: mod.Hash, Manifest: doc, InstrumenterVersion: instrumenterVersion}
+	row := store.Module{Hash: mod.Hash, Manifest: doc}
 	return w.cfg.Store.PutModule(ctx, &row, wasm)
 }
 
@@ -163,40 +164,46 @@ func buildFailure(err error, files map[string]string) (checked, bool) {
 // sampleResult judges one sample call: it passes when the tool answered
 // without an error and its structured result matches the output schema.
 func sampleResult(args json.RawMessage, res sandbox.Result, outSchema json.RawMessage) SampleResult {
-	out, _ := json.Marshal(res.Output)
-	sr := SampleResult{Arguments: args, Outcome: res.Outcome.String(), Output: out}
-	switch {
-	case res.Outcome == sandbox.OutcomeToolError:
-		sr.Detail = "the tool answered with an error: " + resultText(res.Output)
-	case res.Outcome != sandbox.OutcomeOK:
-		sr.Detail = fmt.Sprintf("the call ended with %s: %s", res.Outcome, res.Detail)
-		if c := strings.TrimSpace(res.Console); c != "" {
-			sr.Detail += "\nconsole output:\n" + truncate(c, 1500)
-		}
-	default:
-		sr.Detail = checkShape(res.Output, outSchema)
+	sr := SampleResult{Arguments: args, Outcome: res.Outcome.String(), Output: res.Answer.Document, Detail: outcomeText(res)}
+	if res.Outcome == sandbox.OutcomeOK {
+		sr.Detail = checkShape(res.Answer.Structured, outSchema)
 		sr.Passed = sr.Detail == ""
 	}
 	return sr
 }
 
-func resultText(r sandbox.ToolResult) string {
-	var parts []string
-	for _, c := range r.Content {
-		if c.Type == "text" {
-			parts = append(parts, c.Text)
-		}
+// refusedSample is a sample whose arguments the sandbox refused before
+// the tool ran: the sample, not the tool, is wrong, but the attempt fails.
+func refusedSample(args json.RawMessage, re *sandbox.RequestError) SampleResult {
+	return SampleResult{Arguments: args, Outcome: sandbox.OutcomeToolError.String(),
+		Detail: "the sample's arguments were refused before the tool ran: " + re.Reason}
+}
+
+// outcomeText words a call that did not end well for a person (and the
+// LLM repairing the tool): the tool's own error, or what stopped the call
+// with the module's console output, where a crash explains itself. "" for
+// a call that returned a result.
+func outcomeText(res sandbox.Result) string {
+	switch {
+	case res.Outcome == sandbox.OutcomeOK:
+		return ""
+	case res.Outcome == sandbox.OutcomeToolError:
+		return "the tool answered with an error: " + truncate(res.Answer.Text, 1500)
 	}
-	return truncate(strings.Join(parts, " "), 1500)
+	text := fmt.Sprintf("the call ended with %s: %s", res.Outcome, res.Detail)
+	if c := strings.TrimSpace(res.Console); c != "" {
+		text += "\nconsole output:\n" + truncate(c, 1500)
+	}
+	return text
 }
 
 // checkShape says how a result's structured content misses the output
 // schema, or "" when it matches.
-func checkShape(out sandbox.ToolResult, schema json.RawMessage) string {
+func checkShape(structured, schema json.RawMessage) string {
 	if len(schema) == 0 {
 		return ""
 	}
-	if len(out.StructuredContent) == 0 {
+	if len(structured) == 0 {
 		return "the result has no structured content, but the tool declares an output schema: return a struct"
 	}
 	r, err := objectSchema(schema)
@@ -204,7 +211,7 @@ func checkShape(out sandbox.ToolResult, schema json.RawMessage) string {
 		return "" // checked when the spec was accepted
 	}
 	var v any
-	if err := json.Unmarshal(out.StructuredContent, &v); err != nil {
+	if err := json.Unmarshal(structured, &v); err != nil {
 		return "the structured result is not JSON"
 	}
 	if err := r.Validate(v); err != nil {
@@ -213,8 +220,21 @@ func checkShape(out sandbox.ToolResult, schema json.RawMessage) string {
 	return ""
 }
 
+// RunResult is a playground call, worded for a person.
+type RunResult struct {
+	Outcome sandbox.Outcome
+	// Output is the tool's result document; nil when the sandbox stopped
+	// the call.
+	Output json.RawMessage
+	// Detail says what went wrong, when something did (see outcomeText).
+	Detail string
+	sandbox.Usage
+	Console string
+}
+
 // call runs one call of a built tool with the plan's limits; the network
 // is the tool's declared egress hosts, as on a server without its own list.
+// Arguments the tool's input schema refuses are a *sandbox.RequestError.
 func (w *Wizard) call(ctx context.Context, plan tier.Plan, mod *sandbox.Module, tool string, args json.RawMessage) (sandbox.Result, error) {
 	req := sandbox.Request{Tool: tool, Args: args, Limits: sandbox.Limits{
 		Fuel: uint64(plan.Fuel), Memory: uint64(plan.MemoryBytes), Timeout: plan.Timeout,
@@ -223,15 +243,9 @@ func (w *Wizard) call(ctx context.Context, plan tier.Plan, mod *sandbox.Module, 
 	if plan.HTTPRequestsPerCall > 0 {
 		policy := w.cfg.Egress
 		policy.MaxRequests = plan.HTTPRequestsPerCall
-		req.Network = &sandbox.Network{Policy: policy, Options: w.cfg.EgressOptions}
+		req.Network = &sandbox.Network{Policy: policy, Secrets: callSecrets(ctx), Options: w.cfg.EgressOptions}
 	}
-	res, err := w.cfg.Engine.Call(ctx, mod, req)
-	var re *sandbox.RequestError
-	if errors.As(err, &re) {
-		return sandbox.Result{Outcome: sandbox.OutcomeToolError, Output: sandbox.ToolResult{
-			IsError: true, Content: []sandbox.Content{{Type: "text", Text: re.Reason}}}}, nil
-	}
-	return res, err
+	return w.cfg.Engine.Call(ctx, mod, req)
 }
 
 // position matches "main.go:12:5:" in compiler output.

@@ -68,6 +68,9 @@ func (w *Wizard) Deploy(ctx context.Context, customerID, id string, req DeployRe
 			if err != nil {
 				return err
 			}
+			if err := w.declareEnv(ctx, tx, s, d.Server.ID, t); err != nil {
+				return err
+			}
 			d.Tools = append(d.Tools, st)
 		}
 		if req.Audit != nil {
@@ -176,7 +179,11 @@ func (w *Wizard) SetSource(ctx context.Context, customerID, id, name string, ver
 	if err != nil {
 		return nil, err
 	}
-	c, err := w.check(ctx, customerID, plan, t.Spec, files, func(ToolStatus) {})
+	cctx, err := w.withToolSecrets(ctx, s, t.Spec)
+	if err != nil {
+		return nil, err
+	}
+	c, err := w.check(cctx, customerID, plan, t.Spec, files, func(ToolStatus) {})
 	if err != nil {
 		return nil, err
 	}
@@ -198,32 +205,44 @@ func (w *Wizard) SetSource(ctx context.Context, customerID, id, name string, ver
 }
 
 // RunTool calls a built tool of the session with a person's arguments (the
-// playground), with the plan's limits. It changes nothing.
-func (w *Wizard) RunTool(ctx context.Context, customerID, id, name string, args json.RawMessage) (sandbox.Result, error) {
+// playground), with the plan's limits. It changes nothing. Arguments the
+// tool's input schema refuses are an *InputError.
+func (w *Wizard) RunTool(ctx context.Context, customerID, id, name string, args json.RawMessage) (RunResult, error) {
 	s, err := w.Get(ctx, customerID, id)
 	if err != nil {
-		return sandbox.Result{}, err
+		return RunResult{}, err
 	}
 	t := s.tool(name)
 	if t == nil {
-		return sandbox.Result{}, fmt.Errorf("%w: the session has no tool %q", ErrNotFound, name)
+		return RunResult{}, fmt.Errorf("%w: the session has no tool %q", ErrNotFound, name)
 	}
 	if t.ModuleHash == "" {
-		return sandbox.Result{}, &StateError{State: s.State, Action: "run " + name, Reason: "the tool has not been built yet"}
+		return RunResult{}, &StateError{State: s.State, Action: "run " + name, Reason: "the tool has not been built yet"}
 	}
 	wasm, err := w.cfg.Store.ModuleData(ctx, t.ModuleHash)
 	if err != nil {
-		return sandbox.Result{}, err
+		return RunResult{}, err
 	}
 	mod, err := w.cfg.Engine.Load(ctx, wasm)
 	if err != nil {
-		return sandbox.Result{}, err
+		return RunResult{}, err
 	}
 	plan, err := w.cfg.Catalog.ForCustomer(ctx, customerID)
 	if err != nil {
-		return sandbox.Result{}, err
+		return RunResult{}, err
 	}
-	return w.call(ctx, plan, mod, name, args)
+	if ctx, err = w.withToolSecrets(ctx, s, t.Spec); err != nil {
+		return RunResult{}, err
+	}
+	res, err := w.call(ctx, plan, mod, name, args)
+	var refused *sandbox.RequestError
+	if errors.As(err, &refused) {
+		return RunResult{}, inputf("%s", refused.Reason)
+	}
+	if err != nil {
+		return RunResult{}, err
+	}
+	return RunResult{Outcome: res.Outcome, Output: res.Answer.Document, Detail: outcomeText(res), Usage: res.Usage, Console: res.Console}, nil
 }
 
 // ResumeStale takes over sessions whose work was abandoned (a node died or

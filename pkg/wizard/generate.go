@@ -113,7 +113,12 @@ func (w *Wizard) runGenerate(ctx context.Context, customerID, id, token string) 
 		go func(spec Spec) {
 			defer wg.Done()
 			defer func() { <-slots }()
-			r.tool(ctx, spec)
+			tctx, err := w.withToolSecrets(ctx, s, spec)
+			if err != nil {
+				r.stop(ctx, spec.Name, err)
+				return
+			}
+			r.tool(tctx, spec)
 		}(t.Spec)
 	}
 	wg.Wait()

@@ -28,7 +28,7 @@ var (
 	poolErr    error
 )
 
-func buildPool(t *testing.T) *build.Pool {
+func buildPool(t testing.TB) *build.Pool {
 	t.Helper()
 	poolOnce.Do(func() {
 		var engine *sandbox.Engine
@@ -38,7 +38,7 @@ func buildPool(t *testing.T) *build.Pool {
 		}
 		// The developer's GOCACHE is shared with other work: never trim it.
 		builder := &build.GoBuilder{Engine: engine, GoCache: testmodules.GoCache(t), GoCacheBytes: -1, Timeout: 5 * time.Minute}
-		sharedPool = build.NewPool(builder, 2)
+		sharedPool = build.NewPool(build.PoolConfig{Builder: builder, Workers: 2})
 	})
 	if poolErr != nil {
 		t.Fatal(poolErr)
@@ -66,14 +66,14 @@ func (c *clock) advance(d time.Duration) {
 
 // env is a real store, sandbox, build pool and a fake LLM endpoint.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	store  *store.Store
 	clock  *clock
 	engine *sandbox.Engine
 	llm    *llmtest.Server
 }
 
-func newEnv(t *testing.T, s *store.Store) *env {
+func newEnv(t testing.TB, s *store.Store) *env {
 	t.Helper()
 	c := &clock{}
 	engine, err := sandbox.NewEngine(context.Background(), sandbox.Config{CacheDir: t.TempDir()})
@@ -124,7 +124,7 @@ func (e *env) customer(plan string) string {
 }
 
 // settle waits, through the event stream, until the session rests.
-func settle(t *testing.T, w *wizard.Wizard, customer, id string) *wizard.Session {
+func settle(t testing.TB, w *wizard.Wizard, customer, id string) *wizard.Session {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
@@ -213,7 +213,7 @@ var (
 )
 
 // manualSession makes a session in describing (no LLM needed) and accepts specs.
-func manualSession(t *testing.T, e *env, customer string, specs ...wizard.Spec) *wizard.Session {
+func manualSession(t testing.TB, e *env, customer string, specs ...wizard.Spec) *wizard.Session {
 	t.Helper()
 	plain := e.wizard(nil)
 	s, err := plain.Create(t.Context(), customer, nil, "tools for a test")
@@ -227,7 +227,7 @@ func manualSession(t *testing.T, e *env, customer string, specs ...wizard.Spec) 
 	return s
 }
 
-func toolOf(t *testing.T, s *wizard.Session, name string) *wizard.Tool {
+func toolOf(t testing.TB, s *wizard.Session, name string) *wizard.Tool {
 	t.Helper()
 	for _, tl := range s.Tools {
 		if tl.Name == name {

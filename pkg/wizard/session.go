@@ -44,6 +44,7 @@ func (w *Wizard) fromRow(row store.WizardSession) (*Session, error) {
 		ID: row.ID, State: State(row.State), Version: row.Version, Description: row.Description, ServerID: row.ServerID,
 		Proposal: d.Proposal, Tools: d.Tools, Error: d.Error, LLM: w.HasLLM(), CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt,
 		customerID: row.CustomerID, row: rowLease{token: row.LeaseToken, until: row.LeaseUntil}, run: d.Run,
+		secrets: d.Secrets, SecretsSet: secretNames(d.Secrets),
 	}
 	if s.Tools == nil {
 		s.Tools = []*Tool{}
@@ -88,7 +89,7 @@ func (w *Wizard) save(ctx context.Context, s *Session, evs ...event) error {
 
 // saveIn is save through st, which may be bound to a transaction.
 func (w *Wizard) saveIn(ctx context.Context, st *store.Store, s *Session, evs ...event) error {
-	d := data{Proposal: s.Proposal, Tools: s.Tools, Error: truncate(s.Error, maxErrorBytes), Run: s.run}
+	d := data{Proposal: s.Proposal, Tools: s.Tools, Error: truncate(s.Error, maxErrorBytes), Run: s.run, Secrets: s.secrets}
 	doc, err := json.Marshal(d)
 	if err != nil {
 		return fmt.Errorf("wizard: encode session %s: %w", s.ID, err)

@@ -93,14 +93,18 @@ type Session struct {
 	Proposal    *Proposal `json:"proposal,omitempty"`
 	Tools       []*Tool   `json:"tools"`
 	// Error says what went wrong in the last step and what to do about it.
-	Error     string    `json:"error,omitempty"`
-	LLM       bool      `json:"llm_configured"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Error string `json:"error,omitempty"`
+	// SecretsSet names the secrets the person supplied a value for; the
+	// values are never shown.
+	SecretsSet []string  `json:"secrets_set"`
+	LLM        bool      `json:"llm_configured"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 
 	customerID string
 	row        rowLease
 	run        []string
+	secrets    map[string][]byte
 }
 
 // rowLease is the lease as read with the session.
@@ -117,6 +121,8 @@ type data struct {
 	// Run is the work a lease covers: which tools a generation was asked
 	// for, so a resumed run does the same.
 	Run []string `json:"run,omitempty"`
+	// Secrets are the sealed values of the tools' secrets (secrets.go).
+	Secrets map[string][]byte `json:"secrets,omitempty"`
 }
 
 // Proposal is what the LLM proposed (or the person wrote).

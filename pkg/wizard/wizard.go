@@ -30,6 +30,7 @@ import (
 
 	"github.com/kilnhq/kiln/pkg/build"
 	"github.com/kilnhq/kiln/pkg/llm"
+	"github.com/kilnhq/kiln/pkg/secrets"
 	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/kilnhq/kiln/pkg/tier"
 	"github.com/kilnhq/kiln/sandbox"
@@ -83,11 +84,14 @@ type Config struct {
 	Builds  *build.Pool
 	// LLM answers the wizard's questions (an *llm.Chain); nil: none.
 	LLM llm.Completer
-	// Logger receives the wizard's failures; default slog.Default().
+	// Logger receives the wizard's failures. Nil: slog.Default().
 	Logger *slog.Logger
 	// Egress is the operator's policy for sample and playground calls
 	// (AllowPrivate, caps); the allow list comes from each tool's egress.
-	Egress        egress.Policy
+	Egress egress.Policy
+	// Secrets seals the secret values a person supplies in a session
+	// (secrets.go); nil: the wizard takes none.
+	Secrets       *secrets.Box
 	EgressOptions []egress.Option
 	// Repairs, Parallel, LeaseTTL, SessionTTL, StreamMax: zero means the
 	// Default of the same name.

@@ -116,8 +116,8 @@ func callDeployed(t *testing.T, e *env, serverID, tool, args, want string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Outcome != sandbox.OutcomeOK || string(res.Output.StructuredContent) != want {
-			t.Fatalf("call: %s %s %s", res.Outcome, res.Detail, res.Output.StructuredContent)
+		if res.Outcome != sandbox.OutcomeOK || string(res.Answer.Structured) != want {
+			t.Fatalf("call: %s %s %s", res.Outcome, res.Detail, res.Answer.Structured)
 		}
 		return
 	}
@@ -420,8 +420,15 @@ func TestNoProviderSkeletonPath(t *testing.T) {
 		}
 		mustState(t, sess, wizard.StateReady)
 		res, err := w.RunTool(ctx, cust, sess.ID, "count_words", json.RawMessage(`{"text":"a b"}`))
-		if err != nil || res.Outcome != sandbox.OutcomeOK || string(res.Output.StructuredContent) != `{"words":2}` {
+		if err != nil || res.Outcome != sandbox.OutcomeOK || !strings.Contains(string(res.Output), `"structuredContent":{"words":2}`) {
 			t.Fatalf("playground: %+v, %v", res, err)
+		}
+		// The playground's arguments are checked against the input schema:
+		// the person hears what is wrong, and nothing runs.
+		var inputErr *wizard.InputError
+		if _, err := w.RunTool(ctx, cust, sess.ID, "count_words", json.RawMessage(`{"text":3}`)); !errors.As(err, &inputErr) ||
+			!strings.Contains(inputErr.Msg, "text") {
+			t.Fatalf("playground with a number for text: %v", err)
 		}
 		d, err := w.Deploy(ctx, cust, sess.ID, wizard.DeployRequest{Version: sess.Version, ServerName: "by-hand"})
 		if err != nil {

@@ -26,6 +26,9 @@ type meterer struct {
 	// exact charges every instruction on its own: a reference count of
 	// executed instructions for calibrating the segment charges.
 	exact bool
+	// stateful is set when some body changes instance state outside
+	// memory and globals (see RestorableSection).
+	stateful *bool
 }
 
 // meterBody returns a copy of a function body (locals and code) with fuel
@@ -261,10 +264,17 @@ func (m meterer) decodeSpans(r *reader) ([]span, error) {
 			// table.copy, table.grow, table.fill: the length (for
 			// table.grow, the number of new elements, which the engine
 			// allocates and fills) is the top operand.
-			switch sub, _ := (&reader{b: imm}).u32(); sub {
+			sub, _ := (&reader{b: imm}).u32()
+			switch sub {
 			case 8, 10, 11, 12, 14, 15, 17:
 				sp.bulk = true
 			}
+			switch sub {
+			case 9, 12, 13, 14, 15, 17: // data.drop, table.init, elem.drop, table.copy/grow/fill
+				*m.stateful = true
+			}
+		case 0x26: // table.set
+			*m.stateful = true
 		case 0x0f: // return
 			sp.exits = true
 		case 0x0c, 0x0d, 0x0e: // br, br_if, br_table

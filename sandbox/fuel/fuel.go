@@ -22,11 +22,32 @@ package fuel
 
 // Version is the instrumenter version; artifacts are cached by (module
 // hash, Version), so any change to the rewriting must bump it.
-const Version = 6
+const Version = 7
 
 // GlobalExport is the export name of the fuel counter (a mutable i64 global).
 // The host sets it before running the module and reads it afterwards.
 const GlobalExport = "kiln.fuel"
+
+// GlobalExportPrefix starts the export names under which the rewrite
+// exports every mutable global the module defines ("kiln.global.3" is
+// global 3), so that a host can read and restore all of an instance's
+// globals: wazero sets only exported globals. Input modules may not use it.
+const GlobalExportPrefix = "kiln.global."
+
+// RestorableSection names the custom section the rewrite adds when an
+// instance's whole state is its memory and its globals: no imported
+// globals, and no instruction that changes tables or drops segments
+// (table.set/grow/fill/copy/init, elem.drop, data.drop). Restoring memory
+// and every exported global of such an instance to a snapshot is then the
+// same as restoring the instance. An input section of that name is dropped.
+// Its payload is a version byte (1), then the number of mutable globals and
+// their indices (each exported as GlobalExportPrefix and the index), all
+// unsigned LEB128.
+const RestorableSection = "kiln.restorable"
+
+// manifestSection is the custom section holding a tool module's manifest
+// (sandbox/manifest.SectionName), which the rewrite leaves out.
+const manifestSection = "kiln.manifest"
 
 // ImportModule and ImportName name the refuel function the rewrite imports:
 // (func (param i64) (result i64)). The host must provide it.
@@ -53,5 +74,5 @@ type Options struct {
 // *UnsupportedError, any instruction, type or section it does not fully
 // understand, and with a plain error any malformed structure.
 func Instrument(wasm []byte, opts Options) ([]byte, error) {
-	return instrument(wasm, opts, meterer{})
+	return instrument(wasm, opts, meterer{stateful: new(bool)})
 }

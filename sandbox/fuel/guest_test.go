@@ -3,6 +3,7 @@ package fuel_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"testing"
 	"time"
@@ -26,6 +27,16 @@ type guestRuntime struct {
 }
 
 type resultKey struct{}
+
+// inputKey holds a reactor's call document (toolkits/ABI.md section 3.1).
+type inputKey struct{}
+
+// callDocument encodes a call with no env, as the sandbox does.
+func callDocument(tool, args string) []byte {
+	b := binary.LittleEndian.AppendUint32(nil, uint32(len(tool)))
+	b = binary.LittleEndian.AppendUint32(append(b, tool...), uint32(len(args)))
+	return binary.LittleEndian.AppendUint32(append(b, args...), 0)
+}
 
 // account is a refuel host for tests: it hands out fuel in slices until
 // the budget or the deadline is reached, like the sandbox does.
@@ -88,6 +99,9 @@ func newGuestRuntime(t testing.TB, closeOnContextDone bool) *guestRuntime {
 		NewFunctionBuilder().WithFunc(func(context.Context, uint32, uint32, uint32) {}).Export("log").
 		NewFunctionBuilder().WithFunc(func(context.Context, uint32, uint32) uint32 { return 0 }).Export("http_request").
 		NewFunctionBuilder().WithFunc(func(context.Context, uint32) {}).Export("http_response").
+		NewFunctionBuilder().WithFunc(func(ctx context.Context, m api.Module, ptr uint32) {
+		m.Memory().Write(ptr, ctx.Value(inputKey{}).([]byte))
+	}).Export("call_input").
 		Instantiate(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +130,20 @@ func (g *guestRuntime) call(ctx context.Context, c wazero.CompiledModule, tool, 
 		return nil, 0, err
 	}
 	defer mod.Close(ctx)
-	_, err = mod.ExportedFunction("_start").Call(ctx)
+	if start := mod.ExportedFunction("_start"); start != nil {
+		_, err = start.Call(ctx)
+	} else { // a reactor: initialise, then the call entry
+		doc := callDocument(tool, args)
+		ctx = context.WithValue(ctx, inputKey{}, doc)
+		for _, name := range []string{"_initialize", "kiln_init"} {
+			if err == nil {
+				_, err = mod.ExportedFunction(name).Call(ctx)
+			}
+		}
+		if err == nil {
+			_, err = mod.ExportedFunction("kiln_call").Call(ctx, uint64(len(doc)))
+		}
+	}
 	var exit *sys.ExitError
 	if errors.As(err, &exit) && exit.ExitCode() == 0 {
 		err = nil

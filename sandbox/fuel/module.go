@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -50,6 +51,9 @@ type module struct {
 	definedGlobals  uint32
 	exportNames     map[string]bool
 	hasDataCount    bool
+	// mutableGlobals are the indices of the defined mutable globals, each
+	// exported under GlobalExportPrefix so a host can restore them.
+	mutableGlobals []uint32
 	// patches replace function indices in place: the refuel import takes
 	// index importedFuncs, so every defined function moves up by one.
 	patches map[int][]patch // by position in sections
@@ -111,6 +115,9 @@ func instrument(wasm []byte, opts Options, m meterer) ([]byte, error) {
 	if !bytes.HasPrefix(wasm, header) {
 		return nil, errors.New("fuel: not a WebAssembly 1.0 binary (bad magic number or version)")
 	}
+	if m.stateful == nil {
+		m.stateful = new(bool)
+	}
 	mod := &module{exportNames: map[string]bool{}, patches: map[int][]patch{}}
 	r := &reader{b: wasm, pos: len(header)}
 	last := 0
@@ -145,6 +152,11 @@ func instrument(wasm []byte, opts Options, m meterer) ([]byte, error) {
 	}
 	if mod.exportNames[GlobalExport] {
 		return nil, fmt.Errorf("fuel: the module already exports %q, a name reserved for the host", GlobalExport)
+	}
+	for name := range mod.exportNames {
+		if strings.HasPrefix(name, GlobalExportPrefix) {
+			return nil, fmt.Errorf("fuel: the module exports %q; names starting with %q are reserved for the host", name, GlobalExportPrefix)
+		}
 	}
 	m.global = mod.importedGlobals + mod.definedGlobals
 	m.types = mod.types
@@ -232,9 +244,13 @@ func (mod *module) check(sec int, s section) error {
 		err = each(r, 2, func() error { return limits(r) })
 	case secGlobal:
 		err = each(r, 3, func() error {
+			idx := mod.importedGlobals + mod.definedGlobals
 			mod.definedGlobals++
 			if err := globalType(r); err != nil {
 				return err
+			}
+			if r.b[r.pos-1] == 1 {
+				mod.mutableGlobals = append(mod.mutableGlobals, idx)
 			}
 			return mod.constExpr(r, sec)
 		})
@@ -483,6 +499,15 @@ func (mod *module) rebuild(opts Options, m meterer) ([]byte, error) {
 			switch {
 			case strings.HasPrefix(name, ".debug_"):
 				continue // DWARF describes code offsets the rewrite moved
+			case name == RestorableSection:
+				continue // only the rewrite may say so (below)
+			case name == manifestSection:
+				// The host reads the manifest from the original binary.
+				// Without it here, a module compiles to the same code
+				// before and after `kiln build` embeds its manifest, so
+				// the build path compiles it once (wazero's caches are
+				// keyed by these bytes).
+				continue
 			case name == "name":
 				if payload = mod.renumberNames(s.payload, coalesced != nil); payload == nil {
 					continue // a malformed name section is only lost debug names
@@ -520,6 +545,13 @@ func (mod *module) rebuild(opts Options, m meterer) ([]byte, error) {
 		}
 	}
 	addMissing(len(rank) + 1)
+	if !*m.stateful && mod.importedGlobals == 0 {
+		payload := appendULEB(append(appendName(nil, RestorableSection), 1), uint64(len(mod.mutableGlobals)))
+		for _, g := range mod.mutableGlobals {
+			payload = appendULEB(payload, uint64(g))
+		}
+		emit(secCustom, payload)
+	}
 	return out, nil
 }
 
@@ -544,12 +576,17 @@ func (mod *module) extend(id byte, payload []byte) []byte {
 	case secGlobal: // (global (mut i64) (i64.const 0)): no fuel until the host gives some
 		out = appendULEB(nil, uint64(n)+1)
 		out = append(append(out, rest...), 0x7e, 0x01, 0x42, 0x00, 0x0b)
-	case secExport:
-		out = appendULEB(nil, uint64(n)+1)
+	case secExport: // the fuel counter, and every mutable global for restoring
+		out = appendULEB(nil, uint64(n)+1+uint64(len(mod.mutableGlobals)))
 		out = append(out, rest...)
 		out = appendName(out, GlobalExport)
 		out = append(out, 0x03) // global
 		out = appendULEB(out, uint64(mod.importedGlobals+mod.definedGlobals))
+		for _, g := range mod.mutableGlobals {
+			out = appendName(out, GlobalExportPrefix+strconv.FormatUint(uint64(g), 10))
+			out = append(out, 0x03)
+			out = appendULEB(out, uint64(g))
+		}
 	}
 	return out
 }

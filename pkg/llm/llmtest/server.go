@@ -80,6 +80,7 @@ type Server struct {
 	inFlight int
 	peak     int
 	changed  chan struct{}
+	respond  func(Recorded) Reply
 }
 
 // New starts a server closed at the end of the test.
@@ -105,6 +106,15 @@ func (s *Server) Enqueue(rs ...Reply) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.queue = append(s.queue, rs...)
+}
+
+// Respond answers every request the script has no reply for with fn's
+// reply, chosen from the request itself (a fake that reads the prompt).
+// fn runs on the request's goroutine and may be called concurrently.
+func (s *Server) Respond(fn func(Recorded) Reply) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.respond = fn
 }
 
 // Requests returns the requests received so far.
@@ -140,14 +150,19 @@ func (s *Server) WaitInFlight(ctx context.Context, n int) error {
 
 func (s *Server) enter(rec Recorded) (Reply, bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.reqs = append(s.reqs, rec)
 	s.inFlight++
 	s.peak = max(s.peak, s.inFlight)
 	s.broadcast()
 	if len(s.queue) == 0 {
-		return Reply{}, false
+		respond := s.respond
+		s.mu.Unlock()
+		if respond == nil {
+			return Reply{}, false
+		}
+		return respond(rec), true
 	}
+	defer s.mu.Unlock()
 	r := s.queue[0]
 	s.queue = s.queue[1:]
 	return r, true

@@ -218,10 +218,38 @@ func ErrorResult(err error) Result {
 // Env returns the value of a declared environment variable ("" when unset).
 func Env(name string) string { return os.Getenv(name) }
 
-// Run serves one call to the module and then returns: the host starts a
-// fresh instance for every call, so nothing outlives it. Call Run from main.
+// Run serves the module. Call it from main.
+//
+// In a command module (`_start`), Run serves the one call the instance was
+// started for and exits. In a reactor module (what `kiln build` makes,
+// toolkits/ABI.md section 3.1), the host runs main once, at initialisation,
+// and Run only records m and returns; every call then arrives through the
+// exported call entry, on an instance the host restores to its state right
+// after initialisation. Code after Run in main runs at initialisation.
 func Run(m Module) {
+	if reactor {
+		m.warm()
+		served = &m
+		return
+	}
 	os.Exit(serve(m, os.Args, os.Stdin, defaultHost()))
+}
+
+// reactor is set by the reactor's init entry before it runs main; served
+// is the module main handed to Run.
+var (
+	reactor bool
+	served  *Module
+)
+
+// warm derives every tool's input schema at initialisation, where the
+// host's snapshot keeps it, instead of once per call.
+func (m Module) warm() {
+	for _, t := range m.Tools {
+		if t.err == nil {
+			_, _ = t.input()
+		}
+	}
 }
 
 // host is the part of the ABI the toolkit calls; tests substitute a recorder.
@@ -241,6 +269,12 @@ func serve(m Module, args []string, stdin io.Reader, h host) int {
 	if len(args) > 1 { // native runs: `go run . TOOL`
 		name = args[1]
 	}
+	return m.answer(name, func() ([]byte, error) { return io.ReadAll(stdin) }, h)
+}
+
+// answer runs tool name with the arguments args returns and hands the
+// result document to the host; it returns the exit status.
+func (m Module) answer(name string, args func() ([]byte, error), h host) int {
 	if name == DescribeTool {
 		man, err := m.manifest()
 		if err != nil {
@@ -250,7 +284,7 @@ func serve(m Module, args []string, stdin io.Reader, h host) int {
 		h.result(man)
 		return 0
 	}
-	res := m.call(context.Background(), name, stdin)
+	res := m.call(context.Background(), name, args)
 	data, err := res.appendJSON(nil)
 	if err != nil { // only a handler's own Result with invalid JSON gets here
 		data, _ = ErrorResult(fmt.Errorf("encoding result: %w", err)).appendJSON(nil)
@@ -259,7 +293,7 @@ func serve(m Module, args []string, stdin io.Reader, h host) int {
 	return 0
 }
 
-func (m Module) call(ctx context.Context, name string, stdin io.Reader) Result {
+func (m Module) call(ctx context.Context, name string, readArgs func() ([]byte, error)) Result {
 	for _, t := range m.Tools {
 		if t.name != name {
 			continue
@@ -267,7 +301,7 @@ func (m Module) call(ctx context.Context, name string, stdin io.Reader) Result {
 		if t.err != nil {
 			return ErrorResult(t.err)
 		}
-		args, err := io.ReadAll(stdin)
+		args, err := readArgs()
 		if err != nil {
 			return ErrorResult(fmt.Errorf("reading arguments: %w", err))
 		}

@@ -1,0 +1,121 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/kilnhq/kiln/pkg/apikey"
+	"github.com/kilnhq/kiln/pkg/store"
+)
+
+// Keys of one server: the credentials an MCP client uses at
+// /mcp/{server} when it does not sign in with OAuth. A key made here is
+// scoped to its server, so it cannot reach the user API or another server:
+// an owner hands it to a client without handing over the account.
+
+type createServerKeyRequest struct {
+	Name string `json:"name"`
+}
+
+func (s *Server) createServerKey(c echo.Context) error {
+	var req createServerKeyRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if err := checkText("name", req.Name, maxTextName, false); err != nil {
+		return err
+	}
+	srv, err := s.server(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	secret := apikey.New()
+	key := store.APIKey{CustomerID: srv.CustomerID, ServerID: &srv.ID, Name: req.Name,
+		Prefix: secret[:apikey.PrefixLength], Hash: store.HashAPIKey(secret)}
+	if p := caller(c); p.UserID != "" {
+		key.UserID = &p.UserID
+	}
+	err = s.inTx(c, func(tx *store.Store) error {
+		if err := tx.CreateAPIKey(ctx, &key); err != nil {
+			return err
+		}
+		return s.audit(c, tx, srv.CustomerID, store.ActionAPIKeyCreate, key.ID, map[string]any{
+			"prefix": key.Prefix, "name": key.Name, "server_id": srv.ID,
+		})
+	})
+	if errors.Is(err, store.ErrNotFound) { // the server was deleted meanwhile
+		return notFound("there is no server %s", srv.ID)
+	}
+	if err != nil {
+		return err
+	}
+	view := viewAPIKey(key)
+	view.Key = secret // shown this once; only its hash is kept
+	return c.JSON(http.StatusCreated, view)
+}
+
+// serverKeys are the keys of the customer scoped to srv.
+func (s *Server) serverKeys(c echo.Context, srv store.Server) ([]store.APIKey, error) {
+	keys, err := s.store.ListAPIKeys(c.Request().Context(), srv.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	out := keys[:0]
+	for _, k := range keys {
+		if k.ServerID != nil && *k.ServerID == srv.ID {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) listServerKeys(c echo.Context) error {
+	srv, err := s.server(c)
+	if err != nil {
+		return err
+	}
+	keys, err := s.serverKeys(c, srv)
+	if err != nil {
+		return err
+	}
+	out := list[apiKeyView]{Items: make([]apiKeyView, 0, len(keys))}
+	for _, k := range keys {
+		out.Items = append(out.Items, viewAPIKey(k))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) revokeServerKey(c echo.Context) error {
+	srv, err := s.server(c)
+	if err != nil {
+		return err
+	}
+	keys, err := s.serverKeys(c, srv)
+	if err != nil {
+		return err
+	}
+	id := c.Param("key")
+	found := false
+	for _, k := range keys {
+		found = found || k.ID == id
+	}
+	if !found {
+		return notFound("server %s has no API key %s", srv.ID, id)
+	}
+	err = s.inTx(c, func(tx *store.Store) error {
+		if err := tx.RevokeAPIKey(c.Request().Context(), srv.CustomerID, id); err != nil {
+			return err
+		}
+		return s.audit(c, tx, srv.CustomerID, store.ActionAPIKeyRevoke, id, map[string]any{"server_id": srv.ID})
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("server %s has no API key %s", srv.ID, id)
+	}
+	if err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}

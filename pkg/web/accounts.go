@@ -1,0 +1,191 @@
+package web
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/kilnhq/kiln/pkg/oauth"
+	"github.com/kilnhq/kiln/pkg/store"
+	"github.com/kilnhq/kiln/pkg/tier"
+)
+
+// The account forms: the first account of a fresh instance (/setup) and
+// sign-up (/signup). They are the only changes the front end makes itself
+// rather than through the API, since nobody is signed in yet. Each creates
+// a customer on the free plan and its owner, a local account, and signs
+// the browser in.
+
+// formCSRFCookie holds the account forms' CSRF token: a cookie and a
+// hidden field that must match (another site can set neither).
+const formCSRFCookie = "kiln_web_csrf"
+
+// Limits of the account forms' fields.
+const (
+	maxNameChars     = 100
+	maxUsernameChars = 64
+	maxEmailChars    = 254
+	maxPasswordBytes = 1024
+)
+
+// formView is an account form's state: what was typed (never the
+// password) and what is wrong with it.
+type formView struct {
+	Action, Heading, Intro, Submit string
+	CSRF                           string
+	Name, Username, Email          string
+	Error                          string
+	// Field is the input the error is about, focused on render.
+	Field       string
+	MinPassword int
+}
+
+func (w *Web) serveSetup(rw http.ResponseWriter, r *http.Request) {
+	fresh, err := w.fresh(r)
+	if err != nil {
+		w.log.Error("checking for a first account", "error", err)
+		http.Error(rw, "Kiln could not read its database; try again.", http.StatusServiceUnavailable)
+		return
+	}
+	if !fresh {
+		http.Redirect(rw, r, "/", http.StatusSeeOther)
+		return
+	}
+	w.serveAccountForm(rw, r, formView{Action: "/setup", Heading: "Create the first account",
+		Intro:  "This Kiln instance has no accounts yet. Create yours: you will own a new customer account on the free plan and be signed in.",
+		Submit: "Create account and sign in"})
+}
+
+func (w *Web) serveSignup(rw http.ResponseWriter, r *http.Request) {
+	if !w.cfg.Signup {
+		http.Redirect(rw, r, "/", http.StatusSeeOther)
+		return
+	}
+	w.serveAccountForm(rw, r, formView{Action: "/signup", Heading: "Sign up",
+		Intro: "Create an account: you will own a new customer account on the free plan.", Submit: "Sign up"})
+}
+
+// serveAccountForm shows the form, or creates the account it was sent.
+func (w *Web) serveAccountForm(rw http.ResponseWriter, r *http.Request, f formView) {
+	f.MinPassword = oauth.MinPasswordLength
+	if r.Method == http.MethodGet {
+		w.renderForm(rw, http.StatusOK, f)
+		return
+	}
+	r.Body = http.MaxBytesReader(rw, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		f.Error = "The form could not be read; send it again."
+		w.renderForm(rw, http.StatusBadRequest, f)
+		return
+	}
+	f.Name = strings.TrimSpace(r.PostForm.Get("name"))
+	f.Username = strings.TrimSpace(r.PostForm.Get("username"))
+	f.Email = strings.TrimSpace(r.PostForm.Get("email"))
+	cookie, err := r.Cookie(formCSRFCookie)
+	if err != nil || subtle.ConstantTimeCompare([]byte(cookie.Value), []byte(r.PostForm.Get("csrf"))) != 1 {
+		f.Error = "The form expired; send it again."
+		w.renderForm(rw, http.StatusForbidden, f)
+		return
+	}
+	password := r.PostForm.Get("password")
+	if f.Field, f.Error = checkAccountForm(f, password); f.Error != "" {
+		w.renderForm(rw, http.StatusUnprocessableEntity, f)
+		return
+	}
+	status, field, msg := w.createAccount(rw, r, f, password)
+	if msg != "" {
+		f.Field, f.Error = field, msg
+		w.renderForm(rw, status, f)
+		return
+	}
+	http.Redirect(rw, r, "/servers", http.StatusSeeOther)
+}
+
+// checkAccountForm returns the field at fault and a message a person can
+// act on, or "" when the form is good.
+func checkAccountForm(f formView, password string) (field, msg string) {
+	switch {
+	case f.Name == "" || utf8.RuneCountInString(f.Name) > maxNameChars:
+		return "name", "Give your organisation or project a name of at most 100 characters."
+	case f.Username == "" || utf8.RuneCountInString(f.Username) > maxUsernameChars || strings.ContainsAny(f.Username, " \t\r\n"):
+		return "username", "Choose a username of at most 64 characters, without spaces."
+	case utf8.RuneCountInString(f.Email) > maxEmailChars || (f.Email != "" && !strings.Contains(f.Email, "@")):
+		return "email", "The email address is not valid; leave it empty or correct it."
+	case len(password) < oauth.MinPasswordLength:
+		return "password", "The password needs at least 12 characters."
+	case len(password) > maxPasswordBytes:
+		return "password", "The password may have at most 1024 bytes."
+	}
+	return "", ""
+}
+
+// createAccount creates the customer, its owner and the session. When it
+// fails it says with which status, about which field and why.
+func (w *Web) createAccount(rw http.ResponseWriter, r *http.Request, f formView, password string) (int, string, string) {
+	ctx := r.Context()
+	if f.Action == "/setup" {
+		// Checked again: another visitor may have been quicker.
+		if fresh, err := w.fresh(r); err != nil || !fresh {
+			return http.StatusConflict, "", "This instance already has an account; sign in instead."
+		}
+	}
+	if _, err := w.cfg.Store.LocalAccountByUsername(ctx, f.Username); err == nil {
+		return http.StatusConflict, "username", "That username is taken; choose another."
+	}
+	cust := store.Customer{Name: f.Name, Tier: tier.Free}
+	if err := w.cfg.Store.CreateCustomer(ctx, &cust); err != nil {
+		w.log.Error("creating a customer for a new account", "error", err)
+		return http.StatusServiceUnavailable, "", "Kiln could not create the account; try again."
+	}
+	u, err := oauth.CreateLocalAccount(ctx, w.cfg.Store, cust.ID, f.Username, f.Email, password, store.RoleOwner)
+	if err != nil {
+		if derr := w.cfg.Store.DeleteCustomer(ctx, cust.ID); derr != nil {
+			w.log.Error("removing a half-made account", "customer", cust.ID, "error", derr)
+		}
+		if errors.Is(err, store.ErrConflict) {
+			return http.StatusConflict, "username", "That username is taken; choose another."
+		}
+		w.log.Error("creating a local account", "error", err)
+		return http.StatusServiceUnavailable, "", "Kiln could not create the account; try again."
+	}
+	w.auditSignup(r, cust, u, f.Action)
+	if err := w.cfg.Sessions.Start(ctx, rw, u.ID); err != nil {
+		w.log.Error("signing in a new account", "user", u.ID, "error", err)
+		return http.StatusServiceUnavailable, "", "The account was created, but Kiln could not sign you in; sign in with it."
+	}
+	return http.StatusOK, "", ""
+}
+
+// actionSignup is the audit action of an account created in the browser.
+const actionSignup = "user.signup"
+
+func (w *Web) auditSignup(r *http.Request, cust store.Customer, u store.User, form string) {
+	details, err := json.Marshal(map[string]any{"form": form, "customer": cust.ID, "username": u.DisplayName})
+	if err == nil {
+		err = w.cfg.Store.RecordAudit(r.Context(), &store.AuditEntry{Actor: "user:" + u.ID, CustomerID: &cust.ID,
+			Action: actionSignup, Target: u.ID, Details: store.JSON(details)})
+	}
+	if err != nil {
+		w.log.Error("recording a sign-up", "user", u.ID, "error", err)
+	}
+}
+
+// renderForm renders an account form with a fresh CSRF token.
+func (w *Web) renderForm(rw http.ResponseWriter, status int, f formView) {
+	f.CSRF = randomToken()
+	http.SetCookie(rw, &http.Cookie{Name: formCSRFCookie, Value: f.CSRF, Path: f.Action, HttpOnly: true,
+		Secure: strings.HasPrefix(w.cfg.PublicURL, "https://"), SameSite: http.SameSiteStrictMode, MaxAge: 1800})
+	page := strings.TrimPrefix(f.Action, "/")
+	w.render(rw, status, page, view{Title: f.Heading, Page: "account", Form: f})
+}
+
+func randomToken() string {
+	var b [24]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}

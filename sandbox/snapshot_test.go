@@ -1,0 +1,221 @@
+package sandbox_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kilnhq/kiln/sandbox"
+)
+
+func isolation(t testing.TB) []byte { return builds.Go(t, "sandbox/testdata/isolation") }
+
+// observed is what the isolation module's read tool reports.
+type observed struct {
+	Global     string   `json:"global"`
+	Heap       []string `json:"heap"`
+	FromGo     string   `json:"fromGo"`
+	FromTimer  string   `json:"fromTimer"`
+	Leak       string   `json:"leak"`
+	Token      string   `json:"token"`
+	Environ    []string `json:"environ"`
+	Goroutines int      `json:"goroutines"`
+	Random     string   `json:"random"`
+}
+
+func readState(t testing.TB, e *sandbox.Engine, m *sandbox.Module, token string) (observed, string) {
+	t.Helper()
+	req := sandbox.Request{Tool: "read", Args: []byte(`{}`), Limits: limits()}
+	if token != "" {
+		req.Env = map[string]string{"TOKEN": token}
+	}
+	res, err := e.Call(context.Background(), m, req)
+	if err != nil || res.Outcome != sandbox.OutcomeOK {
+		t.Fatalf("read: %v %v %s", err, res.Outcome, res.Detail)
+	}
+	var o observed
+	if err := json.Unmarshal([]byte(text(res)), &o); err != nil {
+		t.Fatalf("read returned %q: %v", text(res), err)
+	}
+	return o, text(res)
+}
+
+// sameState compares two reads, apart from the random bytes, which must
+// differ (crypto/rand is not part of the snapshot).
+func sameState(t testing.TB, before, after observed, afterRaw, secret string) {
+	t.Helper()
+	if strings.Contains(afterRaw, secret) {
+		t.Fatalf("a later call saw the secret: %s", afterRaw)
+	}
+	if before.Random == after.Random {
+		t.Fatalf("crypto/rand repeated across calls: %s", after.Random)
+	}
+	before.Random, after.Random = "", ""
+	b, _ := json.Marshal(before)
+	a, _ := json.Marshal(after)
+	if string(a) != string(b) {
+		t.Fatalf("state differs from a fresh instance's:\nbefore %s\nafter  %s", b, a)
+	}
+}
+
+// endings are the ways the write call ends, with the limits that make it.
+func endings() []struct {
+	then    string
+	lim     sandbox.Limits
+	outcome sandbox.Outcome
+} {
+	short := limits()
+	short.Timeout, short.Fuel = 300*time.Millisecond, 1<<50
+	lowFuel := limits()
+	lowFuel.Fuel = 3_000_000
+	return []struct {
+		then    string
+		lim     sandbox.Limits
+		outcome sandbox.Outcome
+	}{
+		{"return", limits(), sandbox.OutcomeOK},
+		{"error", limits(), sandbox.OutcomeToolError},
+		{"panic", limits(), sandbox.OutcomeTrap},
+		{"exit", limits(), sandbox.OutcomeTrap},
+		{"fatal", limits(), sandbox.OutcomeTrap},
+		{"spin", short, sandbox.OutcomeTimeout},
+		{"spin", lowFuel, sandbox.OutcomeFuelExhausted},
+		{"grow", limits(), sandbox.OutcomeOK},
+		{"closefd", limits(), sandbox.OutcomeOK},
+	}
+}
+
+// TestIsolationAfterEveryEnding: after a call that left a secret in a
+// global, the heap, a running goroutine, a pending timer and the
+// environment, and then ended in each way a call can end, the next call
+// sees exactly what a call on a fresh instance sees. Run on warm
+// instances (restored or replaced) and on fresh ones, and with restore
+// switched off as the control that shows the test can fail.
+func TestIsolationAfterEveryEnding(t *testing.T) {
+	wasm := isolation(t)
+	for _, mode := range []string{"warm", "fresh"} {
+		t.Run(mode, func(t *testing.T) {
+			e := newEngine(t, sandbox.Config{FreshInstances: mode == "fresh"})
+			m := load(t, e, wasm)
+			base, _ := readState(t, e, m, "")
+			e.Settle()
+			for i, end := range endings() {
+				secret := fmt.Sprintf("secret-%d-%s", i, end.then)
+				res := call(t, e, m, "write", fmt.Sprintf(`{"secret":%q,"then":%q}`, secret, end.then), end.lim)
+				if res.Outcome != end.outcome {
+					t.Fatalf("%s: outcome %v (%s), want %v", end.then, res.Outcome, res.Detail, end.outcome)
+				}
+				e.Settle()
+				after, raw := readState(t, e, m, "")
+				e.Settle()
+				sameState(t, base, after, raw, secret)
+				if !strings.Contains(readConsole(t, e, m), "read ran") {
+					t.Fatalf("after %s, a call's stdout no longer reaches its console", end.then)
+				}
+				e.Settle()
+			}
+			st := e.WarmStats()
+			if mode == "warm" && (st.Served == 0 || st.Restored == 0 || st.Discarded < 7 || st.Initialised != 1) {
+				t.Fatalf("warm pools did not serve these calls as intended: %+v", st)
+			}
+			if mode == "fresh" && st != (sandbox.WarmStats{}) {
+				t.Fatalf("fresh instances used warm pools: %+v", st)
+			}
+		})
+	}
+	t.Run("control without restore", func(t *testing.T) {
+		e := newEngine(t, sandbox.Config{})
+		e.SkipRestore(true)
+		m := load(t, e, wasm)
+		readState(t, e, m, "")
+		e.Settle()
+		call(t, e, m, "write", `{"secret":"visible","then":"return"}`, limits())
+		e.Settle()
+		after, _ := readState(t, e, m, "")
+		if after.Global != "visible" || after.Leak != "visible" || len(after.Heap) != 1 || after.FromTimer != "visible" || after.FromGo != "visible" {
+			t.Fatalf("without restore the leak should be visible everywhere, saw %+v", after)
+		}
+	})
+}
+
+func readConsole(t testing.TB, e *sandbox.Engine, m *sandbox.Module) string {
+	t.Helper()
+	res, err := e.Call(context.Background(), m, sandbox.Request{Tool: "read", Limits: limits()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Console
+}
+
+// TestIsolationTwoCustomersConcurrently: two customers call one module at
+// once, each with its own per-request env and secrets; no call sees the
+// other customer's env or anything an earlier call wrote.
+func TestIsolationTwoCustomersConcurrently(t *testing.T) {
+	e := newEngine(t, sandbox.Config{})
+	m := load(t, e, isolation(t))
+	base, _ := readState(t, e, m, "")
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for _, customer := range []string{"alice", "bob"} {
+		for worker := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 8 {
+					secret := fmt.Sprintf("%s-%d-%d", customer, worker, i)
+					req := sandbox.Request{Tool: "write", Args: fmt.Appendf(nil, `{"secret":%q,"then":"return"}`, secret),
+						Env: map[string]string{"TOKEN": customer}, Limits: limits()}
+					if res, err := e.Call(context.Background(), m, req); err != nil || res.Outcome != sandbox.OutcomeOK {
+						errs <- fmt.Errorf("write: %v %v %s", err, res.Outcome, res.Detail)
+						return
+					}
+					res, err := e.Call(context.Background(), m, sandbox.Request{Tool: "read", Env: map[string]string{"TOKEN": customer}, Limits: limits()})
+					if err != nil {
+						errs <- err
+						return
+					}
+					var o observed
+					if err := json.Unmarshal([]byte(text(res)), &o); err != nil {
+						errs <- fmt.Errorf("read %q: %v", text(res), err)
+						return
+					}
+					want := base
+					want.Token, want.Environ, o.Random, want.Random = customer, []string{"TOKEN=" + customer}, "", ""
+					a, _ := json.Marshal(o)
+					b, _ := json.Marshal(want)
+					if string(a) != string(b) {
+						errs <- fmt.Errorf("%s saw %s, want %s", customer, a, b)
+						return
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if st := e.WarmStats(); st.Served < 64 {
+		t.Fatalf("only %d of 65 calls ran warm: %+v", st.Served, st)
+	}
+}
+
+// FuzzRestore: whatever a call and random writes into memory and globals
+// leave in a warm instance, restore makes it equal to the snapshot, byte
+// for byte.
+func FuzzRestore(f *testing.F) {
+	f.Add("hello", []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 1, 0, 0, 0, 0, 0, 0, 0, 9})
+	f.Add("", []byte{1, 2, 3, 4, 5, 6, 7, 8, 9})
+	e := newEngine(f, sandbox.Config{})
+	m := load(f, e, isolation(f))
+	f.Fuzz(func(t *testing.T, text string, data []byte) {
+		if err := sandbox.CheckRestore(context.Background(), e, m, text, data); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

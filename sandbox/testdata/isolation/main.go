@@ -1,0 +1,135 @@
+// Command isolation is a test module built with the Go toolkit: "write"
+// leaves a secret everywhere a call can leave state (a global, the heap,
+// a running goroutine, a pending timer, the environment) and then ends in
+// one of the ways a call can end; "read" reports what it can see of all of
+// those. On a correctly restored instance, read never sees a secret.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/kilnhq/kiln/toolkits/go/kiln"
+)
+
+var (
+	global    string
+	heap      = map[string][]byte{}
+	fromGo    string // written by a goroutine a call leaves running
+	fromTimer string // written by a timer a call leaves pending
+	sink      [][]byte
+)
+
+type writeIn struct {
+	Secret string `json:"secret"`
+	// Then is how the call ends: return, error, panic, exit, fatal, spin,
+	// grow or closefd.
+	Then string `json:"then"`
+}
+
+func write(_ context.Context, in writeIn) (string, error) {
+	global = in.Secret
+	heap[in.Secret] = []byte(in.Secret)
+	os.Setenv("LEAK", in.Secret)
+	secret := in.Secret
+	go func() {
+		for {
+			fromGo = secret
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	time.AfterFunc(time.Millisecond, func() { fromTimer = secret })
+	runtime.Gosched()
+	switch in.Then {
+	case "error":
+		return "", errors.New("failed after writing")
+	case "panic":
+		var m map[string]int
+		m["boom"]++
+	case "exit":
+		os.Exit(3)
+	case "fatal":
+		var mu sync.Mutex
+		mu.Unlock() // a fatal error, which no recover sees
+	case "spin":
+		for i := 0; ; i++ {
+			if i < 0 {
+				break
+			}
+		}
+	case "grow":
+		for range 32 {
+			sink = append(sink, make([]byte, 1<<20))
+		}
+	case "closefd":
+		if err := syscall.Close(1); err != nil {
+			return "", err
+		}
+	}
+	return "written", nil
+}
+
+type readOut struct {
+	Global     string   `json:"global"`
+	Heap       []string `json:"heap"`
+	FromGo     string   `json:"fromGo"`
+	FromTimer  string   `json:"fromTimer"`
+	Leak       string   `json:"leak"`
+	Token      string   `json:"token"`
+	Environ    []string `json:"environ"`
+	Goroutines int      `json:"goroutines"`
+	Random     string   `json:"random"`
+}
+
+type none struct{}
+
+func read(context.Context, none) (readOut, error) {
+	// Give goroutines and timers a call left behind the chance to run.
+	time.Sleep(3 * time.Millisecond)
+	runtime.Gosched()
+	var keys []string
+	for k := range heap {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return readOut{}, err
+	}
+	os.Stdout.WriteString("read ran\n")
+	env := os.Environ()
+	sort.Strings(env)
+	return readOut{
+		Global: global, Heap: keys, FromGo: fromGo, FromTimer: fromTimer,
+		Leak: os.Getenv("LEAK"), Token: kiln.Env("TOKEN"), Environ: env,
+		Goroutines: runtime.NumGoroutine(), Random: hex.EncodeToString(b),
+	}, nil
+}
+
+type echoIn struct {
+	Text string `json:"text"`
+}
+
+func echo(_ context.Context, in echoIn) (string, error) {
+	return strings.Clone(in.Text), nil
+}
+
+func main() {
+	kiln.Run(kiln.Module{
+		Env: []kiln.EnvVar{{Name: "TOKEN", PerRequest: true}},
+		Tools: []kiln.Tool{
+			kiln.NewTool("write", "Leaves a secret everywhere, then ends as told", write),
+			kiln.NewTool("read", "Reports what an earlier call may have left", read),
+			kiln.NewTool("echo", "Returns its text", echo),
+		},
+	})
+}

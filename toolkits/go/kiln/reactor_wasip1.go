@@ -1,0 +1,62 @@
+//go:build wasip1
+
+package kiln
+
+import (
+	"fmt"
+	"os"
+	"runtime/debug"
+	"unsafe"
+)
+
+//go:wasmimport kiln call_input
+func hostCallInput(ptr unsafe.Pointer)
+
+// mainMain is the program's main function: a reactor's initialisation
+// (`_initialize`) runs package initialisers but not main, and main is
+// where a tool module hands its tools to Run.
+//
+//go:linkname mainMain main.main
+func mainMain()
+
+// kilnInit is the reactor's init entry: the host calls it once, after
+// `_initialize`, and snapshots the instance when it returns.
+//
+//go:wasmexport kiln_init
+func kilnInit() {
+	reactor = true
+	mainMain()
+	if served == nil {
+		os.Stderr.WriteString("kiln: main did not call kiln.Run\n")
+		os.Exit(3)
+	}
+}
+
+// kilnCall is the reactor's call entry: the host passes the call
+// document's length, and the module has it copied in with kiln.call_input.
+//
+//go:wasmexport kiln_call
+func kilnCall(n uint32) {
+	defer exitOnPanic()
+	doc := make([]byte, n)
+	hostCallInput(unsafe.Pointer(unsafe.SliceData(doc)))
+	if served == nil {
+		os.Stderr.WriteString("kiln: kiln_call before kiln_init\n")
+		os.Exit(3)
+	}
+	if status := serveDoc(*served, doc, wasmHost{}); status != 0 {
+		os.Exit(status)
+	}
+}
+
+// exitOnPanic ends the instance as a command's Go runtime does on a panic:
+// "panic: ..." and the stack on stderr, exit status 2. Without it a panic
+// in an exported function ends in an anonymous `unreachable` trap, and the
+// host could not say what went wrong. Nothing is recovered from: the
+// instance exits, and the host discards it.
+func exitOnPanic() {
+	if r := recover(); r != nil {
+		fmt.Fprintf(os.Stderr, "panic: %v\n\n%s", r, debug.Stack())
+		os.Exit(2)
+	}
+}
