@@ -18,8 +18,17 @@ import (
 
 var builds testmodules.Builds
 
+// modules is the CacheDir of every engine a test makes without one of its
+// own, so each fixture compiles once per test binary.
+var modules testmodules.ModuleCache
+
+func TestMain(m *testing.M) { os.Exit(modules.Run(m)) }
+
 func newEngine(t testing.TB, cfg sandbox.Config) *sandbox.Engine {
 	t.Helper()
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = modules.Dir(t)
+	}
 	e, err := sandbox.NewEngine(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

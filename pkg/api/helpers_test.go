@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +31,12 @@ import (
 	"github.com/kilnhq/kiln/sandbox"
 	"github.com/kilnhq/kiln/sandbox/manifest"
 )
+
+// modules is the CacheDir of the tests' engines: each fixture and built
+// tool compiles once per test binary.
+var modules testmodules.ModuleCache
+
+func TestMain(m *testing.M) { os.Exit(modules.Run(m)) }
 
 const operatorToken = "test-operator-token-0123456789abcdef"
 
@@ -76,7 +83,7 @@ var (
 func buildPool(t *testing.T) *build.Pool {
 	t.Helper()
 	poolOnce.Do(func() {
-		poolEngine, poolErr = sandbox.NewEngine(context.Background(), sandbox.Config{})
+		poolEngine, poolErr = sandbox.NewEngine(context.Background(), sandbox.Config{CacheDir: modules.Dir(t)})
 		if poolErr != nil {
 			return
 		}
@@ -93,7 +100,7 @@ func buildPool(t *testing.T) *build.Pool {
 func newHarness(t *testing.T, s *store.Store, adjust ...func(*api.Config)) *harness {
 	t.Helper()
 	ctx := context.Background()
-	engine, err := sandbox.NewEngine(ctx, sandbox.Config{CacheDir: t.TempDir()})
+	engine, err := sandbox.NewEngine(ctx, sandbox.Config{CacheDir: modules.Dir(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,12 @@ import (
 	"github.com/kilnhq/kiln/sandbox"
 )
 
+// modules is the CacheDir of the tests' engines: each fixture and built
+// tool compiles once per test binary.
+var modules testmodules.ModuleCache
+
+func TestMain(m *testing.M) { os.Exit(modules.Run(m)) }
+
 // sharedPool builds for every test of the package, so a source built once
 // (on SQLite, say) is not built again (on PostgreSQL).
 var (
@@ -32,7 +39,7 @@ func buildPool(t testing.TB) *build.Pool {
 	t.Helper()
 	poolOnce.Do(func() {
 		var engine *sandbox.Engine
-		engine, poolErr = sandbox.NewEngine(context.Background(), sandbox.Config{})
+		engine, poolErr = sandbox.NewEngine(context.Background(), sandbox.Config{CacheDir: modules.Dir(t)})
 		if poolErr != nil {
 			return
 		}
@@ -76,7 +83,7 @@ type env struct {
 func newEnv(t testing.TB, s *store.Store) *env {
 	t.Helper()
 	c := &clock{}
-	engine, err := sandbox.NewEngine(context.Background(), sandbox.Config{CacheDir: t.TempDir()})
+	engine, err := sandbox.NewEngine(context.Background(), sandbox.Config{CacheDir: modules.Dir(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
