@@ -51,7 +51,11 @@ func runWizardEval(env *environment, args []string) int {
 		defer os.RemoveAll(*dataDir)
 	}
 	ctx := context.Background()
-	cache, _ := os.UserCacheDir()
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		fmt.Fprintf(env.stderr, "kiln wizard eval: no cache directory for the Go build cache: %v\n", err)
+		return exitFailed
+	}
 	st, err := eval.OpenStack(ctx, eval.StackOptions{DataDir: *dataDir, GoCache: filepath.Join(cache, "kiln-eval-gocache"),
 		Getenv: env.getenv, AllowPrivate: prefixes})
 	if err != nil {

@@ -76,6 +76,10 @@ const (
 //   - log, log/slog: log.Fatal ends the call without a result, and output
 //     is the toolkit's business (kiln.Log).
 //
+// time/tzdata is allowed: it is the IANA zone database as data (about
+// 450 KB), and without it time.LoadLocation finds no zone in the sandbox,
+// which has no files.
+//
 // reflect is allowed: without unsafe it cannot break memory safety,
 // encoding/json links it in anyway, and kiln.SchemaFor takes a
 // reflect.Type.
@@ -86,7 +90,7 @@ func DefaultStdlibImports() []string {
 	return []string{
 		"bufio", "bytes", "cmp", "context", "errors", "fmt", "io", "iter",
 		"maps", "slices", "sort", "strconv", "strings", "sync", "sync/atomic",
-		"time", "unicode", "unicode/utf8", "unicode/utf16", "unique", "path",
+		"time", "time/tzdata", "unicode", "unicode/utf8", "unicode/utf16", "unique", "path",
 		"reflect", "regexp",
 		"math", "math/big", "math/bits", "math/cmplx", "math/rand", "math/rand/v2",
 		"container/heap", "container/list", "container/ring",
