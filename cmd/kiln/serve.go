@@ -31,16 +31,15 @@ func runServe(env *environment, args []string) int {
 	if _, status, ok := parseExact(env, fs, args, 0); !ok {
 		return status
 	}
-	logger := slog.New(slog.NewTextHandler(env.stderr, nil))
-	// Libraries that log on their own (zitadel's op through slog.Default
-	// and the standard log package) go through the same handler: one
-	// format on stderr. Only the process entry point sets the default;
-	// serve and the tests pass logger explicitly.
-	slog.SetDefault(logger)
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(env.stderr, "kiln serve:", err)
 		return exitUsage
 	}
+	// Libraries that log on their own (zitadel's op through slog.Default
+	// and the standard log package) go through the same handler: one
+	// format on stderr.
+	logger, restoreLogging := setupLogging(env.stderr, cfg.Observe)
+	defer restoreLogging()
 	resolved, err := cfg.Resolve(env.getenv, logger)
 	if err != nil {
 		fmt.Fprintln(env.stderr, "kiln serve:", err)
@@ -78,6 +77,20 @@ func serve(ctx context.Context, cfg *config.Config, resolved config.Resolved, ge
 		return err
 	}
 	srv := newHTTPServer(cfg.HTTP, svc.Handler())
+	if cfg.Observe.MetricsAddr != "" {
+		msrv, mln, err := metricsServer(cfg.Observe.MetricsAddr, cfg.HTTP, svc.MetricsHandler())
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		go func() {
+			if err := msrv.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("metrics listener stopped", "error", err)
+			}
+		}()
+		defer msrv.Close()
+		logger.Info("metrics serving without authentication", "addr", mln.Addr().String())
+	}
 	logger.Info("kiln serving", "addr", ln.Addr().String(), "public_url", resolved.PublicURL,
 		"data_dir", cfg.DataDir, "database", svc.Store.Dialect(), "env", cfg.Env)
 	errc := make(chan error, 1)

@@ -119,10 +119,12 @@ func New(d Config) (*Server, error) {
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		// Only the method, URI, status and latency are logged: request
-		// bodies may hold secret values and are never logged.
+		// bodies may hold secret values and are never logged. One line
+		// per request is noise in production, so it is DEBUG, with the
+		// request's context (its request id).
 		LogStatus: true, LogURI: true, LogMethod: true, LogLatency: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
-			d.Logger.Info("request", "method", v.Method, "uri", v.URI, "status", v.Status, "latency", v.Latency)
+			d.Logger.DebugContext(c.Request().Context(), "request", "method", v.Method, "uri", v.URI, "status", v.Status, "latency", v.Latency)
 			return nil
 		},
 	}))

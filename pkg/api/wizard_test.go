@@ -71,7 +71,7 @@ func wizardHarness(t *testing.T, s *store.Store) (*harness, *llmtest.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine, err := sandbox.NewEngine(context.Background(), sandbox.Config{CacheDir: t.TempDir()})
+	engine, err := sandbox.NewEngine(context.Background(), sandbox.Config{CacheDir: modules.Dir(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	toolkit "github.com/kilnhq/kiln/toolkits/go"
 )
@@ -69,6 +70,9 @@ type Pool struct {
 	toolchainMu sync.Mutex
 	toolchain   string // "go1.26.1", learned on first use
 
+	// onBuild is PoolConfig.OnBuild (stats.go).
+	onBuild func(d time.Duration, outcome string)
+
 	mu      sync.Mutex
 	flights map[flightKey]*flight // builds under way or waiting
 	cache   *artifactCache
@@ -96,6 +100,10 @@ type PoolConfig struct {
 	// remembers (default DefaultCacheBytes; negative disables the cache:
 	// concurrent identical builds are still shared).
 	CacheBytes int64
+	// OnBuild, when set, is told each compile's duration and outcome
+	// (see BuildOutcome), for metrics; builds answered from the cache or
+	// shared with another caller are not compiles.
+	OnBuild func(d time.Duration, outcome string)
 }
 
 // NewPool returns a pool that runs builds with cfg.Builder.
@@ -111,6 +119,7 @@ func NewPool(cfg PoolConfig) *Pool {
 		flights:     map[flightKey]*flight{},
 		cache:       newArtifactCache(max(cfg.CacheBytes, 0)),
 		perCustomer: cfg.PerCustomer,
+		onBuild:     cfg.OnBuild,
 	}
 	if p.perCustomer < 1 {
 		p.perCustomer = max(1, workers/2)
@@ -220,7 +229,9 @@ func (p *Pool) buildInSlot(ctx context.Context, key flightKey, files map[string]
 	}
 	defer p.slots.release(key.customer)
 
+	start := time.Now()
 	wasm, err := p.compile(ctx, files)
+	p.observeBuild(time.Since(start), err)
 	if err != nil {
 		return Artifact{}, err
 	}

@@ -67,6 +67,8 @@ type Config struct {
 	// of the memory available, when GOMEMLIMIT is not set; 0 sets none
 	// (--memory-limit-percent, KILN_MEMORY_LIMIT_PERCENT).
 	MemoryLimitPercent int
+	// Observe are the log and metrics settings (observe.go).
+	Observe Observe
 
 	// envErrs are environment values that could not be parsed when the
 	// flags were registered; Validate reports them.
@@ -140,6 +142,7 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv Getenv) {
 		c.envInt(getenv, "KILN_MCP_IP_REQUESTS_PER_MINUTE", DefaultMCPIPRequestsPerMinute),
 		"most MCP requests a minute from one client address (an IPv6 /64), before authentication\n(env KILN_MCP_IP_REQUESTS_PER_MINUTE)")
 	c.registerHTTP(fs, getenv)
+	c.Observe.register(fs, getenv)
 }
 
 // AllowPrivatePrefixes parses EgressAllowPrivate.
@@ -185,6 +188,7 @@ func (c *Config) Validate() error {
 	}
 	if c.serve {
 		errs = append(errs, c.validateHTTP()...)
+		errs = append(errs, c.Observe.validate()...)
 	}
 	if c.PublicURL != "" {
 		if _, err := ParsePublicURL(c.PublicURL, false); err != nil {

@@ -63,7 +63,7 @@ func logsJSON(res sandbox.Result) store.JSON {
 	return store.JSON(b)
 }
 
-// recordTimeout bounds the execution log write, which runs even when the
+// recordTimeout bounds one execution log write, which runs even when the
 // client has gone.
 const recordTimeout = 5 * time.Second
 
@@ -106,7 +106,7 @@ func (h *Host) call(ctx context.Context, r *request, t *tool, req *mcp.CallToolR
 	if err != nil {
 		h.log.Error("tool call failed in the host", "server", r.d.srv.ID, "tool", t.name, "error", err)
 		exec.Outcome = "host_error"
-		h.record(ctx, r, &exec)
+		h.record(&exec)
 		return nil, fmt.Errorf("the Kiln host could not run tool %q; the failure is logged", t.name)
 	}
 	if r.d.recordPayloads {
@@ -114,7 +114,7 @@ func (h *Host) call(ctx context.Context, r *request, t *tool, req *mcp.CallToolR
 			exec.Result = store.JSON(b)
 		}
 	}
-	h.record(ctx, r, &exec)
+	h.record(&exec)
 	return result, nil
 }
 
@@ -245,17 +245,17 @@ func (h *Host) callEnv(r *request, t *tool) (map[string]string, []egress.Secret,
 	return env, secrets, nil
 }
 
-// record writes the execution log. It outlives a canceled call (a call the
-// client gave up on is still a call) but not by much.
-func (h *Host) record(ctx context.Context, r *request, exec *store.Execution) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
-	defer cancel()
+// record writes the call's execution row, in a transaction shared with
+// the calls that finish at the same time (execlog.go), before the call
+// answers. A call the client gave up on is still a call.
+func (h *Host) record(exec *store.Execution) {
 	if exec.Duration == 0 {
 		exec.Duration = time.Since(exec.StartedAt)
 	}
-	if err := h.store.RecordExecution(ctx, exec); err != nil {
-		h.log.Error("writing the execution log", "server", r.d.srv.ID, "tool", exec.ToolName, "error", err)
+	if h.cfg.Observer != nil {
+		h.cfg.Observer.Execution(exec)
 	}
+	h.execs.add(exec)
 }
 
 // mcpLevels maps the ABI's log levels to MCP's.

@@ -168,6 +168,9 @@ func (h *Host) build(ctx context.Context, st state) (*deployment, error) {
 			Logging: &mcp.LoggingCapabilities{},
 		},
 	})
+	if h.cfg.Observer != nil {
+		d.server.AddReceivingMiddleware(h.observeOperations(d, h.cfg.Observer))
+	}
 	failed := map[string]error{}
 	for _, dt := range st.tools {
 		t, err := h.loadTool(ctx, dt)

@@ -140,6 +140,9 @@ func newEnv(t testing.TB, s *store.Store, opts envOptions) *env {
 	}
 	t.Cleanup(func() {
 		srv.Close()
+		if err := host.Close(context.Background()); err != nil {
+			t.Errorf("Close: %v", err)
+		}
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Run: %v", err)
@@ -335,6 +338,9 @@ func listBody(id int) string {
 // executions reads a server's execution log, newest first.
 func (e *env) executions(srv server) []store.Execution {
 	e.t.Helper()
+	if err := e.host.FlushExecutions(context.Background()); err != nil { // written after the answers
+		e.t.Fatal(err)
+	}
 	out, err := e.store.ListExecutions(context.Background(), store.ExecutionFilter{CustomerID: srv.CustomerID, ServerID: srv.ID})
 	if err != nil {
 		e.t.Fatal(err)

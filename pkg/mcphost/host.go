@@ -24,6 +24,7 @@
 package mcphost
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -102,6 +103,9 @@ type Config struct {
 	// CompileWorkers bounds how many servers are loaded at once in the
 	// background (default 2): compiling is CPU-bound.
 	CompileWorkers int
+	// Observer, when set, is told each MCP message and tool call, for
+	// metrics (observe.go).
+	Observer Observer
 }
 
 // Defaults of Config.
@@ -128,6 +132,7 @@ type Host struct {
 
 	reg     *registry
 	modules *moduleCache
+	execs   *execLog // the execution log's writer (execlog.go)
 	locks   keyedMutex
 	mcp     *mcp.StreamableHTTPHandler
 	handler http.Handler
@@ -183,6 +188,9 @@ func New(cfg Config) (*Host, error) {
 		reg: newRegistry(), modules: newModuleCache(), node: newNodeID(),
 		loaded: make(chan struct{}),
 	}
+	h.execs = newExecLog(h.store.RecordExecutions, func(e *store.Execution, err error) {
+		h.log.Error("writing the execution log", "server", e.ServerID, "tool", e.ToolName, "error", err)
+	})
 	h.limiter = cfg.Limiter
 	if h.limiter == nil {
 		h.limiter = ratelimit.NewLocal()
@@ -203,6 +211,22 @@ func New(cfg Config) (*Host, error) {
 	mux.HandleFunc("/mcp/{server}", h.serveMCP)
 	h.handler = mux
 	return h, nil
+}
+
+// FlushExecutions waits until every execution row queued before it was
+// called is written, or ctx ends. A call's own row is written before the
+// call answers (execlog.go); this is for rows of calls still running.
+func (h *Host) FlushExecutions(ctx context.Context) error { return h.execs.flush(ctx) }
+
+// Close writes the execution log rows still queued, waiting at most until
+// ctx ends; rows of calls that finish later are written before their
+// answer. Call it after the HTTP server stopped and before the store
+// closes.
+func (h *Host) Close(ctx context.Context) error {
+	if err := h.execs.close(ctx); err != nil {
+		return fmt.Errorf("mcphost: writing the execution log: %w", err)
+	}
+	return nil
 }
 
 // Loaded is closed once Run has loaded every server that existed when it

@@ -69,6 +69,9 @@ func newOAuthEnv(t *testing.T, s *store.Store) *oauthEnv {
 	<-host.Loaded()
 	t.Cleanup(func() {
 		srv.Close()
+		if err := host.Close(context.Background()); err != nil { // the queued execution log
+			t.Errorf("Close: %v", err)
+		}
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Run: %v", err)

@@ -48,6 +48,8 @@ type Service struct {
 	MCP    *mcphost.Host
 	OAuth  *oauth.Server
 	Wizard *wizard.Wizard
+	// Metrics are the node's Prometheus metrics (metrics.go).
+	Metrics *Metrics
 	// TrustedProxies are the reverse proxies whose forwarded addresses
 	// are believed (the listener's per-address bound needs them too).
 	TrustedProxies []netip.Prefix
@@ -74,7 +76,7 @@ type Options struct {
 // service. On error, whatever it had opened is closed again.
 func New(ctx context.Context, opts Options) (_ *Service, err error) {
 	cfg, resolved, logger := opts.Config, opts.Resolved, cmp.Or(opts.Logger, slog.Default())
-	s := &Service{log: logger}
+	s := &Service{log: logger, Metrics: newMetrics()}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, s.Close(context.WithoutCancel(ctx)))
@@ -91,6 +93,7 @@ func New(ctx context.Context, opts Options) (_ *Service, err error) {
 		return nil, err
 	}
 	s.onClose(s.Engine.Close)
+	s.Metrics.registerStats(s.Store, s.Engine)
 	box, err := secrets.New(resolved.MasterKey)
 	if err != nil {
 		return nil, err
@@ -102,6 +105,7 @@ func New(ctx context.Context, opts Options) (_ *Service, err error) {
 	if err != nil {
 		return nil, err
 	}
+	limiter = countingLimiter{limiter, s.Metrics}
 	// One session manager: the OAuth login page starts the sessions the
 	// user API accepts.
 	sessions := websession.New(websession.Config{Store: s.Store, Secure: strings.HasPrefix(resolved.PublicURL, "https://")})
@@ -112,9 +116,12 @@ func New(ctx context.Context, opts Options) (_ *Service, err error) {
 	if s.MCP, err = s.newMCPHost(cfg, resolved, catalog, box, limiter); err != nil {
 		return nil, err
 	}
+	s.onClose(s.MCP.Close) // writes the queued execution log before the store closes
 	// One build pool: the API's tool builds and the wizard's share the
 	// workers and each customer's share of them.
-	builds := build.NewPool(build.PoolConfig{Builder: &build.GoBuilder{Engine: s.Engine, GoCache: cfg.GoCacheDir()}, Workers: cfg.BuildWorkers})
+	builds := build.NewPool(build.PoolConfig{Builder: &build.GoBuilder{Engine: s.Engine, GoCache: cfg.GoCacheDir()}, Workers: cfg.BuildWorkers,
+		OnBuild: s.Metrics.Build})
+	s.Metrics.registerBuilds(builds)
 	if s.Wizard, err = s.newWizard(cfg, opts.Getenv, catalog, builds, box); err != nil {
 		return nil, err
 	}
@@ -134,7 +141,7 @@ func New(ctx context.Context, opts Options) (_ *Service, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.handler = s.routes(front.Handler(apiHandler))
+	s.handler = withRequestID(s.routes(front.Handler(apiHandler), resolved.OperatorToken.Reveal()))
 	return s, nil
 }
 
@@ -158,8 +165,9 @@ func (s *Service) Handler() http.Handler { return s.handler }
 // routes puts the parts behind one handler. The MCP endpoints and the REST
 // API are separate handlers: /mcp/ speaks MCP (JSON-RPC over Streamable
 // HTTP), everything else is the API.
-func (s *Service) routes(apiHandler http.Handler) http.Handler {
+func (s *Service) routes(apiHandler http.Handler, operatorToken string) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("/metrics", s.operatorMetrics(operatorToken))
 	mux.Handle("/mcp/", s.MCP.Handler())
 	// OAuth: RFC 9728 metadata of each MCP server, then the authorization
 	// server (RFC 8414 and OIDC discovery, registration, login, op's routes).
@@ -273,6 +281,7 @@ func (s *Service) newMCPHost(cfg *config.Config, resolved config.Resolved, catal
 		RecordPayloads: func(srv store.Server) bool { return srv.RecordPayloads },
 		OAuth:          &mcphost.OAuthConfig{Issuer: s.OAuth.Issuer(), Verifier: s.OAuth},
 		Limiter:        limiter, TrustedProxies: s.TrustedProxies, IPRequestsPerMinute: cfg.MCPIPRequestsPerMinute,
+		Observer: s.Metrics,
 	})
 }
 
@@ -288,7 +297,7 @@ func (s *Service) newWizard(cfg *config.Config, getenv func(string) string, cata
 		getenv = func(string) string { return "" }
 	}
 	w, err := wizard.FromEnv(wizard.Config{Store: s.Store, Catalog: catalog, Engine: s.Engine, Builds: builds, Secrets: box,
-		Logger: s.log, Egress: egress.Policy{AllowPrivate: allowPrivate}}, getenv, llm.Options{Logger: s.log})
+		Logger: s.log, Egress: egress.Policy{AllowPrivate: allowPrivate}}, getenv, llm.Options{Logger: s.log, Record: s.Metrics.LLMRecord})
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // Execution records one tool call: who called which tool of which server,
@@ -50,18 +52,39 @@ const executionColumns = `id, customer_id, server_id, tool_name, module_hash, ac
 // RecordExecution appends e to the log, setting e.ID (and e.StartedAt, if
 // zero, to now).
 func (s *Store) RecordExecution(ctx context.Context, e *Execution) error {
+	return wrap(s.insertExecution(ctx, s.db, e), "record execution of %s on server %s", e.ToolName, e.ServerID)
+}
+
+// RecordExecutions appends es to the log in one transaction, setting each
+// one's ID (and StartedAt, if zero): one commit for many calls, which is
+// what a busy node's execution log needs. All or none are written.
+func (s *Store) RecordExecutions(ctx context.Context, es []*Execution) error {
+	if len(es) == 0 {
+		return nil
+	}
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		for _, e := range es {
+			if err := s.insertExecution(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap(err, "record %d executions", len(es))
+}
+
+func (s *Store) insertExecution(ctx context.Context, q sqlx.ExtContext, e *Execution) error {
 	if e.StartedAt.IsZero() {
 		e.StartedAt = s.now()
 	}
 	e.StartedAt = utc(e.StartedAt)
-	err := s.db.QueryRowxContext(ctx, s.db.Rebind(`
+	return q.QueryRowxContext(ctx, q.Rebind(`
 		INSERT INTO executions (customer_id, server_id, tool_name, module_hash, actor, outcome,
 			fuel_used, memory_peak, duration_ns, arguments, result, logs, detail, started_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING id`),
 		e.CustomerID, e.ServerID, e.ToolName, e.ModuleHash, e.Actor, e.Outcome,
 		e.FuelUsed, e.MemoryPeak, int64(e.Duration), e.Arguments, e.Result, e.Logs, e.Detail, e.StartedAt).Scan(&e.ID)
-	return wrap(err, "record execution of %s on server %s", e.ToolName, e.ServerID)
 }
 
 // ListExecutions returns a customer's executions, newest first.

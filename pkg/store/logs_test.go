@@ -62,6 +62,37 @@ func TestExecutions(t *testing.T) {
 	})
 }
 
+// TestRecordExecutions: a batch is written in one transaction, all or
+// none, each row getting its id.
+func TestRecordExecutions(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		c := customer(t, s)
+		row := func(outcome string) *store.Execution {
+			return &store.Execution{CustomerID: c.ID, ServerID: "srv_batch", ToolName: "echo", ModuleHash: store.ModuleHash([]byte("m")),
+				Actor: "key:key_1", Outcome: outcome}
+		}
+		batch := []*store.Execution{row("ok"), row("tool_error"), row("ok")}
+		if err := s.RecordExecutions(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		if batch[0].ID == 0 || batch[0].ID >= batch[1].ID || batch[1].ID >= batch[2].ID || batch[0].StartedAt.IsZero() {
+			t.Fatalf("batch rows %+v %+v %+v", batch[0], batch[1], batch[2])
+		}
+		// The empty outcome breaks a CHECK: the whole batch is refused.
+		if err := s.RecordExecutions(ctx, []*store.Execution{row("ok"), row("")}); err == nil {
+			t.Fatal("a batch with a bad row was written")
+		}
+		list, err := s.ListExecutions(ctx, store.ExecutionFilter{CustomerID: c.ID})
+		if err != nil || len(list) != 3 || list[0].ID != batch[2].ID {
+			t.Fatalf("list %+v, %v", list, err)
+		}
+		if err := s.RecordExecutions(ctx, nil); err != nil {
+			t.Fatalf("empty batch: %v", err)
+		}
+	})
+}
+
 func TestAuditLog(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()

@@ -25,6 +25,9 @@ import (
 // hidden field that must match (another site can set neither).
 const formCSRFCookie = "kiln_web_csrf"
 
+// errNotFresh answers a first-account form that lost the race for it.
+const errNotFresh = "This instance already has an account: someone created it a moment ago. Sign in instead."
+
 // Limits of the account forms' fields.
 const (
 	maxNameChars     = 100
@@ -52,13 +55,20 @@ func (w *Web) serveSetup(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, "Kiln could not read its database; try again.", http.StatusServiceUnavailable)
 		return
 	}
-	if !fresh {
-		http.Redirect(rw, r, "/", http.StatusSeeOther)
-		return
-	}
-	w.serveAccountForm(rw, r, formView{Action: "/setup", Heading: "Create the first account",
+	f := formView{Action: "/setup", Heading: "Create the first account",
 		Intro:  "This Kiln instance has no accounts yet. Create yours: you will own a new customer account on the free plan and be signed in.",
-		Submit: "Create account and sign in"})
+		Submit: "Create account and sign in"}
+	switch {
+	case fresh:
+		w.serveAccountForm(rw, r, f)
+	case r.Method == http.MethodPost:
+		// Someone else was quicker: say so rather than redirect, which
+		// would look like success.
+		f.Error = errNotFresh
+		w.renderForm(rw, http.StatusConflict, f)
+	default:
+		http.Redirect(rw, r, "/", http.StatusSeeOther)
+	}
 }
 
 func (w *Web) serveSignup(rw http.ResponseWriter, r *http.Request) {
@@ -128,29 +138,34 @@ func checkAccountForm(f formView, password string) (field, msg string) {
 // fails it says with which status, about which field and why.
 func (w *Web) createAccount(rw http.ResponseWriter, r *http.Request, f formView, password string) (int, string, string) {
 	ctx := r.Context()
+	var (
+		cust store.Customer
+		u    store.User
+	)
+	// One transaction: a half-made account is never left behind, and the
+	// first account is created only while the store has no user.
+	create := func(st *store.Store) error {
+		cust = store.Customer{Name: f.Name, Tier: tier.Free}
+		if err := st.CreateCustomer(ctx, &cust); err != nil {
+			return err
+		}
+		var err error
+		u, err = oauth.CreateLocalAccount(ctx, st, cust.ID, f.Username, f.Email, password, store.RoleOwner)
+		return err
+	}
+	var err error
 	if f.Action == "/setup" {
-		// Checked again: another visitor may have been quicker.
-		if fresh, err := w.fresh(r); err != nil || !fresh {
-			return http.StatusConflict, "", "This instance already has an account; sign in instead."
-		}
+		err = w.cfg.Store.FirstUser(ctx, create)
+	} else {
+		err = w.cfg.Store.InTx(ctx, create)
 	}
-	if _, err := w.cfg.Store.LocalAccountByUsername(ctx, f.Username); err == nil {
+	switch {
+	case errors.Is(err, store.ErrNotFresh):
+		return http.StatusConflict, "", errNotFresh
+	case errors.Is(err, store.ErrConflict):
 		return http.StatusConflict, "username", "That username is taken; choose another."
-	}
-	cust := store.Customer{Name: f.Name, Tier: tier.Free}
-	if err := w.cfg.Store.CreateCustomer(ctx, &cust); err != nil {
-		w.log.Error("creating a customer for a new account", "error", err)
-		return http.StatusServiceUnavailable, "", "Kiln could not create the account; try again."
-	}
-	u, err := oauth.CreateLocalAccount(ctx, w.cfg.Store, cust.ID, f.Username, f.Email, password, store.RoleOwner)
-	if err != nil {
-		if derr := w.cfg.Store.DeleteCustomer(ctx, cust.ID); derr != nil {
-			w.log.Error("removing a half-made account", "customer", cust.ID, "error", derr)
-		}
-		if errors.Is(err, store.ErrConflict) {
-			return http.StatusConflict, "username", "That username is taken; choose another."
-		}
-		w.log.Error("creating a local account", "error", err)
+	case err != nil:
+		w.log.Error("creating an account", "form", f.Action, "error", err)
 		return http.StatusServiceUnavailable, "", "Kiln could not create the account; try again."
 	}
 	w.auditSignup(r, cust, u, f.Action)

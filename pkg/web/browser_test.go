@@ -17,7 +17,8 @@ import (
 // Chromium against a whole node: the first account on a fresh instance,
 // a server, a library tool added in one click (a pro-only module shown as
 // an upgrade to this free account), an API key shown once, the Connect
-// configuration carrying it, a call to the tool with it, and the call in
+// configuration carrying it, copied into the TypeScript MCP SDK to call
+// the tool, a call to the tool with it, and the call in
 // the execution list; then signing out and in again.
 func TestBrowserFirstRunToExecution(t *testing.T) {
 	b := newBrowser(t)
@@ -30,6 +31,7 @@ func TestBrowserFirstRunToExecution(t *testing.T) {
 	serverID := createServer(t, b, "weather")
 	addLibraryTool(t, b, node.URL, serverID)
 	key := createKey(t, b, node.URL, serverID)
+	connectWithTypeScript(t, b, serverID, key)
 	callTool(t, node.URL, serverID, key)
 	playground(t, b, node.URL, serverID)
 

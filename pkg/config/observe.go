@@ -1,0 +1,64 @@
+package config
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+)
+
+// Log formats (--log-format, KILN_LOG_FORMAT).
+const (
+	LogText = "text"
+	LogJSON = "json"
+)
+
+// Observe are the settings of what a node tells its operators: its log and
+// its metrics.
+type Observe struct {
+	// LogFormat is text (key=value) or json (one object per line, for a
+	// collector) (--log-format, KILN_LOG_FORMAT).
+	LogFormat string
+	// LogLevel is debug, info, warn or error (--log-level, KILN_LOG_LEVEL);
+	// per-request detail is at debug.
+	LogLevel string
+	// MetricsAddr, when set, serves /metrics without authentication on a
+	// listener of its own, for a scraper inside the cluster
+	// (--metrics-addr, KILN_METRICS_ADDR). The service address serves
+	// /metrics behind the operator token either way.
+	MetricsAddr string
+}
+
+func (o *Observe) register(fs *flag.FlagSet, getenv Getenv) {
+	fs.StringVar(&o.LogFormat, "log-format", orDefault(getenv, "KILN_LOG_FORMAT", LogText),
+		"text or json: json writes one JSON object per line on stderr (env KILN_LOG_FORMAT)")
+	fs.StringVar(&o.LogLevel, "log-level", orDefault(getenv, "KILN_LOG_LEVEL", "info"),
+		"debug, info, warn or error; per-request detail is at debug (env KILN_LOG_LEVEL)")
+	fs.StringVar(&o.MetricsAddr, "metrics-addr", getenv("KILN_METRICS_ADDR"),
+		"address of a second listener serving /metrics without authentication, for a scraper inside the cluster;\nempty: /metrics only on --addr, behind the operator token (env KILN_METRICS_ADDR)")
+}
+
+// Level parses LogLevel.
+func (o *Observe) Level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(o.LogLevel)); err != nil {
+		return 0, fmt.Errorf("config: --log-level/KILN_LOG_LEVEL is %q; it must be debug, info, warn or error", o.LogLevel)
+	}
+	return l, nil
+}
+
+func (o *Observe) validate() []error {
+	var errs []error
+	if o.LogFormat != LogText && o.LogFormat != LogJSON {
+		errs = append(errs, fmt.Errorf("config: --log-format/KILN_LOG_FORMAT is %q; it must be %q or %q", o.LogFormat, LogText, LogJSON))
+	}
+	if _, err := o.Level(); err != nil {
+		errs = append(errs, err)
+	}
+	if o.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(o.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("config: --metrics-addr/KILN_METRICS_ADDR is %q; it must be host:port", o.MetricsAddr))
+		}
+	}
+	return errs
+}

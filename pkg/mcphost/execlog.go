@@ -1,0 +1,162 @@
+package mcphost
+
+import (
+	"context"
+	"sync"
+
+	"github.com/kilnhq/kiln/pkg/store"
+)
+
+// Execution log writes, committed in groups.
+//
+// Writing a call's execution row is one INSERT and one commit, and on
+// PostgreSQL the commit is most of it (a round trip and a WAL flush,
+// 3.5 ms measured under load). Calls that finish together share one
+// commit: the tool handler hands its row to an execLog, a writer goroutine
+// writes what has queued, up to maxExecBatch rows in one transaction, and
+// each call answers once the transaction holding its row has committed.
+// So a client that has its answer has its execution on record, and a
+// node killed with -9 loses no execution it answered; a busy node still
+// commits once for many calls.
+//
+// The queue is bounded (maxExecQueue rows): a call that finds it full
+// waits for room, so a store slower than the calls slows the calls. A
+// failed batch is retried row by row, so one bad row does not take the
+// others with it; a row the store refuses is logged. After Host.Close,
+// rows are written by the call itself.
+const (
+	maxExecQueue = 4096
+	maxExecBatch = 256
+)
+
+type execLog struct {
+	write func(ctx context.Context, es []*store.Execution) error
+	// fail reports a row that could not be written.
+	fail func(e *store.Execution, err error)
+
+	mu      sync.Mutex
+	cond    *sync.Cond // signalled when queue or writing changes
+	queue   []pendingExec
+	writing bool // a writer goroutine is running
+	closed  bool
+}
+
+// pendingExec is a queued row and the channel closed once it is written
+// (or has failed).
+type pendingExec struct {
+	e    *store.Execution
+	done chan struct{}
+}
+
+func newExecLog(write func(context.Context, []*store.Execution) error, fail func(*store.Execution, error)) *execLog {
+	l := &execLog{write: write, fail: fail}
+	l.cond = sync.NewCond(&l.mu)
+	return l
+}
+
+// add writes e with whatever else is queued, and returns once it is
+// committed (or has failed, which fail reports). After close it writes e
+// itself. The writer goroutine runs only while there is something to
+// write, so an idle Host holds none.
+func (l *execLog) add(e *store.Execution) {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		l.writeBatch([]pendingExec{{e: e}})
+		return
+	}
+	for len(l.queue) >= maxExecQueue {
+		l.cond.Wait()
+	}
+	p := pendingExec{e: e, done: make(chan struct{})}
+	l.queue = append(l.queue, p)
+	if !l.writing {
+		l.writing = true
+		go l.drain()
+	}
+	l.mu.Unlock()
+	<-p.done
+}
+
+// drain writes batches until the queue is empty, then exits.
+func (l *execLog) drain() {
+	l.mu.Lock()
+	for len(l.queue) > 0 {
+		n := min(len(l.queue), maxExecBatch)
+		batch := l.queue[:n:n]
+		l.queue = l.queue[n:]
+		if len(l.queue) == 0 {
+			l.queue = nil // let the backing array go
+		}
+		l.cond.Broadcast() // room for waiting adds
+		l.mu.Unlock()
+		l.writeBatch(batch)
+		l.mu.Lock()
+	}
+	l.writing = false
+	l.cond.Broadcast() // flushes waiting for the writer
+	l.mu.Unlock()
+}
+
+// writeBatch writes the rows in one transaction or, if that fails, one by
+// one, then lets their calls answer. Each attempt is bounded by
+// recordTimeout.
+func (l *execLog) writeBatch(ps []pendingExec) {
+	defer func() {
+		for _, p := range ps {
+			if p.done != nil {
+				close(p.done)
+			}
+		}
+	}()
+	es := make([]*store.Execution, len(ps))
+	for i, p := range ps {
+		es[i] = p.e
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), recordTimeout)
+	err := l.write(ctx, es)
+	cancel()
+	if err == nil {
+		return
+	}
+	if len(es) == 1 {
+		l.fail(es[0], err)
+		return
+	}
+	for _, e := range es {
+		e.ID = 0
+		ctx, cancel := context.WithTimeout(context.Background(), recordTimeout)
+		if err := l.write(ctx, []*store.Execution{e}); err != nil {
+			l.fail(e, err)
+		}
+		cancel()
+	}
+}
+
+// flush waits until every row queued before it was called is written (or
+// failed), or ctx ends.
+func (l *execLog) flush(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() {
+		l.mu.Lock()
+		l.cond.Broadcast()
+		l.mu.Unlock()
+	})
+	defer stop()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for l.writing || len(l.queue) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		l.cond.Wait()
+	}
+	return nil
+}
+
+// close makes later adds synchronous and flushes what is queued.
+func (l *execLog) close(ctx context.Context) error {
+	l.mu.Lock()
+	l.closed = true
+	l.mu.Unlock()
+	return l.flush(ctx)
+}

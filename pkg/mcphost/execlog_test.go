@@ -1,0 +1,159 @@
+package mcphost
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/kilnhq/kiln/pkg/store"
+	"github.com/kilnhq/kiln/pkg/store/storetest"
+)
+
+func execRow(customerID, outcome string) *store.Execution {
+	return &store.Execution{CustomerID: customerID, ServerID: "srv_log", ToolName: "echo",
+		ModuleHash: store.ModuleHash([]byte("m")), Actor: "key:k", Outcome: outcome}
+}
+
+func countExecutions(t *testing.T, s *store.Store, customerID string) int {
+	t.Helper()
+	n, err := s.CountExecutionsSince(context.Background(), customerID, s.Now().AddDate(-1, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// waitFor yields until cond holds under l's lock.
+func waitFor(l *execLog, cond func() bool) {
+	for {
+		l.mu.Lock()
+		ok := cond()
+		l.mu.Unlock()
+		if ok {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+// addAll adds the rows from one goroutine each (add returns only once its
+// row is committed) and returns a channel closed when all have returned.
+func addAll(l *execLog, rows ...*store.Execution) <-chan struct{} {
+	var wg sync.WaitGroup
+	for _, e := range rows {
+		wg.Go(func() { l.add(e) })
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	return done
+}
+
+// TestExecLogAnswersAfterCommit: a call returns only once its row is
+// committed, so an answered call is never missing from the log.
+func TestExecLogAnswersAfterCommit(t *testing.T) {
+	s := storetest.SQLite(t)
+	cust := storetest.Customer(t, s, "free")
+	gate := make(chan struct{})
+	l := newExecLog(func(ctx context.Context, es []*store.Execution) error {
+		<-gate
+		return s.RecordExecutions(ctx, es)
+	}, func(e *store.Execution, err error) { t.Errorf("row not written: %v", err) })
+	done := addAll(l, execRow(cust.ID, "ok"))
+	waitFor(l, func() bool { return l.writing && len(l.queue) == 0 }) // the writer holds it at the gate
+	select {
+	case <-done:
+		t.Fatal("add returned before its row was written")
+	default:
+	}
+	close(gate)
+	<-done
+	if n := countExecutions(t, s, cust.ID); n != 1 {
+		t.Fatalf("%d rows written, want 1", n)
+	}
+}
+
+// TestExecLogBackpressure: with the store stalled, the queue fills to its
+// bound and further calls wait instead of dropping rows; every row is
+// written, in shared transactions, once the store moves again.
+func TestExecLogBackpressure(t *testing.T) {
+	s := storetest.SQLite(t)
+	cust := storetest.Customer(t, s, "free")
+	gate := make(chan struct{})
+	var once sync.Once
+	var mu sync.Mutex
+	batches := 0
+	l := newExecLog(func(ctx context.Context, es []*store.Execution) error {
+		<-gate
+		mu.Lock()
+		batches++
+		mu.Unlock()
+		return s.RecordExecutions(ctx, es)
+	}, func(e *store.Execution, err error) { t.Errorf("row not written: %v", err) })
+	defer once.Do(func() { close(gate) })
+	total := maxExecQueue + maxExecBatch + 10
+	rows := make([]*store.Execution, total)
+	for i := range rows {
+		rows[i] = execRow(cust.ID, "ok")
+	}
+	done := addAll(l, rows...)
+	// The writer holds its first batch at the gate; the queue fills to its
+	// bound, and the other adders wait with their rows.
+	waitFor(l, func() bool { return len(l.queue) == maxExecQueue })
+	select {
+	case <-done:
+		t.Fatal("every row was queued past the bound")
+	default:
+	}
+	once.Do(func() { close(gate) })
+	<-done
+	if err := l.close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := countExecutions(t, s, cust.ID); n != total {
+		t.Fatalf("%d rows written, want %d", n, total)
+	}
+	if batches >= total/2 {
+		t.Fatalf("%d transactions for %d rows: commits were not shared", batches, total)
+	}
+}
+
+// TestExecLogBadRow: a batch the store refuses is retried row by row, so
+// only the bad row is lost (and reported); after close, rows are written
+// before add returns.
+func TestExecLogBadRow(t *testing.T) {
+	s := storetest.SQLite(t)
+	cust := storetest.Customer(t, s, "free")
+	var mu sync.Mutex
+	var failed []*store.Execution
+	gate := make(chan struct{})
+	l := newExecLog(func(ctx context.Context, es []*store.Execution) error {
+		<-gate
+		return s.RecordExecutions(ctx, es)
+	}, func(e *store.Execution, err error) {
+		mu.Lock()
+		failed = append(failed, e)
+		mu.Unlock()
+	})
+	first := addAll(l, execRow(cust.ID, "ok"))
+	waitFor(l, func() bool { return l.writing && len(l.queue) == 0 }) // the writer waits at the gate with it
+	bad := execRow(cust.ID, "")                                       // breaks the outcome CHECK
+	rest := addAll(l, execRow(cust.ID, "ok"), bad, execRow(cust.ID, "tool_error"))
+	waitFor(l, func() bool { return len(l.queue) == 3 }) // one batch of three
+	close(gate)
+	<-first
+	<-rest
+	if err := l.close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := countExecutions(t, s, cust.ID); n != 3 {
+		t.Fatalf("%d rows written, want 3", n)
+	}
+	if len(failed) != 1 || failed[0] != bad {
+		t.Fatalf("failed rows %+v, want the bad one", failed)
+	}
+	l.add(execRow(cust.ID, "ok"))
+	if n := countExecutions(t, s, cust.ID); n != 4 {
+		t.Fatalf("after close: %d rows written, want 4", n)
+	}
+}

@@ -1,0 +1,75 @@
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"net/http"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/kilnhq/kiln/pkg/ratelimit"
+	"github.com/kilnhq/kiln/pkg/store"
+	"github.com/kilnhq/kiln/sandbox"
+)
+
+// MetricsHandler serves the node's metrics in the Prometheus format,
+// without authentication: for the separate listener of --metrics-addr.
+func (s *Service) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{})
+}
+
+// operatorMetrics is /metrics on the service address: only for the
+// operator token (Authorization: Bearer), since metrics name every server
+// and tool of every customer.
+func (s *Service) operatorMetrics(operatorToken string) http.Handler {
+	want := sha256.Sum256([]byte(operatorToken))
+	metrics := s.MetricsHandler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		got := sha256.Sum256([]byte(token))
+		if !ok || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="kiln-metrics"`)
+			http.Error(w, "/metrics needs the operator token: Authorization: Bearer <KILN_OPERATOR_TOKEN>", http.StatusUnauthorized)
+			return
+		}
+		metrics.ServeHTTP(w, r)
+	})
+}
+
+// registerStats adds what the store's connection pool and the engine's
+// warm instance pools already count, read at scrape time.
+func (m *Metrics) registerStats(st *store.Store, e *sandbox.Engine) {
+	db := func(f func(sql.DBStats) float64) func() float64 { return func() float64 { return f(st.DBStats()) } }
+	m.gaugeFunc("kiln_db_max_open_connections", "The database pool's bound on open connections (0: none).", db(func(s sql.DBStats) float64 { return float64(s.MaxOpenConnections) }))
+	m.gaugeFunc("kiln_db_open_connections", "Open database connections, in use and idle.", db(func(s sql.DBStats) float64 { return float64(s.OpenConnections) }))
+	m.gaugeFunc("kiln_db_in_use_connections", "Database connections in use.", db(func(s sql.DBStats) float64 { return float64(s.InUse) }))
+	m.gaugeFunc("kiln_db_idle_connections", "Idle database connections.", db(func(s sql.DBStats) float64 { return float64(s.Idle) }))
+	m.counterFunc("kiln_db_wait_count_total", "Times a caller waited for a database connection.", db(func(s sql.DBStats) float64 { return float64(s.WaitCount) }))
+	m.counterFunc("kiln_db_wait_duration_seconds_total", "Time callers spent waiting for a database connection.", db(func(s sql.DBStats) float64 { return seconds(s.WaitDuration) }))
+	warm := func(f func(sandbox.WarmStats) int64) func() float64 {
+		return func() float64 { return float64(f(e.WarmStats())) }
+	}
+	m.counterFunc("kiln_warm_instances_initialised_total", "Sandbox instances initialised by running a module (one per snapshot).", warm(func(w sandbox.WarmStats) int64 { return w.Initialised }))
+	m.counterFunc("kiln_warm_instances_cloned_total", "Sandbox instances made from a snapshot.", warm(func(w sandbox.WarmStats) int64 { return w.Cloned }))
+	m.counterFunc("kiln_warm_calls_served_total", "Tool calls served on a warm instance.", warm(func(w sandbox.WarmStats) int64 { return w.Served }))
+	m.counterFunc("kiln_warm_instances_restored_total", "Instances restored after a call and kept.", warm(func(w sandbox.WarmStats) int64 { return w.Restored }))
+	m.counterFunc("kiln_warm_instances_discarded_total", "Instances closed after a call that could not be restored exactly.", warm(func(w sandbox.WarmStats) int64 { return w.Discarded }))
+	m.counterFunc("kiln_warm_instances_evicted_total", "Idle instances and snapshots dropped to stay within the pools' bounds.", warm(func(w sandbox.WarmStats) int64 { return w.Evicted }))
+}
+
+// countingLimiter counts the refusals of the limiter every part shares.
+type countingLimiter struct {
+	ratelimit.Limiter
+	m *Metrics
+}
+
+func (l countingLimiter) Allow(ctx context.Context, key string, limit ratelimit.Limit) (ratelimit.Decision, error) {
+	d, err := l.Limiter.Allow(ctx, key, limit)
+	if err == nil && !d.Allowed {
+		l.m.RateLimited(key)
+	}
+	return d, err
+}
