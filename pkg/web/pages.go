@@ -34,7 +34,7 @@ var appPages = []appPage{
 }
 
 // publicPages are rendered without a session.
-var publicPages = []string{"home", "setup", "signup"}
+var publicPages = []string{"home", "setup", "signup", "operator"}
 
 // parsePages parses each page with the shared layout.
 func parsePages() (map[string]*template.Template, error) {
@@ -147,4 +147,12 @@ func (w *Web) fresh(r *http.Request) (bool, error) {
 	}
 	has, err := w.cfg.Store.HasUsers(r.Context())
 	return !has, err
+}
+
+// serveOperator serves the operator page without a session: the operator
+// signs in to it by pasting the operator token, which its script keeps in
+// the tab's sessionStorage and sends as a bearer token to the admin API.
+// The shell holds nothing secret; without a valid token the page is empty.
+func (w *Web) serveOperator(rw http.ResponseWriter, r *http.Request) {
+	w.render(rw, http.StatusOK, "operator", view{Title: "Operator", Page: "operator"})
 }

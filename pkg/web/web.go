@@ -83,6 +83,7 @@ func (w *Web) Handler(next http.Handler) http.Handler {
 	mux.HandleFunc("POST /setup", w.serveSetup)
 	mux.HandleFunc("GET /signup", w.serveSignup)
 	mux.HandleFunc("POST /signup", w.serveSignup)
+	mux.HandleFunc("GET /operator", w.serveOperator)
 	mux.Handle("GET /static/", w.assets())
 	for _, p := range appPages {
 		mux.HandleFunc("GET "+p.pattern, w.serveApp(p))

@@ -168,6 +168,11 @@ func TestRoutes(t *testing.T) {
 			t.Errorf("GET %s signed out: %s to %q, want %q", p, resp.Status, resp.Header.Get("Location"), want)
 		}
 	}
+	// The operator page is public: the operator signs in to it by pasting the token.
+	if resp, body := c.get("/operator"); resp.StatusCode != 200 || !strings.Contains(body, `data-page="operator"`) ||
+		!strings.Contains(resp.Header.Get("Content-Security-Policy"), "script-src 'self'") {
+		t.Errorf("GET /operator signed out: %s, CSP %q", resp.Status, resp.Header.Get("Content-Security-Policy"))
+	}
 	resp, body := c.get("/static/js/app.js")
 	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), "javascript") || !strings.Contains(body, "import(") {
 		t.Errorf("app.js: %s %s", resp.Status, resp.Header.Get("Content-Type"))

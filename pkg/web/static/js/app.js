@@ -10,6 +10,7 @@ const pages = {
   wizard: () => import('./wizard.js'),
   wizard_session: () => import('./wizardsession.js'),
   account: () => import('./account.js'),
+  operator: () => import('./operator.js'),
 };
 
 // body[data-ready] says the page's script has bound its handlers and
