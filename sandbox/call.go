@@ -21,6 +21,9 @@ type Request struct {
 	Limits Limits
 	// Network, when set, lets the module make HTTP requests.
 	Network *Network
+	// Notify, when set, receives the module's progress reports and log
+	// messages (ABI v2) during the call, within Limits.Notify.
+	Notify Notifier
 }
 
 // RequestError reports a request the module was never started for: an
@@ -42,6 +45,13 @@ func (e *RequestError) Error() string { return "sandbox: " + e.Reason }
 // take the call within Config.QueueWait (a *BusyError, ErrBusy) or a host
 // failure; how the module behaved is in Result.Outcome.
 func (e *Engine) Call(ctx context.Context, m *Module, req Request) (Result, error) {
+	ctx, span := startCallSpan(ctx, m, req.Tool)
+	res, err := e.call(ctx, m, req)
+	endCallSpan(span, res, err)
+	return res, err
+}
+
+func (e *Engine) call(ctx context.Context, m *Module, req Request) (Result, error) {
 	args, err := checkRequest(m, req)
 	var bad *schemaError
 	if errors.As(err, &bad) {
@@ -54,7 +64,8 @@ func (e *Engine) Call(ctx context.Context, m *Module, req Request) (Result, erro
 	if err != nil {
 		return Result{}, err
 	}
-	state := &callState{limits: req.Limits, logs: logSink{budget: req.Limits.LogBytes}, http: client}
+	state := &callState{limits: req.Limits, logs: logSink{budget: req.Limits.LogBytes}, http: client,
+		notify: notifySink{to: req.Notify, limits: req.Limits.Notify}}
 	cfg, stdout := moduleConfig(m, req.Tool, args, req.Env, state)
 	x, err := e.run(ctx, m, cfg, state)
 	if err != nil {
@@ -65,6 +76,7 @@ func (e *Engine) Call(ctx context.Context, m *Module, req Request) (Result, erro
 		res.FuelUsed = state.meter.used()
 	}
 	res.Logs, res.Console, res.LogsTruncated = state.logs.entries, validUTF8(state.logs.console.Bytes()), state.logs.truncated
+	res.Notifications = state.notify.stats
 	res.Outcome, res.Detail = classify(x, state)
 	if m.Manifest.Plain {
 		res.answerPlain(stdout.buf.Bytes())

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"math"
@@ -83,6 +84,25 @@ func (s *logSink) log(level uint32, msg []byte) {
 		name = levelNames[level]
 	}
 	s.entries = append(s.entries, LogEntry{Level: name, Message: validUTF8(msg[:n])})
+}
+
+// message keeps an ABI v2 log message in the execution log, under the same
+// budget as log lines: the data as text when it is a JSON string, else as
+// compact JSON. sent says whether it went to the caller (see LogEntry.Live).
+func (s *logSink) message(m LogMessage, sent bool) {
+	var text string
+	if json.Unmarshal(m.Data, &text) != nil {
+		var buf bytes.Buffer
+		if json.Compact(&buf, m.Data) != nil { // checked by the decoder: cannot fail
+			return
+		}
+		text = buf.String()
+	}
+	n := s.take(len(text))
+	if n == 0 && len(text) > 0 {
+		return
+	}
+	s.entries = append(s.entries, LogEntry{Level: m.Level, Logger: m.Logger, Message: cutUTF8([]byte(text[:n])), Live: true, Sent: sent})
 }
 
 func validUTF8(b []byte) string {

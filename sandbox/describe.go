@@ -24,7 +24,11 @@ func (e *Engine) Describe(ctx context.Context, wasm []byte, lim Limits) ([]byte,
 		return nil, badModule("describe needs a module without a %s section", manifest.SectionName)
 	}
 	// Not plain: the module may import kiln, to answer with kiln.result.
-	m, err := e.load(ctx, wasm, &manifest.Manifest{ABI: manifest.ABIVersion, Tools: []manifest.Tool{{Name: DescribeTool}}})
+	// Interpreted: these bytes run once and are never deployed (Load gets
+	// them with the manifest embedded, which changes their hash), so
+	// compiling them would be wasted; the interpreter needs a fraction of
+	// the compiler's time for one call.
+	m, err := e.load(ctx, wasm, &manifest.Manifest{ABI: manifest.ABIVersion, Tools: []manifest.Tool{{Name: DescribeTool}}}, true)
 	if err != nil {
 		return nil, err
 	}

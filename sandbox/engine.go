@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -77,7 +78,26 @@ type Config struct {
 	// replaced by a new clone of the snapshot (default 1000), in case
 	// state outside memory and globals exists that restore does not know.
 	RecycleAfter int
+
+	// NoInterpreter makes a module's first load wait for wazero's compiler
+	// instead of serving its calls from the interpreter meanwhile (tier.go).
+	NoInterpreter bool
+	// BackgroundCompiles bounds the compiles running at once (default half
+	// of GOMAXPROCS, at least one): each holds a core for seconds.
+	BackgroundCompiles int
+	// MaxArtifactBytes bounds a compiled module shared through an
+	// ArtifactStore (default DefaultMaxArtifactBytes).
+	MaxArtifactBytes int64
+	// ArtifactLease is how long a node's claim to compile a module for the
+	// others lasts (default 2 minutes); ArtifactPoll how often a node that
+	// found another's claim looks for its artifact (default 200ms).
+	ArtifactLease time.Duration
+	ArtifactPoll  time.Duration
 }
+
+// maxInterpreted is how many modules keep an interpreter form at once:
+// only those whose compile is pending or was just finished.
+const maxInterpreted = 16
 
 // maxTableElements caps the elements a module's tables may hold together
 // (see fuel.Options). wazero keeps 8 bytes per element, so an instance's
@@ -88,6 +108,17 @@ const maxTableElements = 1 << 18
 type Engine struct {
 	rt    wazero.Runtime
 	cache wazero.CompilationCache
+	// irt is the interpreter runtime (nil with Config.NoInterpreter).
+	irt   wazero.Runtime
+	tiers *tiers
+	// bgCtx ends when the engine closes: background compiles follow it.
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+
+	native                      nativeDisk
+	share                       atomic.Pointer[Sharing]
+	maxArtifact                 int64
+	artifactLease, artifactPoll time.Duration
 
 	maxPages   uint32
 	meteredDir string // on-disk cache of instrumented modules; "" for none
@@ -149,6 +180,12 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 		maxPages: uint32(cfg.MaxMemory / pageSize),
 		gate:     newGate(cfg.MaxConcurrentCalls, cfg.MemoryBudget, max(cfg.QueueWait, 0)),
 		pools:    pools,
+		tiers:    newTiers(cfg.BackgroundCompiles, maxInterpreted),
+	}
+	applyShareDefaults(e, cfg)
+	e.bgCtx, e.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
+	if !cfg.NoInterpreter {
+		e.irt = wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
 	}
 	if cfg.CacheDir != "" {
 		if cfg.MaxCacheBytes == 0 {
@@ -160,26 +197,56 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 			return nil, errors.Join(fmt.Errorf("sandbox: creating cache dir: %w", err), e.Close(ctx))
 		}
 	}
-	// Every WASI and kiln function charges fuel (hostfuel.go).
-	priced := experimental.WithFunctionListenerFactory(ctx, hostPricing{})
-	if _, err := wasi_snapshot_preview1.Instantiate(priced, rt); err != nil {
-		return nil, errors.Join(fmt.Errorf("sandbox: instantiating WASI: %w", err), e.Close(ctx))
-	}
-	if err := instantiateHost(priced, rt); err != nil {
-		return nil, errors.Join(fmt.Errorf("sandbox: instantiating host functions: %w", err), e.Close(ctx))
-	}
-	if err := instantiateRefuel(ctx, rt); err != nil {
-		return nil, errors.Join(err, e.Close(ctx))
+	for _, r := range []wazero.Runtime{rt, e.irt} {
+		if r == nil {
+			continue
+		}
+		if err := instantiateImports(ctx, r); err != nil {
+			return nil, errors.Join(err, e.Close(ctx))
+		}
 	}
 	return e, nil
 }
 
+// instantiateImports gives a runtime what modules import: WASI, kiln and
+// the refuel function. Every WASI and kiln function charges fuel
+// (hostfuel.go).
+func instantiateImports(ctx context.Context, rt wazero.Runtime) error {
+	priced := experimental.WithFunctionListenerFactory(ctx, hostPricing{})
+	if _, err := wasi_snapshot_preview1.Instantiate(priced, rt); err != nil {
+		return fmt.Errorf("sandbox: instantiating WASI: %w", err)
+	}
+	if err := instantiateHost(priced, rt); err != nil {
+		return fmt.Errorf("sandbox: instantiating host functions: %w", err)
+	}
+	return instantiateRefuel(ctx, rt)
+}
+
+// applyShareDefaults sets the artifact sharing settings from cfg.
+func applyShareDefaults(e *Engine, cfg Config) {
+	e.maxArtifact, e.artifactLease, e.artifactPoll = cfg.MaxArtifactBytes, cfg.ArtifactLease, cfg.ArtifactPoll
+	if e.maxArtifact <= 0 {
+		e.maxArtifact = DefaultMaxArtifactBytes
+	}
+	if e.artifactLease <= 0 {
+		e.artifactLease = defaultArtifactLease
+	}
+	if e.artifactPoll <= 0 {
+		e.artifactPoll = defaultArtifactPoll
+	}
+}
+
 // Close releases the runtime and every compiled module.
 func (e *Engine) Close(ctx context.Context) error {
+	e.bgCancel()
+	e.tiers.close()
 	e.bg.Wait()
 	var err error
 	if e.pools != nil {
 		err = e.pools.closeAll(ctx)
+	}
+	if e.irt != nil {
+		err = errors.Join(err, e.irt.Close(ctx))
 	}
 	err = errors.Join(err, e.rt.Close(ctx))
 	if e.cache != nil {
@@ -195,7 +262,11 @@ type Module struct {
 	Hash     string
 	Manifest *manifest.Manifest
 
-	wasm     []byte // the instrumented binary, kept to recompile after LRU eviction
+	wasm []byte // the instrumented binary, kept to recompile after LRU eviction
+	// code is the SHA-256 of wasm: the key of its compiled and interpreted
+	// forms. The rewrite leaves the manifest out, so a module and the same
+	// module before its manifest was embedded (Describe's) share them.
+	code     string
 	minPages uint32
 	inputs   inputSchemas // resolved on first use (args.go)
 	// reactor: the module is a reactor (reactor.go); restorable: also one
@@ -203,6 +274,9 @@ type Module struct {
 	// calls can run on warm instances (pool_call.go).
 	reactor, restorable bool
 	globals             []string
+	// interpretOnly: run on the interpreter, never compile (Describe's
+	// one call of a module that is then rebuilt with its manifest).
+	interpretOnly bool
 }
 
 // BadModuleError explains why a module cannot be loaded.
@@ -228,23 +302,24 @@ func (e *Engine) Load(ctx context.Context, wasm []byte) (*Module, error) {
 			return nil, &BadModuleError{Err: err}
 		}
 	}
-	return e.load(ctx, wasm, man)
+	return e.load(ctx, wasm, man, false)
 }
 
 // load checks, instruments and compiles a module that offers what man
 // says: Load's work, which Describe shares.
-func (e *Engine) load(ctx context.Context, wasm []byte, man *manifest.Manifest) (*Module, error) {
+func (e *Engine) load(ctx context.Context, wasm []byte, man *manifest.Manifest, interpretOnly bool) (*Module, error) {
 	minPages, err := manifest.MemoryMinPages(wasm)
 	if err != nil {
 		return nil, &BadModuleError{Err: err}
 	}
 	sum := sha256.Sum256(wasm)
 	hash := hex.EncodeToString(sum[:])
-	metered, err := e.instrument(hash, wasm)
+	metered, err := e.instrument(instrumentKey(wasm, hash), wasm)
 	if err != nil {
 		return nil, err
 	}
-	m := &Module{Hash: hash, Manifest: man, wasm: metered, minPages: minPages}
+	code := sha256.Sum256(metered)
+	m := &Module{Hash: hash, Manifest: man, wasm: metered, code: hex.EncodeToString(code[:]), minPages: minPages, interpretOnly: interpretOnly && e.irt != nil}
 	entry, err := e.acquire(ctx, m)
 	if err != nil {
 		return nil, err
@@ -258,9 +333,28 @@ func (e *Engine) load(ctx context.Context, wasm []byte, man *manifest.Manifest) 
 	return m, nil
 }
 
+// instrumentKey is the SHA-256 of wasm without its manifest section, or
+// hash (the whole binary's) when its sections cannot be read. The rewrite
+// leaves the manifest out, so a built module and the same module before
+// its manifest was embedded (what Describe ran) share one instrumented form.
+func instrumentKey(wasm []byte, hash string) string {
+	sections, err := manifest.Sections(wasm)
+	if err != nil {
+		return hash
+	}
+	h := sha256.New()
+	h.Write(wasm[:8])
+	for _, s := range sections {
+		if s.ID != 0 || s.Name != manifest.SectionName {
+			h.Write(wasm[s.Start:s.End])
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
 // instrument returns the metered form of a module, from the on-disk cache
-// keyed by (hash, instrumenter version, memory cap) when it is there, so
-// each module is instrumented once, not per call nor per process.
+// keyed by (instrumentKey, instrumenter version, memory cap) when it is
+// there, so each module is instrumented once, not per call nor per process.
 func (e *Engine) instrument(hash string, wasm []byte) ([]byte, error) {
 	var path string
 	if e.meteredDir != "" {
@@ -314,51 +408,6 @@ func checkShape(compiled wazero.CompiledModule, man *manifest.Manifest) error {
 	}
 	if len(compiled.ImportedMemories()) > 0 {
 		return badModule("it imports a memory; a tool module must define its own")
-	}
-	return nil
-}
-
-// acquire returns the module's compiled form from the in-memory LRU, or
-// compiles it (quickly, when the on-disk cache has it). The caller must
-// release the entry when its call is over.
-func (e *Engine) acquire(ctx context.Context, m *Module) (*compiledEntry, error) {
-	e.mu.Lock()
-	entry, ok := e.lru.acquire(m.Hash)
-	e.mu.Unlock()
-	if ok {
-		return entry, nil
-	}
-	// Compile outside the lock: it can take a second for a large module.
-	c, err := e.rt.CompileModule(ctx, m.wasm)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("sandbox: compiling module: %w", ctx.Err())
-		}
-		return nil, badModule("it does not compile: %v", err)
-	}
-	e.mu.Lock()
-	if entry, ok := e.lru.acquire(m.Hash); ok { // another call compiled it meanwhile
-		e.mu.Unlock()
-		return entry, c.Close(ctx)
-	}
-	entry, closable := e.lru.add(m.Hash, c)
-	e.mu.Unlock()
-	var closeErr error
-	for _, old := range closable {
-		closeErr = errors.Join(closeErr, old.Close(ctx))
-	}
-	if closeErr != nil {
-		return nil, errors.Join(fmt.Errorf("sandbox: closing evicted modules: %w", closeErr), e.release(ctx, entry))
-	}
-	return entry, nil
-}
-
-func (e *Engine) release(ctx context.Context, entry *compiledEntry) error {
-	e.mu.Lock()
-	closeNow := e.lru.release(entry)
-	e.mu.Unlock()
-	if closeNow {
-		return entry.compiled.Close(ctx)
 	}
 	return nil
 }

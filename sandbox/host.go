@@ -39,6 +39,9 @@ type callState struct {
 	// oneOff: the instance serves this call only (describe), so no warm
 	// pool is made for it.
 	oneOff bool
+	// notify bounds and passes on what the module tells its caller during
+	// the call (ABI v2, notify.go).
+	notify notifySink
 }
 
 type callStateKey struct{}
@@ -66,10 +69,11 @@ func readGuest(mod api.Module, fn string, ptr, n uint32) []byte {
 	return b
 }
 
-// instantiateHost registers the ABI v1 host functions with the runtime.
-// Their fuel is charged by hostPricing, which ctx carries.
+// instantiateHost registers the kiln host functions with the runtime: ABI
+// v1's, and progress and log_message, which ABI v2 adds (notify.go). Their
+// fuel is charged by hostPricing, which ctx carries.
 func instantiateHost(ctx context.Context, rt wazero.Runtime) error {
-	i32 := api.ValueTypeI32
+	i32, f64 := api.ValueTypeI32, api.ValueTypeF64
 	_, err := rt.NewHostModuleBuilder(HostModule).
 		NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(hostResult), []api.ValueType{i32, i32}, nil).
@@ -91,6 +95,14 @@ func instantiateHost(ctx context.Context, rt wazero.Runtime) error {
 		WithGoModuleFunction(api.GoModuleFunc(hostCallInput), []api.ValueType{i32}, nil).
 		WithParameterNames("ptr").
 		Export("call_input").
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(hostProgress), []api.ValueType{f64, f64, i32, i32}, nil).
+		WithParameterNames("progress", "total", "ptr", "len").
+		Export("progress").
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(hostLogMessage), []api.ValueType{i32, i32, i32}, nil).
+		WithParameterNames("level", "ptr", "len").
+		Export("log_message").
 		Instantiate(ctx)
 	return err
 }

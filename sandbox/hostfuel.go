@@ -84,6 +84,17 @@ func hostPrice(module, name string) func(s *callState, params []uint64) int64 {
 		return copied(1, func(*callState) uint32 { return maxHTTPRequestDoc })
 	case "http_response": // (ptr): copies the pending response
 		return func(s *callState, _ []uint64) int64 { return copyCost(uint32(min(len(s.pendingHTTP), 1<<31))) }
+	case "progress": // (progress, total, ptr, len): a message is cut at maxProgressMessage
+		return func(s *callState, p []uint64) int64 {
+			return notifyCost + copyCost(min(api.DecodeU32(p[3]), maxProgressMessage))
+		}
+	case "log_message": // (level, ptr, len): a larger message is dropped unread
+		return func(s *callState, p []uint64) int64 {
+			if n := api.DecodeU32(p[2]); n <= maxLogMessage {
+				return notifyCost + copyCost(n)
+			}
+			return notifyCost
+		}
 	case "call_input": // (ptr): copies the call document
 		return func(s *callState, _ []uint64) int64 { return copyCost(uint32(min(len(s.input), 1<<31))) }
 	}

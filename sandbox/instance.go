@@ -87,7 +87,7 @@ func (e *Engine) run(ctx context.Context, m *Module, cfg wazero.ModuleConfig, st
 	if err != nil {
 		return x, err
 	}
-	x.duration, x.err = e.instantiate(ctx, entry.compiled, cfg, state, x.mem)
+	x.duration, x.err = e.instantiate(ctx, entry.rt, entry.compiled, cfg, state, x.mem)
 	return x, e.release(ctx, entry)
 }
 
@@ -124,7 +124,7 @@ func (e *Engine) admit(ctx context.Context, m *Module, lim Limits) (func(), erro
 // state.input), its initialisation and call entry. The
 // fuel counter starts at 0, so the first check asks refuel for the first
 // slice.
-func (e *Engine) instantiate(ctx context.Context, compiled wazero.CompiledModule, cfg wazero.ModuleConfig, state *callState, mem *limitedMemory) (time.Duration, error) {
+func (e *Engine) instantiate(ctx context.Context, rt wazero.Runtime, compiled wazero.CompiledModule, cfg wazero.ModuleConfig, state *callState, mem *limitedMemory) (time.Duration, error) {
 	state.meter = newMeter(ctx, state.limits.Fuel, state.limits.Timeout, mem)
 	// Host functions that block (HTTP) see the call's deadline.
 	callCtx, cancel := context.WithDeadline(ctx, state.meter.deadline)
@@ -133,7 +133,7 @@ func (e *Engine) instantiate(ctx context.Context, compiled wazero.CompiledModule
 	callCtx = experimental.WithMemoryAllocator(callCtx, mem)
 
 	start := time.Now()
-	inst, err := e.rt.InstantiateModule(callCtx, compiled, cfg.WithStartFunctions())
+	inst, err := rt.InstantiateModule(callCtx, compiled, cfg.WithStartFunctions())
 	if err != nil {
 		return time.Since(start), err
 	}

@@ -24,6 +24,9 @@ type Limits struct {
 	// stdout and stderr of ABI modules, stderr of plain modules). Logs past
 	// the cap are dropped and the result is marked LogsTruncated.
 	LogBytes int
+	// Notify bounds the progress reports and log messages a module sends
+	// its caller during the call (ABI v2); the zero value means defaults.
+	Notify NotifyLimits
 }
 
 // DefaultLimits are the limits `kiln run` uses when no flag overrides them.

@@ -20,6 +20,8 @@ type compiledEntry struct {
 	compiled wazero.CompiledModule
 	refs     int
 	evicted  bool
+	lru      *compiledLRU   // the LRU it belongs to (compiled or interpreted)
+	rt       wazero.Runtime // the runtime that compiled it, which instantiates it
 }
 
 func newCompiledLRU(capacity int) *compiledLRU {
@@ -42,7 +44,7 @@ func (c *compiledLRU) acquire(hash string) (*compiledEntry, bool) {
 // returns the modules that are now unreferenced and evicted, for the caller
 // to close.
 func (c *compiledLRU) add(hash string, compiled wazero.CompiledModule) (*compiledEntry, []wazero.CompiledModule) {
-	e := &compiledEntry{hash: hash, compiled: compiled, refs: 1}
+	e := &compiledEntry{hash: hash, compiled: compiled, refs: 1, lru: c}
 	c.byHash[hash] = c.order.PushFront(e)
 	var closable []wazero.CompiledModule
 	for c.order.Len() > c.capacity {

@@ -72,6 +72,9 @@ type Result struct {
 	// stdout), capped by Limits.LogBytes together with Logs.
 	Console       string
 	LogsTruncated bool
+	// Notifications counts the progress reports and log messages the
+	// module sent its caller (ABI v2), and those a limit dropped.
+	Notifications NotifyStats
 }
 
 // Usage is what a call used of its limits.
@@ -103,8 +106,17 @@ type Answer struct {
 	Text string
 }
 
-// LogEntry is one line from the log host function.
+// LogEntry is one line from the log host function, or one message from
+// kiln.log_message (ABI v2), whose data it holds as text.
 type LogEntry struct {
+	// Level is "debug", "info", "warn" or "error" for a log line, an MCP
+	// level ("debug" ... "emergency") for a log message.
 	Level   string `json:"level"`
+	Logger  string `json:"logger,omitempty"`
 	Message string `json:"message"`
+	// Live marks a log message (ABI v2): it was offered to the call's
+	// Notifier while the call ran, so front ends do not pass it on again
+	// after the call. Sent says whether the notification limits let it go.
+	Live bool `json:"-"`
+	Sent bool `json:"-"`
 }

@@ -14,7 +14,9 @@ import (
 // the instance in the background before it gives the admission back, so
 // that restoring is off the call's latency yet within the node's bounds.
 func (e *Engine) runWarm(ctx context.Context, m *Module, state *callState, leave func()) (execution, bool, error) {
-	if e.pools == nil || !m.restorable || state.oneOff {
+	if e.pools == nil || !m.restorable || state.oneOff || !e.Native(m) {
+		// Warm instances are of compiled code only: a module still on the
+		// interpreter runs its calls fresh (tier.go, RATIONALE.md).
 		return execution{}, false, nil
 	}
 	p := e.pools.enter(m.Hash)
@@ -103,6 +105,9 @@ func (e *Engine) snapshotOf(ctx context.Context, m *Module, p *modulePool, lim L
 	entry, err := e.acquire(ctx, m)
 	if err != nil {
 		return nil, err
+	}
+	if entry.lru != e.lru { // evicted since runWarm looked: not compiled now
+		return nil, e.release(ctx, entry)
 	}
 	setup := DefaultLimits()
 	setup.Memory = lim.Memory

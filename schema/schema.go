@@ -1,7 +1,8 @@
 // Package schema embeds Kiln's SQL migrations, one directory per dialect, so
 // the one binary can create and upgrade its own database (`kiln migrate`,
 // and at `kiln serve` start, through pkg/store). The directory also holds the
-// JSON Schemas of Kiln's documents (manifest.v1.schema.json), which are not
+// JSON Schemas of Kiln's documents (manifest.v1.schema.json and
+// manifest.v2.schema.json, one per module ABI version), which are not
 // embedded.
 //
 // A migration is a file NNNN_name.sql. Versions start at 1 and have no gaps,

@@ -26,6 +26,7 @@ func runAdmin(env *environment, args []string) int {
 		{"create-customer", "create a customer on a plan", adminCreateCustomer},
 		{"customers", "list customers", adminCustomers},
 		{"set-tier", "move a customer to another plan", adminSetTier},
+		{"set-operator", "make a user an operator account (or, with --undo, an ordinary user)", adminSetOperator},
 		{"plans", "list the plans and their limits", adminPlans},
 		{"set-plan", "create or change a plan (or override a built-in one)", adminSetPlan},
 		{"remove-plan", "remove a plan, or the override of a built-in one", adminRemovePlan},
@@ -112,6 +113,20 @@ func adminSetTier(env *environment, args []string) int {
 	var cf clientFlags
 	return operatorCommand(env, fs, &cf, args, 2, func(c *operatorClient, pos []string) ([]byte, error) {
 		return c.callJSON("PUT", "/customers/"+url.PathEscape(pos[0])+"/tier", map[string]string{"tier": pos[1]})
+	})
+}
+
+func adminSetOperator(env *environment, args []string) int {
+	fs := newFlagSet(env, "admin set-operator", "USER [--undo]",
+		"Makes a user (its id, or an email address that names one user) an operator\naccount: signed in, it uses the /operator pages and the operator API, and the\naudit log names it. --undo makes it an ordinary user again. Audited.")
+	undo := fs.Bool("undo", false, "make an operator account an ordinary user again")
+	var cf clientFlags
+	return operatorCommand(env, fs, &cf, args, 1, func(c *operatorClient, pos []string) ([]byte, error) {
+		method := "PUT"
+		if *undo {
+			method = "DELETE"
+		}
+		return c.callJSON(method, "/operators/"+url.PathEscape(pos[0]), nil)
 	})
 }
 

@@ -12,15 +12,17 @@ import (
 var layers = map[string]int{
 	// Leaves: formats, primitives and guards with no Kiln dependencies
 	// beyond their own layer's rule.
-	"schema":              0,
-	"toolkits/go/kiln":    0,
-	"toolkits/go":         0,
-	"sandbox/manifest":    0,
-	"sandbox/fuel":        0,
-	"sandbox/egress":      0,
-	"pkg/auth":            0,
-	"pkg/secrets":         0,
-	"pkg/ratelimit":       0,
+	"schema":           0,
+	"toolkits/go/kiln": 0,
+	"toolkits/go":      0,
+	"sandbox/manifest": 0,
+	"sandbox/fuel":     0,
+	"sandbox/egress":   0,
+	"pkg/auth":         0,
+	"pkg/secrets":      0,
+	"pkg/ratelimit":    0,
+	// Benchmark measurement, shared with the bench/extism module: MCP only.
+	"bench/mcpload":       0,
 	"pkg/signing":         1,
 	"pkg/config":          2,
 	"sandbox":             1,
@@ -34,6 +36,8 @@ var layers = map[string]int{
 	"pkg/build":           2,
 	"pkg/wizard":          4,
 	"pkg/testmodules":     3,
+	// The development library: build, sign, register (over build and store).
+	"pkg/devlibrary": 3,
 	// The eval's scripted LLM (over llmtest), and the eval on the wizard.
 	"pkg/wizard/eval/evalfake": 3,
 	"pkg/wizard/eval":          5,

@@ -284,3 +284,18 @@ func (zeros) Read(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// TestRunPrintsNotifications: `kiln run` prints a module's progress reports
+// and log messages (ABI v2) on stderr; log messages past the notification
+// limits are printed after the call, so none is lost to a terminal.
+func TestRunPrintsNotifications(t *testing.T) {
+	status, stdout, stderr := runKiln(t, "run", fixture("notify"), "--args", `{"case":3}`)
+	if status != 0 || !strings.Contains(stdout, "done") ||
+		!strings.Contains(stderr, "[progress] 5\n") || !strings.Contains(stderr, "[progress] 6\n") || strings.Contains(stderr, "[progress] 4") {
+		t.Fatalf("progress: status %d\nstdout %s\nstderr %s", status, stdout, stderr)
+	}
+	status, _, stderr = runKiln(t, "run", fixture("notify"), "--args", `{"case":2}`)
+	if n := strings.Count(stderr, "[info] w: line\n"); status != 0 || n != 5000 {
+		t.Fatalf("logs: status %d, %d lines of 5000\n%.300s", status, n, stderr)
+	}
+}

@@ -147,7 +147,8 @@ func runRun(env *environment, args []string) int {
 		fmt.Fprintln(env.stderr, "kiln run:", err)
 		return exitUsage
 	}
-	res, err := engine.Call(ctx, mod, sandbox.Request{Tool: *tool, Args: argsJSON, Env: envs.values, Limits: lim, Network: network})
+	res, err := engine.Call(ctx, mod, sandbox.Request{Tool: *tool, Args: argsJSON, Env: envs.values, Limits: lim, Network: network,
+		Notify: stderrNotifier{env.stderr}})
 	if err != nil {
 		return callFailed(env, mod, err)
 	}
@@ -177,7 +178,10 @@ func callFailed(env *environment, mod *sandbox.Module, err error) int {
 // sets the limit) on stderr, and the tool's result document on stdout.
 func printResult(env *environment, res sandbox.Result, lim sandbox.Limits) {
 	for _, l := range res.Logs {
-		fmt.Fprintf(env.stderr, "[%s] %s\n", l.Level, l.Message)
+		if l.Live && l.Sent {
+			continue // printed while the call ran
+		}
+		fmt.Fprintf(env.stderr, "[%s] %s%s\n", l.Level, loggerPrefix(l.Logger), l.Message)
 	}
 	if res.Console != "" {
 		fmt.Fprint(env.stderr, res.Console)
@@ -200,6 +204,39 @@ func printResult(env *environment, res sandbox.Result, lim sandbox.Limits) {
 		doc.Write(res.Answer.Document) // checked by the sandbox; print it as it came
 	}
 	fmt.Fprintln(env.stdout, doc.String())
+}
+
+// stderrNotifier prints a module's progress reports and log messages (ABI
+// v2) on stderr as they come, within the call's notification limits; the
+// log messages those limits drop are printed with the other logs after the
+// call, so a terminal sees them all.
+type stderrNotifier struct{ w io.Writer }
+
+func (n stderrNotifier) Progress(p sandbox.Progress) {
+	line := fmt.Sprintf("[progress] %g", p.Progress)
+	if p.Total > 0 {
+		line += fmt.Sprintf("/%g", p.Total)
+	}
+	if p.Message != "" {
+		line += " " + p.Message
+	}
+	fmt.Fprintln(n.w, line)
+}
+
+func (n stderrNotifier) Log(m sandbox.LogMessage) {
+	data := string(m.Data)
+	var text string
+	if json.Unmarshal(m.Data, &text) == nil {
+		data = text
+	}
+	fmt.Fprintf(n.w, "[%s] %s%s\n", m.Level, loggerPrefix(m.Logger), data)
+}
+
+func loggerPrefix(logger string) string {
+	if logger == "" {
+		return ""
+	}
+	return logger + ": "
 }
 
 // stoppedMessage says why the sandbox ended a call, and which flag moves

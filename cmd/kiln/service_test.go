@@ -96,7 +96,8 @@ func freeAddr(t *testing.T) string {
 func TestServeMigratesAndServesTheAPI(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "data")
 	addr := freeAddr(t)
-	cfg := config.Config{Addr: addr, DataDir: dataDir, Env: config.Development, BuildWorkers: 1}
+	// No drain delay: nothing balances load onto this node.
+	cfg := config.Config{Addr: addr, DataDir: dataDir, Env: config.Development, BuildWorkers: 1, Drain: config.Drain{Delay: time.Millisecond}}
 	logs := &syncWriter{w: &bytes.Buffer{}}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	resolved, err := cfg.Resolve(func(string) string { return "" }, logger)

@@ -36,7 +36,7 @@ const (
 func (s *Server) inTx(c echo.Context, fn func(tx *store.Store) error) error {
 	err := s.store.InTx(c.Request().Context(), fn)
 	if failed, ok := errors.AsType[*auditError](err); ok {
-		s.log.Error("a change was not made because its audit record could not be written",
+		s.log.ErrorContext(c.Request().Context(), "a change was not made because its audit record could not be written",
 			"action", failed.action, "target", failed.target, "error", failed.err)
 		return errorf(http.StatusInternalServerError, "the change was not made: its audit record could not be written; the server log has the details")
 	}
@@ -82,7 +82,7 @@ func (s *Server) audit(c echo.Context, tx *store.Store, customerID, action, targ
 // failure to record is logged rather than answered.
 func (s *Server) auditAlone(c echo.Context, customerID, action, target string, details map[string]any) {
 	if err := s.audit(c, s.store, customerID, action, target, details); err != nil {
-		s.log.Error("an audit record could not be written", "action", action, "target", target, "error", err)
+		s.log.ErrorContext(c.Request().Context(), "an audit record could not be written", "action", action, "target", target, "error", err)
 	}
 }
 

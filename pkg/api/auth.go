@@ -14,8 +14,9 @@ import (
 	"github.com/kilnhq/kiln/pkg/websession"
 )
 
-// operatorActor is the audit actor of operator API requests. There is one
-// operator credential, so there is nothing finer to record yet.
+// operatorActor is the audit actor of operator API requests made with the
+// operator token, which names nobody. A signed-in operator account acts as
+// "user:ID".
 const operatorActor = "operator"
 
 // principal is who a user API request acts for: an API key (KeyID) or a
@@ -42,12 +43,17 @@ const (
 
 func unauthorized(msg string) *Error { return errorf(http.StatusUnauthorized, "%s", msg) }
 
-// requireOperator admits requests bearing the operator token. Both sides
-// are hashed before the constant-time comparison, so neither the token's
-// bytes nor its length leak through timing.
+// requireOperator admits requests bearing the operator token, or the
+// browser session of a user flagged operator (with the session's CSRF
+// token on changes, as for the user API). Both sides of the token are
+// hashed before the constant-time comparison, so neither the token's bytes
+// nor its length leak through timing.
 func (s *Server) requireOperator(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		token, ok := auth.Bearer(c.Request())
+		if !ok && s.sessions != nil && websession.HasCookie(c.Request()) {
+			return s.admitOperatorSession(c, next)
+		}
 		if !ok {
 			return unauthorized("the operator API needs the operator token: Authorization: Bearer <KILN_OPERATOR_TOKEN>")
 		}
@@ -75,19 +81,42 @@ func (s *Server) requireCaller(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-func (s *Server) admitSession(c echo.Context, next echo.HandlerFunc) error {
-	r := c.Request()
+// browserUser is the signed-in user of a browser session; a request
+// that may change something must carry the session's CSRF token.
+func (s *Server) browserUser(r *http.Request) (store.UserSession, store.User, error) {
 	sess, user, err := s.sessions.Lookup(r)
 	if errors.Is(err, websession.ErrNoSession) {
-		return unauthorized("the browser session has expired or ended; sign in again at /oauth/login")
+		return sess, user, unauthorized("the browser session has expired or ended; sign in again at /oauth/login")
 	}
+	if err != nil {
+		return sess, user, err
+	}
+	if !safeMethod(r.Method) && !websession.CheckCSRF(r) {
+		return sess, user, errorf(http.StatusForbidden, "a request from a browser session needs the session's CSRF token in the %s header (GET /api/v1/session returns it)", websession.CSRFHeader)
+	}
+	return sess, user, nil
+}
+
+func (s *Server) admitSession(c echo.Context, next echo.HandlerFunc) error {
+	sess, user, err := s.browserUser(c.Request())
 	if err != nil {
 		return err
 	}
-	if !safeMethod(r.Method) && !websession.CheckCSRF(r) {
-		return errorf(http.StatusForbidden, "a request from a browser session needs the session's CSRF token in the %s header (GET /api/v1/session returns it)", websession.CSRFHeader)
-	}
 	c.Set(principalKey, principal{CustomerID: user.CustomerID, UserID: user.ID, role: parseRole(user.Role), session: &sess, user: &user})
+	c.Set(actorKey, "user:"+user.ID)
+	return next(c)
+}
+
+// admitOperatorSession admits the browser session of an operator account;
+// the audit log names the user.
+func (s *Server) admitOperatorSession(c echo.Context, next echo.HandlerFunc) error {
+	_, user, err := s.browserUser(c.Request())
+	if err != nil {
+		return err
+	}
+	if !user.Operator {
+		return errorf(http.StatusForbidden, "this account is not an operator; an operator makes it one with kiln admin set-operator, or use the operator token")
+	}
 	c.Set(actorKey, "user:"+user.ID)
 	return next(c)
 }

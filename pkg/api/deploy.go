@@ -25,6 +25,6 @@ func (s *Server) deploy(c echo.Context, serverID string, op func(Deployer, conte
 	// The request's context ends with the response; the deploy should not.
 	ctx := context.WithoutCancel(c.Request().Context())
 	if err := op(s.deployer, ctx, serverID); err != nil {
-		s.log.Warn("the MCP endpoint did not follow a change; the next resync retries", "server", serverID, "error", err)
+		s.log.WarnContext(c.Request().Context(), "the MCP endpoint did not follow a change; the next resync retries", "server", serverID, "error", err)
 	}
 }

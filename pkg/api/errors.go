@@ -73,7 +73,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		werr = c.JSON(e.Status, body)
 	}
 	if werr != nil {
-		s.log.Warn("writing an error response", "path", c.Path(), "error", werr)
+		s.log.WarnContext(c.Request().Context(), "writing an error response", "path", c.Path(), "error", werr)
 	}
 }
 
@@ -110,6 +110,6 @@ func (s *Server) describe(err error, c echo.Context) *Error {
 		// The client went away; nobody reads this answer.
 		return errorf(http.StatusServiceUnavailable, "the request was canceled")
 	}
-	s.log.Error("internal error", "method", c.Request().Method, "path", c.Path(), "error", err)
+	s.log.ErrorContext(c.Request().Context(), "internal error", "method", c.Request().Method, "path", c.Path(), "error", err)
 	return errorf(http.StatusInternalServerError, "internal error; the server log has the details")
 }

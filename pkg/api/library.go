@@ -86,3 +86,18 @@ func (s *Server) resolveLibrary(ctx context.Context, name, version string) (stor
 	}
 	return store.LibraryModule{}, notFound("there is no library module %s", name)
 }
+
+// getDevLibrary answers the development library's progress (pkg/devlibrary
+// writes it): what the library page shows while a development node builds
+// the curated library. {"state": "none"} when no node has started that
+// work, as in production.
+func (s *Server) getDevLibrary(c echo.Context) error {
+	d, err := s.store.DevLibrary(c.Request().Context())
+	if errors.Is(err, store.ErrNotFound) {
+		return c.JSON(http.StatusOK, map[string]string{"state": "none"})
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSONBlob(http.StatusOK, d.Status)
+}

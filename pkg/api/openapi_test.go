@@ -50,11 +50,11 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	// Authenticated operations say how, and document the 401. The user API
 	// takes an API key or the wizard's session; /session only the latter.
 	for _, op := range c.ops {
-		public := strings.HasPrefix(op.template, "/healthz") || op.template == "/api/v1/openapi.json"
+		public := slices.Contains([]string{"/healthz", "/livez", "/readyz", "/api/v1/openapi.json"}, op.template)
 		want := []string{"apiKey", "session"}
 		switch {
 		case strings.HasPrefix(op.template, "/api/v1/admin/"):
-			want = []string{"operatorToken"}
+			want = []string{"operatorToken", "session"}
 		case op.template == "/api/v1/session":
 			want = []string{"session"}
 		}

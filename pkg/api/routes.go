@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -21,6 +23,8 @@ const (
 func (s *Server) routes() {
 	e := s.echo
 	e.GET("/healthz", s.healthz)
+	e.GET("/livez", s.healthz)
+	e.GET("/readyz", s.readyz)
 	e.GET("/api/v1/openapi.json", s.openAPI)
 
 	// Every user route names the least role it needs: the policy of
@@ -31,6 +35,7 @@ func (s *Server) routes() {
 	user(http.MethodGet, "/account", roleMember, s.getAccount)
 	user(http.MethodGet, "/session", roleMember, s.getSession)
 	user(http.MethodGet, "/library", roleMember, s.listAvailableLibrary)
+	user(http.MethodGet, "/library/dev", roleMember, s.getDevLibrary)
 	user(http.MethodGet, "/servers", roleMember, s.listServers)
 	user(http.MethodPost, "/servers", roleMember, s.createServer)
 	user(http.MethodGet, "/servers/:server", roleMember, s.getServer)
@@ -88,10 +93,35 @@ func (s *Server) routes() {
 	admin(http.MethodDelete, "/oauth-clients/:client", s.deleteOAuthClient, maxJSONBody)
 	admin(http.MethodGet, "/oauth-signing-keys", s.listSigningKeys, maxJSONBody)
 	admin(http.MethodPost, "/oauth-signing-keys", s.rotateSigningKeys, maxJSONBody)
+	admin(http.MethodPut, "/operators/:user", s.grantOperator, maxJSONBody)
+	admin(http.MethodDelete, "/operators/:user", s.revokeOperator, maxJSONBody)
 	admin(http.MethodGet, "/audit", s.listAudit, maxJSONBody)
 	admin(http.MethodGet, "/llm-usage", s.listLLMUsage, maxJSONBody)
 }
 
+// healthz answers /healthz and /livez: the process is alive and serving
+// HTTP. It checks nothing else, so that a database outage does not make
+// an orchestrator restart every node (readiness is /readyz).
 func (s *Server) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz answers whether this node should get new work (Config.Ready):
+// 503 with the reason while it is draining, its database does not answer
+// or lacks migrations. Never cached: load balancers poll it.
+func (s *Server) readyz(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "no-store")
+	if err := s.ready(c.Request().Context()); err != nil {
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// storeAnswers is the readiness of an API without Config.Ready.
+func (s *Server) storeAnswers(ctx context.Context) error {
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.WarnContext(ctx, "not ready: the database does not answer", "error", err)
+		return errors.New("the database does not answer")
+	}
+	return nil
 }

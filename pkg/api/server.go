@@ -71,6 +71,10 @@ type Config struct {
 	// Wizard runs the wizard's sessions (/api/v1/wizard). Nil: those
 	// routes answer 503.
 	Wizard *wizard.Wizard
+	// Ready answers /readyz: nil when the node should get new work, else
+	// why not, in words anyone may see (service.Service.Ready). Nil:
+	// ready whenever the store answers.
+	Ready func(context.Context) error
 }
 
 // Deployer puts server changes into effect (on every node).
@@ -96,6 +100,7 @@ type Server struct {
 	deployer     Deployer
 	sessions     *websession.Manager
 	wizard       *wizard.Wizard
+	ready        func(context.Context) error
 }
 
 // New builds the HTTP handler.
@@ -115,6 +120,10 @@ func New(d Config) (*Server, error) {
 		echo: e, log: d.Logger, store: d.Store, catalog: d.Catalog, engine: d.Engine, builds: d.Builds,
 		secrets: d.Secrets, operatorHash: sha256.Sum256([]byte(d.OperatorToken.Reveal())),
 		libraryKeys: d.LibraryKeys, deployer: d.Deployer, sessions: d.Sessions, wizard: d.Wizard,
+		ready: d.Ready,
+	}
+	if s.ready == nil {
+		s.ready = s.storeAnswers
 	}
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -17,6 +18,38 @@ import (
 
 type createServerKeyRequest struct {
 	Name string `json:"name"`
+	// Tools limits the key to these tools of the server (per-tool
+	// authorization); absent: every tool, including those added later.
+	// Raw, so that an explicit null is refused rather than read as absent.
+	Tools json.RawMessage `json:"tools"`
+}
+
+// maxKeyTools bounds a key's tool list: a server has at most this many
+// tools worth naming one by one.
+const maxKeyTools = 256
+
+// checkKeyTools validates a key's tool list: names as tools are named,
+// none twice, at least one (an empty list would be a key for nothing).
+// Names need not be deployed yet: a key may be made before its tool.
+func checkKeyTools(raw json.RawMessage) (store.StringList, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	var tools []string
+	if err := json.Unmarshal(raw, &tools); err != nil || len(tools) == 0 || len(tools) > maxKeyTools {
+		return nil, badRequest("tools: list 1 to %d tool names, or leave tools out for a key good for every tool", maxKeyTools)
+	}
+	seen := map[string]bool{}
+	for _, name := range tools {
+		if err := checkToolName("tools", name); err != nil {
+			return nil, err
+		}
+		if seen[name] {
+			return nil, badRequest("tools: %q is listed twice", name)
+		}
+		seen[name] = true
+	}
+	return store.StringList(tools), nil
 }
 
 func (s *Server) createServerKey(c echo.Context) error {
@@ -27,6 +60,10 @@ func (s *Server) createServerKey(c echo.Context) error {
 	if err := checkText("name", req.Name, maxTextName, false); err != nil {
 		return err
 	}
+	tools, err := checkKeyTools(req.Tools)
+	if err != nil {
+		return err
+	}
 	srv, err := s.server(c)
 	if err != nil {
 		return err
@@ -34,7 +71,7 @@ func (s *Server) createServerKey(c echo.Context) error {
 	ctx := c.Request().Context()
 	secret := apikey.New()
 	key := store.APIKey{CustomerID: srv.CustomerID, ServerID: &srv.ID, Name: req.Name,
-		Prefix: secret[:apikey.PrefixLength], Hash: store.HashAPIKey(secret)}
+		Prefix: secret[:apikey.PrefixLength], Hash: store.HashAPIKey(secret), Tools: tools}
 	if p := caller(c); p.UserID != "" {
 		key.UserID = &p.UserID
 	}
@@ -43,7 +80,7 @@ func (s *Server) createServerKey(c echo.Context) error {
 			return err
 		}
 		return s.audit(c, tx, srv.CustomerID, store.ActionAPIKeyCreate, key.ID, map[string]any{
-			"prefix": key.Prefix, "name": key.Name, "server_id": srv.ID,
+			"prefix": key.Prefix, "name": key.Name, "server_id": srv.ID, "tools": key.Tools,
 		})
 	})
 	if errors.Is(err, store.ErrNotFound) { // the server was deleted meanwhile

@@ -53,3 +53,32 @@ func TestServerKeys(t *testing.T) {
 		h.do("DELETE", path+"/key_nope", key, nil).want(t, 404)
 	})
 }
+
+// TestServerKeyLimitedToTools: a server key may be limited to some tools
+// (listed back on the key); null, an empty list, a bad name, a name twice
+// or more than 256 names are refused with a 400 saying so.
+func TestServerKeyLimitedToTools(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		_, key := h.customer("free")
+		path := "/api/v1/servers/" + h.server(key, "s").ID + "/keys"
+		var created struct{ Tools []string }
+		h.do("POST", path, key, map[string]any{"name": "one", "tools": []string{"echo", "count.words"}}).want(t, 201).decode(t, &created)
+		if strings.Join(created.Tools, ",") != "echo,count.words" {
+			t.Fatalf("created key's tools %v", created.Tools)
+		}
+		var list struct{ Items []struct{ Tools []string } }
+		h.do("GET", path, key, nil).want(t, 200).decode(t, &list)
+		if len(list.Items) != 1 || len(list.Items[0].Tools) != 2 {
+			t.Fatalf("listed %+v", list)
+		}
+		many := make([]string, 257)
+		for i := range many {
+			many[i] = "t" + strings.Repeat("x", i%60) + string(rune('a'+i%26)) + strings.Repeat("y", i/26)
+		}
+		for _, tools := range []any{nil, []string{}, []string{"has space"}, []string{"a", "a"}, many, []string{strings.Repeat("n", 65)}, "echo", []any{1}} {
+			if r := h.do("POST", path, key, map[string]any{"tools": tools}).want(t, 400); !strings.Contains(string(r.body), "tools") {
+				t.Errorf("tools %v: %s", tools, r.body)
+			}
+		}
+	})
+}

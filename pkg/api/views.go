@@ -32,13 +32,15 @@ type apiKeyView struct {
 	ExpiresAt  *time.Time `json:"expires_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
 	RevokedAt  *time.Time `json:"revoked_at"`
+	// Tools are the only tools a server key may list and call; absent: all.
+	Tools []string `json:"tools,omitempty"`
 	// Key is the key itself, present only in the answer that created it.
 	Key string `json:"key,omitempty"`
 }
 
 func viewAPIKey(k store.APIKey) apiKeyView {
 	return apiKeyView{ID: k.ID, CustomerID: k.CustomerID, ServerID: k.ServerID, Name: k.Name, Prefix: k.Prefix,
-		CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt}
+		CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt, Tools: k.Tools}
 }
 
 type serverView struct {

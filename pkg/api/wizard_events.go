@@ -47,7 +47,7 @@ func (s *Server) streamWizard(c echo.Context) error {
 	if err != nil {
 		// The status is sent: say it in the stream, and log Kiln's failures.
 		if ctx.Err() == nil {
-			s.log.Warn("wizard event stream", "session", id, "error", err)
+			s.log.WarnContext(c.Request().Context(), "wizard event stream", "session", id, "error", err)
 		}
 		return nil
 	}

@@ -21,46 +21,9 @@ import (
 	"github.com/kilnhq/kiln/pkg/store/storetest"
 	"github.com/kilnhq/kiln/pkg/tier"
 	"github.com/kilnhq/kiln/pkg/wizard"
+	"github.com/kilnhq/kiln/pkg/wizard/eval/evalfake"
 	"github.com/kilnhq/kiln/sandbox"
 )
-
-const wizardCountSource = `package main
-
-import (
-	"context"
-	"strings"
-
-	"github.com/kilnhq/kiln/toolkits/go/kiln"
-)
-
-type in struct {
-	Text string ` + "`json:\"text\" description:\"The text\"`" + `
-}
-
-type out struct {
-	Words int ` + "`json:\"words\"`" + `
-}
-
-func handle(_ context.Context, i in) (out, error) {
-	return out{Words: len(strings.Fields(i.Text))}, nil
-}
-
-func main() {
-	kiln.Run(kiln.Module{Tools: []kiln.Tool{kiln.NewTool("count_words", "Counts the words of a text", handle)}})
-}
-`
-
-var wizardCountSpec = map[string]any{
-	"name": "count_words", "description": "Counts the words of a text",
-	"input_schema":  map[string]any{"type": "object", "properties": map[string]any{"text": map[string]any{"type": "string"}}, "required": []string{"text"}},
-	"output_schema": map[string]any{"type": "object", "properties": map[string]any{"words": map[string]any{"type": "integer"}}, "required": []string{"words"}},
-	"samples":       []any{map[string]any{"text": "a b c"}},
-}
-
-func llmAnswer(v any) llmtest.Reply {
-	b, _ := json.Marshal(v)
-	return llmtest.Answer(string(b))
-}
 
 // wizardHarness is the API with a wizard whose LLM is a fake OpenAI endpoint.
 func wizardHarness(t *testing.T, s *store.Store) (*harness, *llmtest.Server) {
@@ -156,7 +119,7 @@ func TestWizardAPI(t *testing.T) {
 		h, fake := wizardHarness(t, s)
 		_, key := h.customer("free")
 		_, other := h.customer("free")
-		fake.Enqueue(llmAnswer(map[string]any{"tools": []any{wizardCountSpec}}), llmAnswer(map[string]string{"main_go": wizardCountSource}))
+		evalfake.ScriptCountWords(fake)
 
 		h.do("POST", "/api/v1/wizard/sessions", key, map[string]any{}).want(t, 422)
 		var w wizardJSON
@@ -277,7 +240,7 @@ func TestWizardQuota(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, key := h.customer("tiny")
-	fake.Enqueue(llmAnswer(map[string]any{"tools": []any{wizardCountSpec}}))
+	fake.Enqueue(evalfake.CountWordsProposal())
 	var w wizardJSON
 	h.do("POST", "/api/v1/wizard/sessions", key, map[string]any{"description": "count words"}).want(t, 201).decode(t, &w)
 	h.events(t, key, w.ID, 0)

@@ -58,20 +58,38 @@ func Check(ctx context.Context, st *store.Store, log *slog.Logger, token string)
 	if !strings.HasPrefix(token, Prefix) {
 		return store.APIKey{}, ErrInvalid
 	}
-	key, err := st.APIKeyByHash(ctx, store.HashAPIKey(token))
+	key, err := lookup(ctx, st, store.HashAPIKey(token))
+	if err != nil {
+		return store.APIKey{}, err
+	}
+	return verify(ctx, st, log, key)
+}
+
+// lookup finds the key with hash, revoked or not.
+func lookup(ctx context.Context, st *store.Store, hash []byte) (store.APIKey, error) {
+	key, err := st.APIKeyByHash(ctx, hash)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return store.APIKey{}, ErrInvalid
 	case err != nil:
 		return store.APIKey{}, fmt.Errorf("apikey: %w", err)
 	}
+	return key, nil
+}
+
+// verify is the one set of rules a found key must pass, whether read from
+// the store or from a Cache: usable at the store's clock; its use recorded
+// at most once a minute. The key returned carries the recorded use.
+func verify(ctx context.Context, st *store.Store, log *slog.Logger, key store.APIKey) (store.APIKey, error) {
 	now := st.Now()
 	if !key.Usable(now) {
 		return store.APIKey{}, ErrUnusable
 	}
 	if key.LastUsedAt == nil || now.Sub(*key.LastUsedAt) > touchEvery {
 		if err := st.TouchAPIKey(ctx, key.ID, now); err != nil {
-			log.Warn("recording API key use", "key", key.ID, "error", err)
+			log.WarnContext(ctx, "recording API key use", "key", key.ID, "error", err)
+		} else {
+			key.LastUsedAt = &now
 		}
 	}
 	return key, nil

@@ -17,6 +17,36 @@ import (
 // ScopeMCP is the scope an OAuth access token needs to call a server's tools.
 const ScopeMCP = "mcp"
 
+// ScopeToolPrefix, followed by a tool's name, is the scope of an access
+// token limited to that tool of its server: per-tool authorization, as a
+// server key's tool list is for API keys. A token with ScopeMCP may use
+// every tool.
+const ScopeToolPrefix = "mcp:tool:"
+
+// toolNamePattern is MCP's tool name rule, which Kiln's tools follow.
+var toolNamePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+// ValidToolScope reports whether scope is ScopeToolPrefix and a tool name.
+func ValidToolScope(scope string) bool {
+	name, ok := strings.CutPrefix(scope, ScopeToolPrefix)
+	return ok && toolNamePattern.MatchString(name)
+}
+
+// ToolScopes says which tools a token's scopes allow: every tool (nil)
+// with ScopeMCP, else the tools its ScopeToolPrefix scopes name; ok is
+// false when they allow none, and the token may not use the server at all.
+func ToolScopes(scopes []string) (tools []string, ok bool) {
+	for _, s := range scopes {
+		if s == ScopeMCP {
+			return nil, true
+		}
+		if ValidToolScope(s) {
+			tools = append(tools, strings.TrimPrefix(s, ScopeToolPrefix))
+		}
+	}
+	return tools, len(tools) > 0
+}
+
 // ErrInvalidToken is what a TokenVerifier returns (wrapped) for a token that
 // is malformed, badly signed, expired, revoked or for another audience.
 var ErrInvalidToken = errors.New("auth: invalid access token")

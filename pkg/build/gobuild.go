@@ -90,7 +90,7 @@ func (e *SourceError) Error() string { return "build: " + e.Reason }
 // BuildDir builds the Go files of dir (not its subdirectories) into a tool
 // module with an embedded manifest.
 func (b *GoBuilder) BuildDir(ctx context.Context, dir string) ([]byte, error) {
-	files, err := readSource(dir)
+	files, err := ReadSource(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +247,10 @@ func (b *GoBuilder) trimGoCache(goCache string) error {
 	return nil
 }
 
-func readSource(dir string) (map[string][]byte, error) {
+// ReadSource reads the Go files of dir (not its subdirectories, not its
+// _test.go files): the source BuildDir builds, for callers that hand it to
+// a Pool.
+func ReadSource(dir string) (map[string][]byte, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, &SourceError{Reason: fmt.Sprintf("reading source directory: %v", err)}

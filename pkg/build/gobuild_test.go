@@ -16,7 +16,7 @@ import (
 
 func newBuilder(t *testing.T) *build.GoBuilder {
 	t.Helper()
-	engine, err := sandbox.NewEngine(context.Background(), sandbox.Config{})
+	engine, err := sandbox.NewEngine(context.Background(), sandbox.Config{CacheDir: modules.Dir(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

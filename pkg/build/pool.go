@@ -239,6 +239,13 @@ func (p *Pool) buildInSlot(ctx context.Context, key flightKey, files map[string]
 	return Artifact{Wasm: wasm, Hash: hex.EncodeToString(sum[:]), SourceKey: key.source}, nil
 }
 
+// SourceKey is the Artifact.SourceKey files would build with, without
+// building: a caller that stored a build under its key can tell that it is
+// current.
+func (p *Pool) SourceKey(ctx context.Context, files map[string][]byte) (string, error) {
+	return p.sourceKey(ctx, files)
+}
+
 // sourceKey hashes everything a build's output depends on. Every part is
 // length-prefixed so no two different inputs can hash the same bytes.
 func (p *Pool) sourceKey(ctx context.Context, files map[string][]byte) (string, error) {

@@ -45,6 +45,13 @@ type Config struct {
 	LibraryKeys  string // --library-keys, KILN_LIBRARY_KEYS: trusted library signing keys
 	BuildWorkers int    // --build-workers, KILN_BUILD_WORKERS
 	RedisURL     string // --redis-url, KILN_REDIS_URL; empty: rate limits per node
+	// Cache is the directory of the compiled-module and Go build caches
+	// (--cache-dir, KILN_CACHE_DIR); empty means <data-dir>/cache.
+	Cache string
+	// DevLibrary builds, signs and registers the curated library of a
+	// source checkout at start, in development only (--dev-library,
+	// KILN_DEV_LIBRARY; default true).
+	DevLibrary bool
 	// EgressAllowPrivate lists address ranges tools may reach despite the
 	// SSRF checks (--egress-allow-private, KILN_EGRESS_ALLOW_PRIVATE).
 	EgressAllowPrivate string
@@ -69,6 +76,10 @@ type Config struct {
 	MemoryLimitPercent int
 	// Observe are the log and metrics settings (observe.go).
 	Observe Observe
+	// Drain is how serve stops on SIGTERM; DB bounds the database
+	// connection pool (lifecycle.go).
+	Drain Drain
+	DB    DBPool
 
 	// envErrs are environment values that could not be parsed when the
 	// flags were registered; Validate reports them.
@@ -141,8 +152,18 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv Getenv) {
 	fs.IntVar(&c.MCPIPRequestsPerMinute, "mcp-ip-requests-per-minute",
 		c.envInt(getenv, "KILN_MCP_IP_REQUESTS_PER_MINUTE", DefaultMCPIPRequestsPerMinute),
 		"most MCP requests a minute from one client address (an IPv6 /64), before authentication\n(env KILN_MCP_IP_REQUESTS_PER_MINUTE)")
+	fs.StringVar(&c.Cache, "cache-dir", getenv("KILN_CACHE_DIR"),
+		"directory of the compiled-module and Go build caches; empty: <data-dir>/cache (env KILN_CACHE_DIR)")
+	devLibrary := orDefault(getenv, "KILN_DEV_LIBRARY", "true")
+	on, err = strconv.ParseBool(devLibrary)
+	if err != nil {
+		c.envErrs = append(c.envErrs, fmt.Errorf("config: KILN_DEV_LIBRARY is %q; it must be true or false", devLibrary))
+	}
+	fs.BoolVar(&c.DevLibrary, "dev-library", on,
+		"in development, build the curated library of the source checkout (toolkits/library), sign it with the\ndevelopment key and register it in the background at start; never in production (env KILN_DEV_LIBRARY)")
 	c.registerHTTP(fs, getenv)
 	c.Observe.register(fs, getenv)
+	c.registerLifecycle(fs, getenv)
 }
 
 // AllowPrivatePrefixes parses EgressAllowPrivate.
@@ -189,6 +210,7 @@ func (c *Config) Validate() error {
 	if c.serve {
 		errs = append(errs, c.validateHTTP()...)
 		errs = append(errs, c.Observe.validate()...)
+		errs = append(errs, c.validateLifecycle()...)
 	}
 	if c.PublicURL != "" {
 		if _, err := ParsePublicURL(c.PublicURL, false); err != nil {
@@ -212,10 +234,17 @@ func (c *Config) Validate() error {
 }
 
 // CacheDir is where compiled modules are cached on disk.
-func (c *Config) CacheDir() string { return filepath.Join(c.DataDir, "cache", "wasm") }
+func (c *Config) CacheDir() string { return filepath.Join(c.cacheRoot(), "wasm") }
 
 // GoCacheDir is the GOCACHE used for tool builds.
-func (c *Config) GoCacheDir() string { return filepath.Join(c.DataDir, "cache", "go-build") }
+func (c *Config) GoCacheDir() string { return filepath.Join(c.cacheRoot(), "go-build") }
+
+func (c *Config) cacheRoot() string {
+	if c.Cache != "" {
+		return c.Cache
+	}
+	return filepath.Join(c.DataDir, "cache")
+}
 
 // ParsePublicURL checks a public URL: an absolute http or https URL (https
 // only when requireHTTPS), with a host, without credentials, query or

@@ -226,6 +226,11 @@ func TestValidate(t *testing.T) {
 		{map[string]string{"KILN_MCP_IP_REQUESTS_PER_MINUTE": "lots"}, nil, "KILN_MCP_IP_REQUESTS_PER_MINUTE"},
 		{nil, []string{"--mcp-ip-requests-per-minute", "0"}, "--mcp-ip-requests-per-minute/KILN_MCP_IP_REQUESTS_PER_MINUTE is 0; it must be at least 1"},
 		{map[string]string{"KILN_MCP_IP_REQUESTS_PER_MINUTE": "-5"}, nil, "is -5; it must be at least 1"},
+		{map[string]string{"KILN_OTLP_ENDPOINT": "otel-collector:4318"}, nil, "KILN_OTLP_ENDPOINT"},
+		{nil, []string{"--otlp-endpoint", "grpc://collector"}, "http:// or https://"},
+		{map[string]string{"KILN_TRACE_SAMPLE": "half"}, nil, "KILN_TRACE_SAMPLE"},
+		{nil, []string{"--trace-sample", "1.5"}, "from 0 to 1"},
+		{nil, []string{"--trace-sample", "-0.1"}, "from 0 to 1"},
 	} {
 		err := parse(t, tc.env, tc.args...).Validate()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

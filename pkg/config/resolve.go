@@ -67,6 +67,10 @@ type Resolved struct {
 	// LibraryKeys are the keys library uploads must be signed with. Empty
 	// means every upload is refused.
 	LibraryKeys []signing.PublicKey
+	// LibrarySigningKey is the development library signing key of the
+	// data directory, which development trusts; nil in production and when
+	// KILN_LIBRARY_KEYS names the trusted keys.
+	LibrarySigningKey *signing.PrivateKey
 	// OIDCClientSecret is Kiln's secret at the upstream OpenID Connect
 	// provider, from KILN_OIDC_CLIENT_SECRET (empty: a public client).
 	OIDCClientSecret Token
@@ -178,7 +182,7 @@ func (c *Config) resolveDevelopment(getenv Getenv, logger *slog.Logger) (Resolve
 	if r.OperatorToken, err = c.devOperatorToken(getenv, logger); err != nil {
 		return Resolved{}, err
 	}
-	if r.LibraryKeys, err = c.devLibraryKeys(logger); err != nil {
+	if r.LibraryKeys, r.LibrarySigningKey, err = c.devLibraryKeys(logger); err != nil {
 		return Resolved{}, err
 	}
 	return r, nil
@@ -221,13 +225,13 @@ func ReadOperatorTokenFile(dataDir string) (Token, error) {
 	return checkOperatorToken(text, filepath.Join(dataDir, OperatorTokenFile))
 }
 
-func (c *Config) devLibraryKeys(logger *slog.Logger) ([]signing.PublicKey, error) {
+func (c *Config) devLibraryKeys(logger *slog.Logger) ([]signing.PublicKey, *signing.PrivateKey, error) {
 	if c.LibraryKeys != "" {
 		keys, err := signing.ParsePublicKeys(c.LibraryKeys)
 		if err != nil {
-			return nil, fmt.Errorf("config: KILN_LIBRARY_KEYS: %w", err)
+			return nil, nil, fmt.Errorf("config: KILN_LIBRARY_KEYS: %w", err)
 		}
-		return keys, nil
+		return keys, nil, nil
 	}
 	path := filepath.Join(c.DataDir, LibraryKeyFile)
 	text, created, err := readOrCreateSecretFile(path, func() (string, error) {
@@ -238,11 +242,11 @@ func (c *Config) devLibraryKeys(logger *slog.Logger) ([]signing.PublicKey, error
 		return k.Text(), nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("config: library signing key: %w", err)
+		return nil, nil, fmt.Errorf("config: library signing key: %w", err)
 	}
 	k, err := signing.ParsePrivateKey(text)
 	if err != nil {
-		return nil, fmt.Errorf("config: %s: %w", path, err)
+		return nil, nil, fmt.Errorf("config: %s: %w", path, err)
 	}
 	if created {
 		logger.Warn("development mode: generated a library signing key and trust it (sign uploads with kiln library sign --key)",
@@ -250,7 +254,7 @@ func (c *Config) devLibraryKeys(logger *slog.Logger) ([]signing.PublicKey, error
 	} else {
 		logger.Info("development mode: trusting the library signing key file", "path", path, "public_key", k.Public().String())
 	}
-	return []signing.PublicKey{k.Public()}, nil
+	return []signing.PublicKey{k.Public()}, &k, nil
 }
 
 // displayAddr turns a listen address into one a browser can use: an empty or

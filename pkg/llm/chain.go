@@ -171,7 +171,9 @@ func (c *Chain) once(ctx context.Context, p Provider, q *question, req Request) 
 	actx, cancel := context.WithTimeout(ctx, c.opts.AttemptTimeout)
 	defer cancel()
 	start := c.opts.Now()
+	actx, span := startSpan(actx, p)
 	resp, err := p.Complete(actx, req)
+	endSpan(span, p, resp, err)
 	lat := c.opts.Now().Sub(start)
 	q.attempts++
 	if err != nil {

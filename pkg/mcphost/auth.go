@@ -36,10 +36,12 @@ func (h *Host) authenticate(w http.ResponseWriter, r *http.Request, serverID str
 		if !ok {
 			return store.APIKey{}, false
 		}
-		// The call's actor is the OAuth token (and through it the user).
-		return store.APIKey{ID: "oauth:" + at.ID}, true
+		// The call's actor is the OAuth token (and through it the user);
+		// its mcp:tool: scopes limit it as a key's tool list does.
+		tools, _ := auth.ToolScopes(at.Scopes)
+		return store.APIKey{ID: "oauth:" + at.ID, Tools: tools}, true
 	}
-	key, err := apikey.Check(r.Context(), h.store, h.log, token)
+	key, err := h.keys.Check(r.Context(), token)
 	switch {
 	case errors.Is(err, apikey.ErrInvalid) && !strings.HasPrefix(token, apikey.Prefix):
 		return invalid("The bearer token is not a Kiln API key or access token.")
@@ -48,7 +50,7 @@ func (h *Host) authenticate(w http.ResponseWriter, r *http.Request, serverID str
 	case errors.Is(err, apikey.ErrUnusable):
 		return invalid("The API key is revoked or expired.")
 	case err != nil:
-		h.log.Error("checking an API key", "error", err)
+		h.log.ErrorContext(r.Context(), "checking an API key", "error", err)
 		writeError(w, http.StatusServiceUnavailable, nil, "Kiln could not check the API key; try again shortly.")
 		return store.APIKey{}, false
 	case key.ServerID == nil:

@@ -5,90 +5,79 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/modelcontextprotocol/go-sdk/mcp"
-
+	"github.com/kilnhq/kiln/bench/mcpload"
+	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/kilnhq/kiln/pkg/store/storetest"
 	"github.com/kilnhq/kiln/sandbox"
 )
 
-// measured is one server's numbers in BenchmarkIsolation.
-type measured struct {
-	name         string
-	p50, p99     time.Duration // one client, sequential calls
-	cps1         float64       // calls per second, one client
-	p50x4, p99x4 time.Duration // four clients at once
-	cps4         float64
-}
-
-// BenchmarkIsolation compares, in one run, MCP tools/call of a trivial
-// tool (echo) over HTTP on 127.0.0.1: (a) a native go-sdk server with the
-// tool as a Go function, (c) Kiln running every call on a fresh instance
+// BenchmarkIsolation compares, in one run, MCP tools/call over HTTP on
+// 127.0.0.1 of (a) a native go-sdk server with the tool as a Go function,
+// (c) Kiln running every call on a fresh instance
 // (sandbox.Config.FreshInstances) and (d) Kiln running calls on warm
-// instances restored from a snapshot (the default). Each gets b.N
-// sequential calls from one client, then four clients for a second. With
-// KILN_BENCH_RESULTS set, it writes a Markdown table of the numbers and
-// ratios to that file (Taskfile task bench-isolation writes
-// bench/results.md):
+// instances restored from a snapshot (the default), on SQLite and, when
+// KILN_TEST_DATABASE_URL is set, on PostgreSQL; the tool is a trivial echo.
+// Then the real library tool convert_units: (e) its Go source compiled
+// natively behind a go-sdk server (bench_native_units_test.go) and (f) the
+// library module in Kiln. Engines compile before the first call
+// (NoInterpreter), so the numbers are of the steady state. Each server gets
+// b.N sequential calls from one client, then four clients for a second.
+// With KILN_BENCH_RESULTS set, it writes a Markdown table of the numbers
+// and ratios to that file (Taskfile task bench-isolation):
 //
 //	go test ./pkg/mcphost -run '^$' -bench Isolation -benchtime 400x
 func BenchmarkIsolation(b *testing.B) {
-	fresh, err := sandbox.NewEngine(context.Background(), sandbox.Config{FreshInstances: true})
-	if err != nil {
-		b.Fatal(err)
+	engine := func(cfg sandbox.Config) *sandbox.Engine {
+		cfg.NoInterpreter = true
+		e, err := sandbox.NewEngine(context.Background(), cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { e.Close(context.Background()) })
+		return e
 	}
-	b.Cleanup(func() { fresh.Close(context.Background()) })
-	warm, err := sandbox.NewEngine(context.Background(), sandbox.Config{})
-	if err != nil {
-		b.Fatal(err)
+	fresh, warm := engine(sandbox.Config{FreshInstances: true}), engine(sandbox.Config{})
+	echoArgs := map[string]any{"text": "hello, benchmark"}
+	kiln := func(name string, s *store.Store, e *sandbox.Engine, spec toolSpec, args map[string]any, base int) mcpload.Target {
+		env := newEnv(b, s, envOptions{ipLimit: 1 << 30, engine: e})
+		srv := env.addServer(bigPlan.Name, spec)
+		return mcpload.Target{Name: name, Tool: spec.name, Args: args, Session: connect(b, env.url(srv.ID), srv.key), Base: base}
 	}
-	b.Cleanup(func() { warm.Close(context.Background()) })
-	sessions := []struct {
-		name string
-		s    *mcp.ClientSession
-	}{{"(a) native go-sdk", connect(b, nativeServer(b), "")}}
-	for _, k := range []struct {
-		name   string
-		engine *sandbox.Engine
-	}{{"(c) Kiln, fresh instance per call", fresh}, {"(d) Kiln, snapshot-restore", warm}} {
-		e := newEnv(b, storetest.SQLite(b), envOptions{ipLimit: 1 << 30, engine: k.engine})
-		srv := e.addServer(bigPlan.Name, toolSpec{"echo", "echo", toolsModule(b)})
-		sessions = append(sessions, struct {
-			name string
-			s    *mcp.ClientSession
-		}{k.name, connect(b, e.url(srv.ID), srv.key)})
+	echo := toolSpec{"echo", "echo", toolsModule(b)}
+	targets := []mcpload.Target{
+		{Name: "(a) native go-sdk, echo", Tool: "echo", Args: echoArgs, Session: connect(b, nativeServer(b), ""), Base: 0},
+		kiln("(c) Kiln, fresh instance per call, SQLite", storetest.SQLite(b), fresh, echo, echoArgs, 0),
+		kiln("(d) Kiln, snapshot-restore, SQLite", storetest.SQLite(b), warm, echo, echoArgs, 0),
 	}
-	args := map[string]any{"text": "hello, benchmark"}
-	var results []measured
+	if pg, ok := storetest.Postgres(b); ok {
+		targets = append(targets, kiln("(d) Kiln, snapshot-restore, PostgreSQL", pg, warm, echo, echoArgs, 0))
+	}
+	convert := map[string]any{"value": 12.5, "from": "mi", "to": "km"}
+	units := toolSpec{"convert_units", "convert_units", builds.Go(b, "toolkits/library/units")}
+	targets = append(targets, mcpload.Target{Name: "(e) native go-sdk, convert_units", Tool: "convert_units", Args: convert,
+		Session: connect(b, nativeUnitsServer(b), ""), Base: len(targets)})
+	targets = append(targets, kiln("(f) Kiln, snapshot-restore, SQLite, convert_units", storetest.SQLite(b), warm, units, convert, len(targets)-1))
+
 	b.ResetTimer()
-	for _, s := range sessions {
-		for range 20 { // warm up: compile caches, connections, warm pools
-			callTimed(b, s.s, args)
-		}
-		m := measured{name: s.name}
-		lat := make([]time.Duration, 0, b.N)
-		start := time.Now()
-		for range b.N {
-			lat = append(lat, callTimed(b, s.s, args))
-		}
-		m.cps1 = float64(b.N) / time.Since(start).Seconds()
-		m.p50, m.p99 = percentiles(lat)
-		m.p50x4, m.p99x4, m.cps4 = concurrent(b, s.s, args, 4, time.Second)
-		results = append(results, m)
+	results, err := mcpload.Run(context.Background(), targets, mcpload.Options{Calls: b.N})
+	if err != nil {
+		b.Fatal(err)
 	}
 	b.StopTimer()
-	native := results[0]
-	for _, m := range results[1:] {
-		tag := strings.Fields(m.name)[0]
-		b.ReportMetric(float64(m.p50)/float64(native.p50), tag+"-p50-ratio")
-		b.ReportMetric(m.cps4/native.cps4, tag+"-cps4-ratio")
-	}
-	for _, m := range results {
-		tag := strings.Fields(m.name)[0]
-		b.ReportMetric(float64(m.p50.Microseconds()), tag+"-p50-µs")
+	b.Logf("warm pools: %+v", warm.WarmStats())
+	for i, m := range results {
+		tag := strings.Trim(strings.Fields(m.Name)[0], "()")
+		if strings.Contains(m.Name, "PostgreSQL") {
+			tag += "-pg"
+		}
+		b.ReportMetric(float64(m.P50.Microseconds()), tag+"-p50-µs")
+		if base := results[m.Base]; m.Base != i {
+			b.ReportMetric(float64(m.P50)/float64(base.P50), tag+"-p50-ratio")
+			b.ReportMetric(m.CPSN/base.CPSN, tag+"-cps4-ratio")
+		}
 	}
 	b.ReportMetric(0, "ns/op")
 	if path := os.Getenv("KILN_BENCH_RESULTS"); path != "" {
@@ -98,64 +87,9 @@ func BenchmarkIsolation(b *testing.B) {
 	}
 }
 
-func callTimed(b *testing.B, s *mcp.ClientSession, args map[string]any) time.Duration {
-	start := time.Now()
-	res, err := s.CallTool(context.Background(), &mcp.CallToolParams{Name: "echo", Arguments: args})
-	if err != nil || res.IsError {
-		b.Fatalf("call: %v %v", err, res)
-	}
-	return time.Since(start)
+func resultsTable(results []mcpload.Result, n int) string {
+	return fmt.Sprintf("# MCP tools/call over HTTP (one run)\n\n"+
+		"`go test ./pkg/mcphost -run '^$' -bench Isolation -benchtime %dx` on %s; %d sequential calls per server, then 4 clients for 1 s. "+
+		"Each Kiln row is compared with the native row of the same tool. Extism's Go SDK is measured by `task bench-extism` (results-extism.md).\n\n%s",
+		n, time.Now().UTC().Format("2006-01-02"), n, mcpload.Table(results))
 }
-
-// concurrent runs clients for window and returns their latencies'
-// percentiles and the calls per second.
-func concurrent(b *testing.B, s *mcp.ClientSession, args map[string]any, clients int, window time.Duration) (p50, p99 time.Duration, cps float64) {
-	var mu sync.Mutex
-	var lat []time.Duration
-	deadline := time.Now().Add(window)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine []time.Duration
-			for time.Now().Before(deadline) {
-				t := time.Now()
-				res, err := s.CallTool(context.Background(), &mcp.CallToolParams{Name: "echo", Arguments: args})
-				if err != nil || res.IsError {
-					b.Errorf("call: %v %v", err, res)
-					return
-				}
-				mine = append(mine, time.Since(t))
-			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	if len(lat) == 0 {
-		b.Fatal("no calls completed")
-	}
-	p50, p99 = percentiles(lat)
-	return p50, p99, float64(len(lat)) / time.Since(start).Seconds()
-}
-
-func resultsTable(results []measured, n int) string {
-	var sb strings.Builder
-	native := results[0]
-	fmt.Fprintf(&sb, "# MCP tools/call of a trivial tool over HTTP (one run)\n\n")
-	fmt.Fprintf(&sb, "`go test ./pkg/mcphost -run '^$' -bench Isolation -benchtime %dx` on %s; %d sequential calls per server, then 4 clients for 1 s.\n\n", n, time.Now().UTC().Format("2006-01-02"), n)
-	fmt.Fprintf(&sb, "| server | p50 | p99 | calls/s (1 client) | p50 (4 clients) | p99 (4 clients) | calls/s (4 clients) | p50 / native | calls/s (4) / native |\n")
-	fmt.Fprintf(&sb, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
-	for _, m := range results {
-		fmt.Fprintf(&sb, "| %s | %s | %s | %.0f | %s | %s | %.0f | %.2f× | %.2f× |\n", m.name,
-			us(m.p50), us(m.p99), m.cps1, us(m.p50x4), us(m.p99x4), m.cps4,
-			float64(m.p50)/float64(native.p50), m.cps4/native.cps4)
-	}
-	sb.WriteString("\n(b) Extism's Go SDK: not measured (see bench/README.md).\n")
-	return sb.String()
-}
-
-func us(d time.Duration) string { return fmt.Sprintf("%d µs", d.Microseconds()) }

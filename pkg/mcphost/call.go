@@ -23,6 +23,9 @@ type request struct {
 	d     *deployment
 	plan  tier.Plan
 	keyID string
+	// tools are the only tools the caller may list and call (a server
+	// key's tool list, an access token's mcp:tool: scopes); empty: all.
+	tools store.StringList
 	// env holds the validated X-Kiln-Env-* values.
 	env map[string]string
 	// httpCtx is the HTTP request's context: when the client goes away it
@@ -33,6 +36,10 @@ type request struct {
 	// it into a 503 if the sandbox has no room for the call (busy.go); nil
 	// for other requests.
 	busy *busyWriter
+	// callID is the JSON-RPC id of the request's tool call when the
+	// request holds that call alone: notifications/cancelled names it
+	// (notify.go). Nil otherwise.
+	callID json.RawMessage
 }
 
 type requestKey struct{}
@@ -47,11 +54,18 @@ func requestFrom(ctx context.Context) (*request, bool) {
 }
 
 // logsJSON is the execution log's copy of what the module logged: its log
-// lines, then its console output as one "console" entry.
-func logsJSON(res sandbox.Result) store.JSON {
+// lines and messages, then its console output as one "console" entry, and
+// a "host" entry counting the notifications that limits or a slow client
+// dropped (unsent, a slow client's queue full).
+func logsJSON(res sandbox.Result, unsent int) store.JSON {
 	entries := res.Logs
 	if res.Console != "" {
 		entries = append(entries[:len(entries):len(entries)], sandbox.LogEntry{Level: "console", Message: res.Console})
+	}
+	if dropped := res.Notifications.Dropped + unsent; dropped > 0 {
+		entries = append(entries[:len(entries):len(entries)], sandbox.LogEntry{Level: "host",
+			Message: fmt.Sprintf("%d of the tool's %d progress reports and log messages were not sent: the limits per call, or a client reading too slowly",
+				dropped, res.Notifications.Sent+res.Notifications.Dropped)})
 	}
 	if len(entries) == 0 {
 		return nil
@@ -80,6 +94,9 @@ func (h *Host) toolHandler(d *deployment, t *tool) mcp.ToolHandler {
 		defer cancel()
 		stop := context.AfterFunc(r.httpCtx, cancel)
 		defer stop()
+		if r.callID != nil {
+			defer h.calls.add(d.srv.ID, r.keyID, r.callID, cancel)()
+		}
 		return h.call(ctx, r, t, req)
 	}
 }
@@ -97,14 +114,14 @@ func (h *Host) call(ctx context.Context, r *request, t *tool, req *mcp.CallToolR
 	if r.d.recordPayloads && json.Valid(args) {
 		exec.Arguments = store.JSON(args)
 	}
-	result, err := h.run(ctx, r, t, args, req.Session, &exec)
+	result, err := h.run(ctx, r, t, args, req, &exec)
 	var busy *sandbox.BusyError
 	if errors.As(err, &busy) {
 		// Not an execution: the module never started.
 		return h.refuse(r, busy), nil
 	}
 	if err != nil {
-		h.log.Error("tool call failed in the host", "server", r.d.srv.ID, "tool", t.name, "error", err)
+		h.log.ErrorContext(ctx, "tool call failed in the host", "server", r.d.srv.ID, "tool", t.name, "error", err)
 		exec.Outcome = "host_error"
 		h.record(&exec)
 		return nil, fmt.Errorf("the Kiln host could not run tool %q; the failure is logged", t.name)
@@ -122,7 +139,7 @@ func (h *Host) call(ctx context.Context, r *request, t *tool, req *mcp.CallToolR
 // request held only this call and its answer has not begun, else with a
 // tool error saying when to retry.
 func (h *Host) refuse(r *request, busy *sandbox.BusyError) *mcp.CallToolResult {
-	h.log.Debug("tool call refused: the sandbox is busy", "server", r.d.srv.ID, "resource", busy.Resource)
+	h.log.DebugContext(r.httpCtx, "tool call refused: the sandbox is busy", "server", r.d.srv.ID, "resource", busy.Resource)
 	if r.busy != nil && r.busy.refuse(busy) {
 		return toolError("busy") // dropped: serveMCP answers 503
 	}
@@ -132,7 +149,7 @@ func (h *Host) refuse(r *request, busy *sandbox.BusyError) *mcp.CallToolResult {
 
 // run does the call and fills exec's outcome and costs. An error is a
 // failure of the host, not of the tool or its caller.
-func (h *Host) run(ctx context.Context, r *request, t *tool, args json.RawMessage, session *mcp.ServerSession, exec *store.Execution) (*mcp.CallToolResult, error) {
+func (h *Host) run(ctx context.Context, r *request, t *tool, args json.RawMessage, req *mcp.CallToolRequest, exec *store.Execution) (*mcp.CallToolResult, error) {
 	env, secrets, err := h.callEnv(r, t)
 	if err != nil {
 		var missing *missingEnvError
@@ -155,7 +172,12 @@ func (h *Host) run(ctx context.Context, r *request, t *tool, args json.RawMessag
 		policy.MaxRequests = r.plan.HTTPRequestsPerCall
 		sreq.Network = &sandbox.Network{Policy: policy, Secrets: secrets, Options: h.cfg.EgressOptions}
 	}
+	fw := newForwarder(ctx, req, t.name)
+	if fw != nil {
+		sreq.Notify = fw
+	}
 	res, err := h.engine.Call(ctx, t.module, sreq)
+	fw.finish()
 	var refused *sandbox.RequestError
 	if errors.As(err, &refused) && refused.Arguments {
 		// Checked against the input schema by the sandbox, before the
@@ -171,11 +193,15 @@ func (h *Host) run(ctx context.Context, r *request, t *tool, args json.RawMessag
 	exec.MemoryPeak = int64(min(res.PeakMemory, 1<<63-1))
 	exec.Duration = res.Duration
 	exec.Detail = res.Detail
-	exec.Logs = logsJSON(res)
-	if res.Outcome != sandbox.OutcomeOK && res.Outcome != sandbox.OutcomeToolError {
-		h.log.Info("tool call stopped", "server", r.d.srv.ID, "tool", t.name, "outcome", res.Outcome, "detail", res.Detail)
+	unsent := 0
+	if fw != nil {
+		unsent = fw.dropped
 	}
-	h.forwardLogs(ctx, r, session, res.Logs)
+	exec.Logs = logsJSON(res, unsent)
+	if res.Outcome != sandbox.OutcomeOK && res.Outcome != sandbox.OutcomeToolError {
+		h.log.InfoContext(ctx, "tool call stopped", "server", r.d.srv.ID, "tool", t.name, "outcome", res.Outcome, "detail", res.Detail)
+	}
+	h.forwardLogs(ctx, r, req.Session, res.Logs)
 	out, err := toMCPResult(res, t, r.plan)
 	if err != nil {
 		// The sandbox checked the document; what it let through, the SDK
@@ -261,14 +287,18 @@ func (h *Host) record(exec *store.Execution) {
 // mcpLevels maps the ABI's log levels to MCP's.
 var mcpLevels = map[string]mcp.LoggingLevel{"debug": "debug", "info": "info", "warn": "warning", "error": "error"}
 
-// forwardLogs sends the module's log lines to the client as MCP log
-// notifications, ahead of the result, at or above the level the client
-// asked for (the SDK filters).
+// forwardLogs sends the module's log lines (kiln.log, ABI v1) to the
+// client as MCP log notifications, after the call and ahead of the result,
+// at or above the level the client asked for (the SDK filters). Log
+// messages (ABI v2) went out while the call ran (notify.go).
 func (h *Host) forwardLogs(ctx context.Context, r *request, session *mcp.ServerSession, logs []sandbox.LogEntry) {
 	if len(logs) == 0 || session == nil {
 		return
 	}
 	for _, l := range logs {
+		if l.Live {
+			continue
+		}
 		level, ok := mcpLevels[l.Level]
 		if !ok {
 			level = "info"

@@ -141,7 +141,7 @@ func (h *Host) build(ctx context.Context, st state) (*deployment, error) {
 			if err != nil {
 				// The API validates hosts; a bad row makes the secret
 				// unusable rather than the server unservable.
-				h.log.Error("a secret's hosts do not parse; it will not be sent anywhere", "server", st.srv.ID, "env", e.Name, "error", err)
+				h.log.ErrorContext(ctx, "a secret's hosts do not parse; it will not be sent anywhere", "server", st.srv.ID, "env", e.Name, "error", err)
 				continue
 			}
 			d.secretHosts[e.Name] = rules
@@ -168,6 +168,9 @@ func (h *Host) build(ctx context.Context, st state) (*deployment, error) {
 			Logging: &mcp.LoggingCapabilities{},
 		},
 	})
+	// Added first, so that they run innermost: the span covers the
+	// handler, and the metrics' duration covers the span.
+	d.server.AddReceivingMiddleware(limitTools, h.traceOperations(d))
 	if h.cfg.Observer != nil {
 		d.server.AddReceivingMiddleware(h.observeOperations(d, h.cfg.Observer))
 	}
@@ -193,12 +196,26 @@ func (h *Host) build(ctx context.Context, st state) (*deployment, error) {
 			Description:  t.decl.Description,
 			InputSchema:  t.decl.InputSchema,
 			OutputSchema: rawOrNil(t.decl.OutputSchema),
+			Annotations:  toolAnnotations(t.decl.Annotations),
 		}, h.toolHandler(d, t))
 	}
 	if len(failed) > 0 {
 		return d, &DeployError{ServerID: st.srv.ID, Tools: failed}
 	}
 	return d, nil
+}
+
+// toolAnnotations serves a manifest's annotations (ABI v2) as MCP's; nil
+// when the module declares none, so that tools/list has no annotations
+// rather than ones that claim defaults the module never stated.
+func toolAnnotations(a *manifest.Annotations) *mcp.ToolAnnotations {
+	if a == nil {
+		return nil
+	}
+	return &mcp.ToolAnnotations{
+		Title: a.Title, ReadOnlyHint: a.ReadOnlyHint, DestructiveHint: a.DestructiveHint,
+		IdempotentHint: a.IdempotentHint, OpenWorldHint: a.OpenWorldHint,
+	}
 }
 
 // rawOrNil keeps an absent output schema nil: the SDK marshals any non-nil

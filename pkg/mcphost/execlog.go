@@ -3,6 +3,7 @@ package mcphost
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/kilnhq/kiln/pkg/store"
 )
@@ -21,12 +22,19 @@ import (
 //
 // The queue is bounded (maxExecQueue rows): a call that finds it full
 // waits for room, so a store slower than the calls slows the calls. A
-// failed batch is retried row by row, so one bad row does not take the
-// others with it; a row the store refuses is logged. After Host.Close,
+// batch the database was away for (a restart, a failover) is retried
+// until it is back, for up to recordOutage, so that the calls meanwhile
+// wait for their rows rather than answer without them; a batch the store
+// refused is retried row by row, so one bad row does not take the others
+// with it; a row that still cannot be written is logged. After Host.Close,
 // rows are written by the call itself.
 const (
 	maxExecQueue = 4096
 	maxExecBatch = 256
+	// recordOutage bounds the wait for a database that went away: longer
+	// than a PostgreSQL restart or a managed failover's switch (a few
+	// seconds), shorter than a client's patience.
+	recordOutage = 10 * time.Second
 )
 
 type execLog struct {
@@ -113,9 +121,7 @@ func (l *execLog) writeBatch(ps []pendingExec) {
 	for i, p := range ps {
 		es[i] = p.e
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), recordTimeout)
-	err := l.write(ctx, es)
-	cancel()
+	err := l.writeRetrying(es)
 	if err == nil {
 		return
 	}
@@ -130,6 +136,27 @@ func (l *execLog) writeBatch(ps []pendingExec) {
 			l.fail(e, err)
 		}
 		cancel()
+	}
+}
+
+// writeRetrying writes es in one transaction, each attempt bounded by
+// recordTimeout, trying again while the database is unavailable
+// (store.Unavailable) for up to recordOutage, with a growing pause.
+func (l *execLog) writeRetrying(es []*store.Execution) error {
+	giveUp := time.Now().Add(recordOutage)
+	pause := 50 * time.Millisecond
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), recordTimeout)
+		err := l.write(ctx, es)
+		cancel()
+		if err == nil || !store.Unavailable(err) || time.Now().Add(pause).After(giveUp) {
+			return err
+		}
+		for _, e := range es {
+			e.ID = 0 // not written: the next attempt assigns it
+		}
+		time.Sleep(pause) // waiting for the database to come back
+		pause = min(2*pause, time.Second)
 	}
 }
 

@@ -2,6 +2,9 @@ package mcphost
 
 import (
 	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
 	"runtime"
 	"sync"
 	"testing"
@@ -155,5 +158,36 @@ func TestExecLogBadRow(t *testing.T) {
 	l.add(execRow(cust.ID, "ok"))
 	if n := countExecutions(t, s, cust.ID); n != 4 {
 		t.Fatalf("after close: %d rows written, want 4", n)
+	}
+}
+
+// TestExecLogWaitsForTheDatabase: a batch the database was away for is
+// written again once it is back, before its calls answer; one it refused
+// is not retried.
+func TestExecLogWaitsForTheDatabase(t *testing.T) {
+	var attempts int
+	var written []*store.Execution
+	l := newExecLog(func(_ context.Context, es []*store.Execution) error {
+		attempts++
+		if attempts <= 2 {
+			return fmt.Errorf("store: begin: %w", driver.ErrBadConn) // restarting
+		}
+		written = append(written, es...)
+		return nil
+	}, func(e *store.Execution, err error) { t.Errorf("row failed: %v", err) })
+	l.add(execRow("c", "ok"))
+	if attempts != 3 || len(written) != 1 {
+		t.Fatalf("attempts %d, written %d", attempts, len(written))
+	}
+
+	attempts = 0
+	var failed int
+	l = newExecLog(func(context.Context, []*store.Execution) error {
+		attempts++
+		return errors.New("store: a check constraint refused the row")
+	}, func(*store.Execution, error) { failed++ })
+	l.add(execRow("c", "ok"))
+	if attempts != 1 || failed != 1 {
+		t.Fatalf("a refused row: attempts %d, failed %d", attempts, failed)
 	}
 }

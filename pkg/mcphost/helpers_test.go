@@ -49,7 +49,7 @@ func TestMain(m *testing.M) {
 		code = 1
 	}
 	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testmodules.LeakCheck(code))
 }
 
 func toolsModule(t testing.TB) []byte { return builds.Go(t, "pkg/mcphost/testdata/tools") }

@@ -24,6 +24,7 @@
 package mcphost
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -37,6 +38,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/kilnhq/kiln/pkg/apikey"
 	"github.com/kilnhq/kiln/pkg/auth"
 	"github.com/kilnhq/kiln/pkg/ratelimit"
 	"github.com/kilnhq/kiln/pkg/secrets"
@@ -67,7 +69,9 @@ type Config struct {
 
 	// ResyncInterval is how often every deployed server is compared with
 	// the database, so that a node which missed a notification converges
-	// (default 30s; negative disables it, for tests of notifications).
+	// (default 30s; negative disables it, for tests of notifications). It
+	// is also how long a cached API key or plan is trusted without notice
+	// of a change (access.go); negative: until a notification drops it.
 	ResyncInterval time.Duration
 
 	// Limiter counts the rate limits: ratelimit.NewRedis shares them between
@@ -106,6 +110,9 @@ type Config struct {
 	// Observer, when set, is told each MCP message and tool call, for
 	// metrics (observe.go).
 	Observer Observer
+	// AccessCacheSize bounds the API keys, and separately the customers'
+	// plans, kept in memory (access.go; default apikey.DefaultCacheSize).
+	AccessCacheSize int
 }
 
 // Defaults of Config.
@@ -132,7 +139,10 @@ type Host struct {
 
 	reg     *registry
 	modules *moduleCache
-	execs   *execLog // the execution log's writer (execlog.go)
+	keys    *apikey.Cache // API keys by hash (access.go)
+	plans   *planCache    // customers' plans (access.go)
+	execs   *execLog      // the execution log's writer (execlog.go)
+	calls   inflight      // running calls a client may cancel (notify.go)
 	locks   keyedMutex
 	mcp     *mcp.StreamableHTTPHandler
 	handler http.Handler
@@ -187,6 +197,10 @@ func New(cfg Config) (*Host, error) {
 		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), publicHost: pub.Host,
 		reg: newRegistry(), modules: newModuleCache(), node: newNodeID(),
 		loaded: make(chan struct{}),
+	}
+	h.keys = apikey.NewCache(h.store, apikey.CacheConfig{Size: cfg.AccessCacheSize, TTL: cfg.ResyncInterval, Logger: cfg.Logger})
+	if h.plans, err = newPlanCache(h.catalog, cmp.Or(max(cfg.AccessCacheSize, 0), apikey.DefaultCacheSize), cfg.ResyncInterval); err != nil {
+		return nil, err
 	}
 	h.execs = newExecLog(h.store.RecordExecutions, func(e *store.Execution, err error) {
 		h.log.Error("writing the execution log", "server", e.ServerID, "tool", e.ToolName, "error", err)

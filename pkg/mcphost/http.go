@@ -55,7 +55,7 @@ func (h *Host) serveMCP(w http.ResponseWriter, r *http.Request) {
 	d, err := h.ensure(ctx, id)
 	if err != nil {
 		if ctx.Err() == nil {
-			h.log.Error("loading a server for a request", "server", id, "error", err)
+			h.log.ErrorContext(ctx, "loading a server for a request", "server", id, "error", err)
 		}
 		writeError(w, http.StatusServiceUnavailable, nil, "The server could not be loaded; try again shortly.")
 		return
@@ -85,16 +85,20 @@ func (h *Host) serveMCP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	plan, err := h.catalog.ForCustomer(ctx, d.srv.CustomerID)
+	if msgs.messages == 1 {
+		ctx = withRPCID(ctx, msgs.id) // for the request's span (trace.go)
+	}
+	h.cancelPeeked(ctx, d, key.ID, msgs) // notifications/cancelled (notify.go)
+	plan, err := h.plans.forCustomer(ctx, d.srv.CustomerID)
 	if err != nil {
-		h.log.Error("looking up a customer's plan", "server", id, "customer", d.srv.CustomerID, "error", err)
+		h.log.ErrorContext(ctx, "looking up a customer's plan", "server", id, "customer", d.srv.CustomerID, "error", err)
 		writeError(w, http.StatusInternalServerError, msgs.id, "Kiln could not look up this server's plan; the failure is logged.")
 		return
 	}
 	if !h.allowPlan(w, r, d, plan, msgs) {
 		return
 	}
-	req := &request{d: d, plan: plan, keyID: key.ID, env: env, httpCtx: ctx}
+	req := &request{d: d, plan: plan, keyID: key.ID, tools: key.Tools, env: env, httpCtx: ctx, callID: msgs.callID}
 	if msgs.calls != 1 {
 		h.mcp.ServeHTTP(w, r.WithContext(withRequest(ctx, req)))
 		return

@@ -72,3 +72,54 @@ func TestResultKeepsTheModuleDocument(t *testing.T) {
 		t.Fatalf("stopped call: %+v, %v", stopped, err)
 	}
 }
+
+// TestInflightCancel: a cancellation reaches only the call of the same
+// server, caller and request id, and none when two calls share all three.
+func TestInflightCancel(t *testing.T) {
+	var c inflight
+	canceled := map[string]bool{}
+	cancelFor := func(name string) func() { return func() { canceled[name] = true } }
+	removeA := c.add("srv_a", "key:1", json.RawMessage(`7`), cancelFor("a"))
+	c.add("srv_a", "key:1", json.RawMessage(`"7"`), cancelFor("string id"))
+	c.add("srv_a", "key:2", json.RawMessage(`8`), cancelFor("twin 1"))
+	c.add("srv_a", "key:2", json.RawMessage(`8`), cancelFor("twin 2"))
+	for _, miss := range []struct {
+		server, caller string
+		id             any
+	}{{"srv_b", "key:1", 7}, {"srv_a", "key:9", 7}, {"srv_a", "key:1", 6}, {"srv_a", "key:1", nil}, {"srv_a", "key:2", 8}} {
+		if c.cancel(miss.server, miss.caller, miss.id) {
+			t.Errorf("cancel(%v) canceled something", miss)
+		}
+	}
+	if len(canceled) != 0 {
+		t.Fatalf("canceled %v", canceled)
+	}
+	// A decoded JSON number (float64) names the call registered as 7.
+	if !c.cancel("srv_a", "key:1", float64(7)) || !canceled["a"] || canceled["string id"] {
+		t.Fatalf("canceled %v", canceled)
+	}
+	removeA()
+	if c.cancel("srv_a", "key:1", 7) {
+		t.Fatal("a finished call was canceled")
+	}
+}
+
+// TestForwarderDropsWhenTheQueueIsFull: a client that reads too slowly
+// loses notifications rather than holding the module up; a call without
+// a progressToken queues no progress at all.
+func TestForwarderDropsWhenTheQueueIsFull(t *testing.T) {
+	f := &forwarder{token: "t", queue: make(chan notification, 2)} // nobody reads it
+	for i := range 3 {
+		f.Progress(sandbox.Progress{Progress: float64(i)})
+	}
+	f.Log(sandbox.LogMessage{Level: "info", Data: json.RawMessage(`"x"`)})
+	if len(f.queue) != 2 || f.dropped != 2 {
+		t.Fatalf("queued %d, dropped %d", len(f.queue), f.dropped)
+	}
+	none := &forwarder{}
+	none.Progress(sandbox.Progress{Progress: 1})
+	if none.queue != nil || none.dropped != 0 {
+		t.Fatalf("without a token: queued %v, dropped %d", none.queue, none.dropped)
+	}
+	none.finish() // nothing was ever queued: no goroutine to wait for
+}

@@ -27,7 +27,7 @@ func (h *Host) Remove(ctx context.Context, serverID string) error {
 	removed := h.reg.remove(serverID)
 	unlock()
 	if removed {
-		h.log.Info("server removed", "server", serverID)
+		h.log.InfoContext(ctx, "server removed", "server", serverID)
 	}
 	return h.notify(ctx, serverID)
 }
@@ -57,7 +57,7 @@ func (h *Host) sync(ctx context.Context, serverID string, force bool) (*deployme
 	st, err := h.readState(ctx, serverID)
 	if errors.Is(err, ErrServerNotFound) {
 		if h.reg.remove(serverID) {
-			h.log.Info("server removed", "server", serverID)
+			h.log.InfoContext(ctx, "server removed", "server", serverID)
 		}
 		if force {
 			return nil, err
@@ -77,9 +77,9 @@ func (h *Host) sync(ctx context.Context, serverID string, force bool) (*deployme
 		return nil, err
 	}
 	h.reg.put(d)
-	h.log.Info("server deployed", "server", serverID, "tools", len(d.tools), "version", d.srv.Version)
+	h.log.InfoContext(ctx, "server deployed", "server", serverID, "tools", len(d.tools), "version", d.srv.Version)
 	if partial != nil {
-		h.log.Error("some tools cannot be served", "server", serverID, "error", partial)
+		h.log.ErrorContext(ctx, "some tools cannot be served", "server", serverID, "error", partial)
 		return d, partial
 	}
 	return d, nil

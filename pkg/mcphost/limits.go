@@ -72,7 +72,7 @@ func (h *Host) allow(w http.ResponseWriter, r *http.Request, id json.RawMessage,
 	refusal.SetHeader(w.Header())
 	if refusal.Err != nil {
 		if r.Context().Err() == nil {
-			h.log.Error("rate limiter", "key", key, "error", refusal.Err)
+			h.log.ErrorContext(r.Context(), "rate limiter", "key", key, "error", refusal.Err)
 		}
 		writeError(w, refusal.Status, id, "Kiln could not check its rate limits; try again shortly.")
 		return false

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
@@ -58,14 +57,14 @@ func (h *Host) authenticateOAuth(w http.ResponseWriter, r *http.Request, serverI
 		h.unauthorized(w, serverID, "invalid_token", "The access token is not valid for this server.")
 		return auth.AccessToken{}, false
 	case err != nil:
-		h.log.Error("verifying an access token", "server", serverID, "error", err)
+		h.log.ErrorContext(r.Context(), "verifying an access token", "server", serverID, "error", err)
 		writeError(w, http.StatusServiceUnavailable, nil, "Kiln could not check the access token; try again shortly.")
 		return auth.AccessToken{}, false
 	}
-	if !slices.Contains(at.Scopes, auth.ScopeMCP) {
+	if _, ok := auth.ToolScopes(at.Scopes); !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+auth.ScopeMCP+
 			`", resource_metadata="`+h.resourceMetadataURL(serverID)+`"`)
-		writeError(w, http.StatusForbidden, nil, "The access token lacks the scope "+auth.ScopeMCP+".")
+		writeError(w, http.StatusForbidden, nil, "The access token lacks the scope "+auth.ScopeMCP+" (or "+auth.ScopeToolPrefix+"TOOL for one tool).")
 		return auth.AccessToken{}, false
 	}
 	return at, true

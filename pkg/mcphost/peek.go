@@ -38,6 +38,12 @@ type peeked struct {
 	messages, calls int
 	// id is the first request's id, for error answers.
 	id json.RawMessage
+	// callID is the id of the tools/call when it is the body's only
+	// message (for notifications/cancelled, notify.go); nil otherwise.
+	callID json.RawMessage
+	// cancels are the request ids that notifications/cancelled messages
+	// name (notify.go).
+	cancels []any
 }
 
 // badBodyError is a body Kiln refuses; msg says why, to the client.
@@ -77,9 +83,20 @@ func peekMessages(w http.ResponseWriter, r *http.Request) (peeked, error) {
 		if req.Method == methodCallTool {
 			p.calls++
 		}
+		if req.Method == methodCancelled && !req.ID.IsValid() {
+			var params struct {
+				RequestID any `json:"requestId"`
+			}
+			if json.Unmarshal(req.Params, &params) == nil && params.RequestID != nil {
+				p.cancels = append(p.cancels, params.RequestID)
+			}
+		}
 		if p.id == nil && req.ID.IsValid() {
 			p.id, _ = json.Marshal(req.ID.Raw()) // a string or a number
 		}
+	}
+	if p.messages == 1 && p.calls == 1 {
+		p.callID = p.id
 	}
 	return p, nil
 }
@@ -87,15 +104,24 @@ func peekMessages(w http.ResponseWriter, r *http.Request) (peeked, error) {
 // methodCallTool is the one method the customer's limit counts.
 const methodCallTool = "tools/call"
 
+// methodCancelled is the notification a client sends to cancel a request.
+const methodCancelled = "notifications/cancelled"
+
 // decodeMessages splits a body as the SDK's streamable transport does: an
 // array is a batch of messages, anything else one message. Both it and the
 // SDK read the first JSON value only, ignoring what follows. Where this
 // split and the SDK's might disagree (a body the SDK would read as an array
 // and this would not), this refuses the body: DecodeMessage, like the SDK,
 // fails on an array.
+//
+// A body whose first value is an object cannot be an array for any
+// decoder, so it skips the attempt at a batch: that attempt scanned the
+// whole body only to fail, once here and once more in the SDK, for every
+// call (anything else, "null" included, takes the batch path as the SDK's
+// does).
 func decodeMessages(body []byte) (msgs []jsonrpc.Message, batch bool, _ error) {
 	var raws []json.RawMessage
-	if json.NewDecoder(bytes.NewReader(body)).Decode(&raws) != nil {
+	if startsObject(body) || json.NewDecoder(bytes.NewReader(body)).Decode(&raws) != nil {
 		m, err := jsonrpc.DecodeMessage(body)
 		if err != nil {
 			return nil, false, badBody("it is not JSON-RPC (%v)", err)
@@ -117,4 +143,13 @@ func decodeMessages(body []byte) (msgs []jsonrpc.Message, batch bool, _ error) {
 		msgs[i] = m
 	}
 	return msgs, true, nil
+}
+
+// startsObject reports whether the first byte after JSON whitespace is '{'.
+func startsObject(body []byte) bool {
+	i := 0
+	for i < len(body) && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r') {
+		i++
+	}
+	return i < len(body) && body[i] == '{'
 }

@@ -33,10 +33,15 @@ func (h *Host) notify(ctx context.Context, serverID string) error {
 // loaded load it on demand), then follows changes: notifications from other
 // nodes on PostgreSQL, and a periodic resync. It returns when ctx ends.
 func (h *Host) Run(ctx context.Context) error {
+	// Compiled modules are shared through the store, so a deploy is
+	// compiled once for all nodes (sandbox/artifact.go).
+	if err := ShareArtifacts(h.engine, h.store, h.cfg.Secrets, h.log); err != nil {
+		return err
+	}
 	// Listen before the first resync, so that no change made between the
 	// two goes unheard.
 	notes, err := h.store.Listen(ctx, changesTopic, func(err error) {
-		h.log.Warn("change notifications", "error", err)
+		h.log.WarnContext(ctx, "change notifications", "error", err)
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -44,16 +49,24 @@ func (h *Host) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("mcphost: listening for changes: %w", err)
 	}
+	access, err := h.listenAccess(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	wg.Go(func() { h.followAccess(access) })
 	resync := func() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			err := h.resyncAll(ctx)
 			if err != nil && ctx.Err() == nil {
-				h.log.Error("resync", "error", err)
+				h.log.ErrorContext(ctx, "resync", "error", err)
 			}
 			if err == nil {
 				h.loadedOnce.Do(func() { close(h.loaded) })
@@ -80,7 +93,7 @@ func (h *Host) Run(ctx context.Context) error {
 			}
 			if n.Reconnected {
 				// Notifications may have been lost meanwhile.
-				h.log.Warn("change notifications reconnected; resyncing")
+				h.log.WarnContext(ctx, "change notifications reconnected; resyncing")
 				resync()
 				continue
 			}
@@ -92,7 +105,7 @@ func (h *Host) Run(ctx context.Context) error {
 			go func() {
 				defer wg.Done()
 				if _, err := h.sync(ctx, serverID, false); err != nil && ctx.Err() == nil {
-					h.log.Error("applying a change from another node", "server", serverID, "error", err)
+					h.log.ErrorContext(ctx, "applying a change from another node", "server", serverID, "error", err)
 				}
 			}()
 		}
@@ -125,7 +138,7 @@ func (h *Host) resyncAll(ctx context.Context) error {
 			defer wg.Done()
 			for id := range work {
 				if _, err := h.sync(ctx, id, false); err != nil && ctx.Err() == nil {
-					h.log.Error("loading a server", "server", id, "error", err)
+					h.log.ErrorContext(ctx, "loading a server", "server", id, "error", err)
 				}
 			}
 		}()

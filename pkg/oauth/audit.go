@@ -86,7 +86,7 @@ func (s *Server) customerOf(ctx context.Context, userID string) string {
 	}
 	u, err := s.store.User(ctx, userID)
 	if err != nil {
-		s.log.Warn("reading a user for the audit log", "user", userID, "error", err)
+		s.log.WarnContext(ctx, "reading a user for the audit log", "user", userID, "error", err)
 		return ""
 	}
 	return u.CustomerID

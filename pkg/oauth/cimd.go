@@ -140,7 +140,7 @@ func (s *Server) cimdAllowed(ctx context.Context, info requestInfo) error {
 		}
 		desc := fmt.Sprintf("too many client metadata documents fetched %s; retry in %v", c.who, refusal.Wait())
 		if refusal.Err != nil {
-			s.log.Error("rate limiter", "endpoint", "cimd", "error", refusal.Err)
+			s.log.ErrorContext(ctx, "rate limiter", "endpoint", "cimd", "error", refusal.Err)
 			desc = "Kiln could not check its rate limits; try again shortly"
 		}
 		return (&oidc.Error{ErrorType: "temporarily_unavailable", Description: desc}).WithParent(&cimdRefusal{refusal})

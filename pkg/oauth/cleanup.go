@@ -17,7 +17,7 @@ func (s *Server) Run(ctx context.Context) error {
 	for {
 		s.Cleanup(ctx)
 		if err := s.ReloadKeys(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("reloading signing keys", "error", err)
+			s.log.WarnContext(ctx, "reloading signing keys", "error", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -34,15 +34,15 @@ func (s *Server) Run(ctx context.Context) error {
 // its late reuse would have caused.
 func (s *Server) Cleanup(ctx context.Context) {
 	if _, err := s.store.DeleteExpiredOAuthAuthRequests(ctx); err != nil && ctx.Err() == nil {
-		s.log.Warn("deleting expired OAuth authorization requests", "error", err)
+		s.log.WarnContext(ctx, "deleting expired OAuth authorization requests", "error", err)
 	}
 	if _, err := s.store.DeleteExpiredUserSessions(ctx); err != nil && ctx.Err() == nil {
-		s.log.Warn("deleting expired browser sessions", "error", err)
+		s.log.WarnContext(ctx, "deleting expired browser sessions", "error", err)
 	}
 	if _, err := s.store.DeleteExpiredOAuthTokens(ctx, s.now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
-		s.log.Warn("deleting expired OAuth tokens", "error", err)
+		s.log.WarnContext(ctx, "deleting expired OAuth tokens", "error", err)
 	}
 	if _, err := s.store.DeleteExpiredOAuthClients(ctx, s.now()); err != nil && ctx.Err() == nil {
-		s.log.Warn("deleting expired metadata document clients", "error", err)
+		s.log.WarnContext(ctx, "deleting expired metadata document clients", "error", err)
 	}
 }

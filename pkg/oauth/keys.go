@@ -159,7 +159,7 @@ func (s *Server) reloadForUnknownKey(ctx context.Context) {
 		return
 	}
 	if err := s.ReloadKeys(ctx); err != nil {
-		s.log.Warn("reloading signing keys", "error", err)
+		s.log.WarnContext(ctx, "reloading signing keys", "error", err)
 	}
 }
 

@@ -32,7 +32,7 @@ func (s *Server) limited(name string, limit ratelimit.Limit, next http.HandlerFu
 				refusal.SetHeader(w.Header())
 				msg := fmt.Sprintf("Too many attempts from this address. Retry in %v.", refusal.Wait())
 				if refusal.Err != nil {
-					s.log.Error("rate limiter", "endpoint", name, "error", refusal.Err)
+					s.log.ErrorContext(r.Context(), "rate limiter", "endpoint", name, "error", refusal.Err)
 					msg = "Kiln could not check its rate limits; try again shortly."
 				}
 				http.Error(w, msg, refusal.Status)

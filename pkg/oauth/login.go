@@ -14,6 +14,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/kilnhq/kiln/pkg/auth"
 	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/kilnhq/kiln/pkg/websession"
 )
@@ -30,7 +31,8 @@ func loginPage() *template.Template {
 <body style="font-family: system-ui, sans-serif; max-width: 32rem; margin: 3rem auto">
 <h1>Sign in to Kiln</h1>
 {{if .ID}}<p><strong>{{.ClientName}}</strong> (redirecting to <strong>{{.RedirectHost}}</strong>)
-asks to use the MCP server <strong>{{.Server}}</strong> on your behalf.</p>{{end}}
+asks to use the MCP server <strong>{{.Server}}</strong> on your behalf{{if .Tools}}, limited to the tools
+{{range $i, $t := .Tools}}{{if $i}}, {{end}}<code>{{$t}}</code>{{end}}{{end}}.</p>{{end}}
 {{if .Error}}<p role="alert" style="color: #b00">{{.Error}}</p>{{end}}
 <form method="post" action="/oauth/login">
 {{if .ID}}<input type="hidden" name="id" value="{{.ID}}">{{else}}<input type="hidden" name="next" value="{{.Next}}">{{end}}
@@ -48,6 +50,9 @@ asks to use the MCP server <strong>{{.Server}}</strong> on your behalf.</p>{{end
 
 type loginView struct {
 	ID, Next, CSRF, ClientName, RedirectHost, Server, Error, User string
+	// Tools are the only tools the grant would allow (its mcp:tool:
+	// scopes); empty: every tool of the server.
+	Tools []string
 	// Upstream names the upstream provider; UpstreamURL starts signing in
 	// with it (empty: none is configured).
 	Upstream, UpstreamURL string
@@ -86,6 +91,7 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	serverID, _ := s.resourceServerID(ar.row.Resource)
 	view := loginView{ID: ar.GetID(), ClientName: c.Name, Server: serverID}
+	view.Tools, _ = auth.ToolScopes(ar.GetScopes())
 	if view.ClientName == "" {
 		view.ClientName = "An unnamed application"
 	}
@@ -110,7 +116,7 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 			who = session
 		}
 		if err := s.recordConsent(ctx, ar, who, consentDenied); err != nil {
-			s.log.Error("recording a denied consent", "error", err)
+			s.log.ErrorContext(ctx, "recording a denied consent", "error", err)
 		}
 		op.AuthRequestError(w, r, ar, oidc.ErrAccessDenied().WithDescription("the user denied the request"), s.provider)
 		return
@@ -125,7 +131,7 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if err := s.sessions.Start(ctx, w, user.ID); err != nil {
-			s.log.Warn("starting a browser session", "user", user.ID, "error", err)
+			s.log.WarnContext(ctx, "starting a browser session", "user", user.ID, "error", err)
 		}
 	}
 	s.grant(w, r, ar, user, authTime, render)
@@ -146,23 +152,23 @@ func (s *Server) grant(w http.ResponseWriter, r *http.Request, ar *authRequest, 
 	serverID, _ := s.resourceServerID(ar.row.Resource)
 	if _, err := s.store.Server(ctx, user.CustomerID, serverID); err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
-			s.log.Error("checking a server's customer", "error", err)
+			s.log.ErrorContext(ctx, "checking a server's customer", "error", err)
 		}
 		if err := s.recordConsent(ctx, ar, user, consentRefused); err != nil {
-			s.log.Error("recording a refused consent", "error", err)
+			s.log.ErrorContext(ctx, "recording a refused consent", "error", err)
 		}
 		render(http.StatusForbidden, "Your account cannot grant access to this MCP server.")
 		return
 	}
 	// No grant goes unrecorded.
 	if err := s.recordConsent(ctx, ar, user, consentGranted); err != nil {
-		s.log.Error("recording a consent", "error", err)
+		s.log.ErrorContext(ctx, "recording a consent", "error", err)
 		http.Error(w, "Kiln could not record the sign-in; try again.", http.StatusInternalServerError)
 		return
 	}
 	callback, err := s.completeAuthRequest(ctx, ar.GetID(), user.ID, authTime)
 	if err != nil {
-		s.log.Error("completing an auth request", "error", err)
+		s.log.ErrorContext(ctx, "completing an auth request", "error", err)
 		http.Error(w, "Kiln could not record the sign-in; try again.", http.StatusInternalServerError)
 		return
 	}
@@ -243,7 +249,7 @@ func (s *Server) serveSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.sessions.Start(r.Context(), w, user.ID); err != nil {
-		s.log.Error("starting a browser session", "user", user.ID, "error", err)
+		s.log.ErrorContext(r.Context(), "starting a browser session", "user", user.ID, "error", err)
 		render(http.StatusServiceUnavailable, "Kiln could not record the sign-in; try again.")
 		return
 	}
@@ -261,7 +267,7 @@ func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.sessions.End(w, r); err != nil {
-		s.log.Error("ending a browser session", "error", err)
+		s.log.ErrorContext(r.Context(), "ending a browser session", "error", err)
 		http.Error(w, "Kiln could not sign you out; try again.", http.StatusServiceUnavailable)
 		return
 	}
@@ -320,13 +326,13 @@ func (s *Server) checkLogin(r *http.Request, clientID, username, password string
 	err := s.recordSignIn(ctx, signInLocal, user, reason, map[string]any{"client_id": clientID})
 	if reason != "" {
 		if err != nil {
-			s.log.Error("recording a failed sign-in", "error", err)
+			s.log.ErrorContext(ctx, "recording a failed sign-in", "error", err)
 		}
 		return store.User{}, bad
 	}
 	if err != nil {
 		// No sign-in goes unrecorded.
-		s.log.Error("recording a sign-in", "user", user.ID, "error", err)
+		s.log.ErrorContext(ctx, "recording a sign-in", "user", user.ID, "error", err)
 		return store.User{}, "Kiln could not record the sign-in; try again."
 	}
 	return user, ""
@@ -349,7 +355,7 @@ func (s *Server) verifyLogin(ctx context.Context, username, password string) (st
 	if err != nil {
 		reason := signInUnknownAccount
 		if !errors.Is(err, store.ErrNotFound) {
-			s.log.Error("looking up a local account", "error", err)
+			s.log.ErrorContext(ctx, "looking up a local account", "error", err)
 			reason = signInFailed
 		}
 		// The same cost as a real check, so timing does not reveal names.
@@ -358,7 +364,7 @@ func (s *Server) verifyLogin(ctx context.Context, username, password string) (st
 	}
 	user, err := s.store.User(ctx, acct.UserID)
 	if err != nil {
-		s.log.Error("loading a user", "user", acct.UserID, "error", err)
+		s.log.ErrorContext(ctx, "loading a user", "user", acct.UserID, "error", err)
 		return store.User{}, signInFailed
 	}
 	now := s.now()
@@ -370,17 +376,17 @@ func (s *Server) verifyLogin(ctx context.Context, username, password string) (st
 		return user, signInFailed
 	}
 	if err != nil {
-		s.log.Error("checking a password", "user", acct.UserID, "error", err)
+		s.log.ErrorContext(ctx, "checking a password", "user", acct.UserID, "error", err)
 		return user, signInFailed
 	}
 	if !ok {
 		if err := s.store.RecordLoginFailure(ctx, acct.UserID, maxFailedLogins, now.Add(lockoutFor)); err != nil {
-			s.log.Error("recording a failed login", "user", acct.UserID, "error", err)
+			s.log.ErrorContext(ctx, "recording a failed login", "user", acct.UserID, "error", err)
 		}
 		return user, signInWrongPassword
 	}
 	if err := s.store.RecordLoginSuccess(ctx, acct.UserID); err != nil {
-		s.log.Warn("recording a login", "user", acct.UserID, "error", err)
+		s.log.WarnContext(ctx, "recording a login", "user", acct.UserID, "error", err)
 	}
 	return user, ""
 }

@@ -280,7 +280,7 @@ func (s *Server) serveRegister(w http.ResponseWriter, r *http.Request) {
 			details: map[string]any{"registration": c.Registration, "name": c.Name, "redirect_uris": req.RedirectURIs}})
 	})
 	if err != nil {
-		s.log.Error("registering an OAuth client", "error", err)
+		s.log.ErrorContext(r.Context(), "registering an OAuth client", "error", err)
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
 		return
 	}

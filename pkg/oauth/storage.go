@@ -122,7 +122,7 @@ func (st *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthR
 	if row.UsedAt != nil {
 		// A replayed code: revoke what the first exchange issued
 		// (RFC 6749 section 4.1.2).
-		st.s.log.Warn("authorization code replayed: revoking its grant", "client", row.ClientID)
+		st.s.log.WarnContext(ctx, "authorization code replayed: revoking its grant", "client", row.ClientID)
 		userID := ""
 		if row.UserID != nil {
 			userID = *row.UserID
@@ -239,7 +239,7 @@ const (
 // again, and records it. clientID and userID are "" when unknown.
 func (st *storage) revokeFamily(ctx context.Context, family, reason, clientID, userID string) {
 	if err := st.s.store.RevokeOAuthTokenFamily(ctx, family); err != nil {
-		st.s.log.Error("revoking a refresh token family", "family", family, "error", err)
+		st.s.log.ErrorContext(ctx, "revoking a refresh token family", "family", family, "error", err)
 		return
 	}
 	actor := actorAnonymous
@@ -250,7 +250,7 @@ func (st *storage) revokeFamily(ctx context.Context, family, reason, clientID, u
 		customerID: st.s.customerOf(ctx, userID),
 		details:    map[string]any{"reason": reason, "client_id": clientID, "user_id": userID}})
 	if err != nil {
-		st.s.log.Error("recording a token family revocation", "family", family, "error", err)
+		st.s.log.ErrorContext(ctx, "recording a token family revocation", "family", family, "error", err)
 	}
 }
 
@@ -266,7 +266,7 @@ func (st *storage) TokenRequestByRefreshToken(ctx context.Context, token string)
 	case tok.Kind != store.OAuthRefreshToken, tok.RevokedAt != nil, !st.s.now().Before(tok.ExpiresAt):
 		return nil, op.ErrInvalidRefreshToken
 	case tok.RotatedAt != nil:
-		st.s.log.Warn("refresh token reused: revoking its family", "family", tok.FamilyID, "client", tok.ClientID)
+		st.s.log.WarnContext(ctx, "refresh token reused: revoking its family", "family", tok.FamilyID, "client", tok.ClientID)
 		st.revokeFamily(ctx, tok.FamilyID, reuseRefreshToken, tok.ClientID, tok.UserID)
 		return nil, op.ErrInvalidRefreshToken
 	}

@@ -98,7 +98,7 @@ func (s *Server) newUpstream(cfg UpstreamConfig) (*upstream, error) {
 		failed: func(r *http.Request, reason string, details map[string]any) {
 			details["provider"] = cfg.Issuer
 			if err := s.recordSignIn(r.Context(), signInUpstream, store.User{}, reason, details); err != nil {
-				s.log.Error("recording a failed sign-in", "error", err)
+				s.log.ErrorContext(r.Context(), "recording a failed sign-in", "error", err)
 			}
 		},
 	}, nil
@@ -166,7 +166,7 @@ func (s *Server) serveUpstreamStart(w http.ResponseWriter, r *http.Request) {
 	}
 	party, err := s.upstream.relyingParty(r.Context())
 	if err != nil {
-		s.log.Error("upstream sign-in", "error", err)
+		s.log.ErrorContext(r.Context(), "upstream sign-in", "error", err)
 		signInError(w, http.StatusBadGateway, s.upstream.cfg.Name+" cannot be reached right now; try again, or sign in with a Kiln account.")
 		return
 	}
@@ -230,7 +230,7 @@ func unsafeInPath(r rune) bool { return r == '\\' || unicode.IsControl(r) || uni
 func (s *Server) serveUpstreamCallback(w http.ResponseWriter, r *http.Request) {
 	party, err := s.upstream.relyingParty(r.Context())
 	if err != nil {
-		s.log.Error("upstream sign-in", "error", err)
+		s.log.ErrorContext(r.Context(), "upstream sign-in", "error", err)
 		signInError(w, http.StatusBadGateway, s.upstream.cfg.Name+" cannot be reached right now; try again.")
 		return
 	}
@@ -252,12 +252,12 @@ func (s *Server) upstreamSignedIn(w http.ResponseWriter, r *http.Request, _ *oid
 	err := s.recordSignIn(r.Context(), signInUpstream, user, "", map[string]any{"provider": s.upstream.cfg.Issuer, "subject": info.Subject})
 	if err != nil {
 		// No sign-in goes unrecorded.
-		s.log.Error("recording a sign-in", "user", user.ID, "error", err)
+		s.log.ErrorContext(r.Context(), "recording a sign-in", "user", user.ID, "error", err)
 		signInError(w, http.StatusServiceUnavailable, "Kiln could not record the sign-in; try again.")
 		return
 	}
 	if err := s.sessions.Start(r.Context(), w, user.ID); err != nil {
-		s.log.Error("starting a browser session", "user", user.ID, "error", err)
+		s.log.ErrorContext(r.Context(), "starting a browser session", "user", user.ID, "error", err)
 		signInError(w, http.StatusServiceUnavailable, "Kiln could not record the sign-in; try again.")
 		return
 	}
@@ -288,18 +288,18 @@ func (s *Server) upstreamUser(ctx context.Context, info *oidc.UserInfo) (store.U
 	user, err := s.store.UserByIdentity(ctx, provider, subject)
 	if err == nil {
 		if err := s.store.TouchIdentity(ctx, provider, subject, s.now()); err != nil {
-			s.log.Warn("recording an upstream sign-in", "user", user.ID, "error", err)
+			s.log.WarnContext(ctx, "recording an upstream sign-in", "user", user.ID, "error", err)
 		}
 		return user, ""
 	}
 	if !errors.Is(err, store.ErrNotFound) {
-		s.log.Error("looking up an upstream identity", "error", err)
+		s.log.ErrorContext(ctx, "looking up an upstream identity", "error", err)
 		return store.User{}, failed
 	}
 	now := s.now()
 	link := func(u store.User) (store.User, string) {
 		if err := s.store.LinkIdentity(ctx, &store.Identity{Provider: provider, Subject: subject, UserID: u.ID, Email: info.Email, LastLoginAt: &now}); err != nil {
-			s.log.Error("linking an upstream identity", "user", u.ID, "error", err)
+			s.log.ErrorContext(ctx, "linking an upstream identity", "user", u.ID, "error", err)
 			return store.User{}, failed
 		}
 		return u, ""
@@ -307,7 +307,7 @@ func (s *Server) upstreamUser(ctx context.Context, info *oidc.UserInfo) (store.U
 	if info.Email != "" && bool(info.EmailVerified) {
 		users, err := s.store.UsersByEmail(ctx, info.Email)
 		if err != nil {
-			s.log.Error("looking up users by email", "error", err)
+			s.log.ErrorContext(ctx, "looking up users by email", "error", err)
 			return store.User{}, failed
 		}
 		if len(users) == 1 {
@@ -316,7 +316,7 @@ func (s *Server) upstreamUser(ctx context.Context, info *oidc.UserInfo) (store.U
 			// recycled or reassigned email).
 			ids, err := s.store.ListIdentities(ctx, users[0].ID)
 			if err != nil {
-				s.log.Error("looking up a user's identities", "user", users[0].ID, "error", err)
+				s.log.ErrorContext(ctx, "looking up a user's identities", "user", users[0].ID, "error", err)
 				return store.User{}, failed
 			}
 			for _, id := range ids {
@@ -346,7 +346,7 @@ func (s *Server) upstreamUser(ctx context.Context, info *oidc.UserInfo) (store.U
 	}
 	cust := store.Customer{Name: name, Tier: tier.Free}
 	if err := s.store.CreateCustomer(ctx, &cust); err != nil {
-		s.log.Error("signing up an upstream user", "error", err)
+		s.log.ErrorContext(ctx, "signing up an upstream user", "error", err)
 		return store.User{}, failed
 	}
 	// Only an address the provider verified is kept: a later sign-in links
@@ -358,13 +358,13 @@ func (s *Server) upstreamUser(ctx context.Context, info *oidc.UserInfo) (store.U
 	}
 	u := store.User{CustomerID: cust.ID, Email: email, DisplayName: name, Role: store.RoleOwner}
 	if err := s.store.CreateUser(ctx, &u); err != nil {
-		s.log.Error("signing up an upstream user", "error", errors.Join(err, s.store.DeleteCustomer(ctx, cust.ID)))
+		s.log.ErrorContext(ctx, "signing up an upstream user", "error", errors.Join(err, s.store.DeleteCustomer(ctx, cust.ID)))
 		return store.User{}, failed
 	}
 	user, msg := link(u)
 	if msg != "" {
 		if err := s.store.DeleteCustomer(ctx, cust.ID); err != nil {
-			s.log.Error("removing a half-made signup", "customer", cust.ID, "error", err)
+			s.log.ErrorContext(ctx, "removing a half-made signup", "customer", cust.ID, "error", err)
 		}
 	}
 	return user, msg

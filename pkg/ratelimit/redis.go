@@ -3,6 +3,8 @@ package ratelimit
 import (
 	"context"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -32,14 +34,25 @@ return '-1'
 `)
 
 // Redis is a Limiter shared by every node using the same Redis. When Redis
-// cannot be reached it falls back to an in-process limiter and reports the
-// error to OnError: limits then hold per node rather than not at all, and
-// Redis being down does not take the service down with it.
+// cannot be reached it falls back to an in-process limiter: limits then
+// hold per node rather than not at all, and Redis being down does not take
+// the service down with it. While it is down, one event per RetryInterval
+// tries Redis again and the others are decided in process at once, so
+// calls do not each wait for a dead Redis; the first event Redis answers
+// brings the shared limits back. OnState hears both changes.
 type Redis struct {
 	client   redis.UniversalClient
 	prefix   string
 	fallback *Local
 	onError  func(error)
+	onState  func(shared bool, err error)
+	retry    time.Duration
+	now      func() time.Time
+
+	mu        sync.Mutex
+	down      bool      // the last Redis call failed
+	retryAt   time.Time // while down, when the next event tries Redis
+	fallbacks atomic.Uint64
 }
 
 // RedisOptions configures NewRedis.
@@ -49,7 +62,17 @@ type RedisOptions struct {
 	// OnError hears about each failed Redis call (default: ignored). The
 	// event was decided by the in-process fallback.
 	OnError func(error)
+	// OnState hears when the limits stop being shared (shared false, with
+	// Redis's error) and when they are shared again (default: ignored).
+	OnState func(shared bool, err error)
+	// RetryInterval is how often, while Redis is down, an event tries it
+	// again (default DefaultRedisRetry).
+	RetryInterval time.Duration
 }
+
+// DefaultRedisRetry: Redis back is noticed within a second, and a dead
+// Redis costs one event a second its connection timeout.
+const DefaultRedisRetry = time.Second
 
 // NewRedis returns a limiter keeping its counters in client.
 func NewRedis(client redis.UniversalClient, opts RedisOptions) *Redis {
@@ -59,13 +82,39 @@ func NewRedis(client redis.UniversalClient, opts RedisOptions) *Redis {
 	if opts.OnError == nil {
 		opts.OnError = func(error) {}
 	}
-	return &Redis{client: client, prefix: opts.Prefix, fallback: NewLocal(), onError: opts.OnError}
+	if opts.OnState == nil {
+		opts.OnState = func(bool, error) {}
+	}
+	if opts.RetryInterval <= 0 {
+		opts.RetryInterval = DefaultRedisRetry
+	}
+	return &Redis{client: client, prefix: opts.Prefix, fallback: NewLocal(), onError: opts.OnError, onState: opts.OnState,
+		retry: opts.RetryInterval, now: time.Now}
 }
+
+// Shared says whether the limits are shared through Redis now (false
+// while they are counted per node), for a metric.
+func (r *Redis) Shared() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !r.down
+}
+
+// Fallbacks counts the events decided in process because Redis was
+// unavailable, for a metric.
+func (r *Redis) Fallbacks() uint64 { return r.fallbacks.Load() }
 
 // Allow implements Limiter.
 func (r *Redis) Allow(ctx context.Context, key string, limit Limit) (Decision, error) {
 	if err := limit.validate(); err != nil {
 		return Decision{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return Decision{}, fmt.Errorf("ratelimit: %w", err) // the event's request is gone
+	}
+	if !r.tryRedis() {
+		r.fallbacks.Add(1)
+		return r.fallback.Allow(ctx, key, limit)
 	}
 	wait, err := gcra.Run(ctx, r.client, []string{r.prefix + key},
 		limit.interval().Microseconds(), limit.Events).Int64()
@@ -73,11 +122,52 @@ func (r *Redis) Allow(ctx context.Context, key string, limit Limit) (Decision, e
 		if ctx.Err() != nil {
 			return Decision{}, fmt.Errorf("ratelimit: %w", ctx.Err())
 		}
-		r.onError(fmt.Errorf("ratelimit: redis: %w", err))
+		r.failed(fmt.Errorf("ratelimit: redis: %w", err))
+		r.fallbacks.Add(1)
 		return r.fallback.Allow(ctx, key, limit)
 	}
+	r.answered()
 	if wait < 0 {
 		return Decision{Allowed: true}, nil
 	}
 	return Decision{RetryAfter: time.Duration(wait) * time.Microsecond}, nil
+}
+
+// tryRedis says whether this event asks Redis: always while it answers;
+// while it is down, one event per retry interval.
+func (r *Redis) tryRedis() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.down {
+		return true
+	}
+	now := r.now()
+	if now.Before(r.retryAt) {
+		return false
+	}
+	r.retryAt = now.Add(r.retry)
+	return true
+}
+
+// failed records a failed Redis call.
+func (r *Redis) failed(err error) {
+	r.mu.Lock()
+	was := r.down
+	r.down, r.retryAt = true, r.now().Add(r.retry)
+	r.mu.Unlock()
+	r.onError(err)
+	if !was {
+		r.onState(false, err)
+	}
+}
+
+// answered records a Redis call that worked.
+func (r *Redis) answered() {
+	r.mu.Lock()
+	was := r.down
+	r.down = false
+	r.mu.Unlock()
+	if was {
+		r.onState(true, nil)
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/kilnhq/kiln/pkg/config"
 )
 
@@ -25,8 +27,9 @@ func NewLogHandler(w io.Writer, o config.Observe) slog.Handler {
 	return requestIDHandler{h}
 }
 
-// requestIDHandler adds the request id from a record's context, so every
-// line of one request can be found by it.
+// requestIDHandler adds the request id (and, for a traced request, the
+// trace and span ids) from a record's context, so every line of one
+// request can be found by it.
 type requestIDHandler struct{ h slog.Handler }
 
 func (r requestIDHandler) Enabled(ctx context.Context, level slog.Level) bool {
@@ -36,6 +39,11 @@ func (r requestIDHandler) Enabled(ctx context.Context, level slog.Level) bool {
 func (r requestIDHandler) Handle(ctx context.Context, rec slog.Record) error {
 	if id := RequestID(ctx); id != "" {
 		rec.AddAttrs(slog.String("request_id", id))
+	}
+	// A traced request's lines carry its trace, so a collector can join
+	// the log to the spans.
+	if sc := trace.SpanContextFromContext(ctx); sc.IsSampled() {
+		rec.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
 	}
 	return r.h.Handle(ctx, rec)
 }

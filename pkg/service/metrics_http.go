@@ -60,6 +60,21 @@ func (m *Metrics) registerStats(st *store.Store, e *sandbox.Engine) {
 	m.counterFunc("kiln_warm_instances_evicted_total", "Idle instances and snapshots dropped to stay within the pools' bounds.", warm(func(w sandbox.WarmStats) int64 { return w.Evicted }))
 }
 
+// registerRedisLimiter adds whether the rate limits are shared through
+// Redis (1) or counted per node because Redis is unavailable (0), and how
+// many events were decided per node.
+func (m *Metrics) registerRedisLimiter(r *ratelimit.Redis) {
+	m.gaugeFunc("kiln_rate_limit_shared", "1 while rate limits are shared through Redis, 0 while this node counts them alone because Redis is unavailable.",
+		func() float64 {
+			if r.Shared() {
+				return 1
+			}
+			return 0
+		})
+	m.counterFunc("kiln_rate_limit_fallbacks_total", "Rate-limit events decided by this node's own counters because Redis was unavailable.",
+		func() float64 { return float64(r.Fallbacks()) })
+}
+
 // countingLimiter counts the refusals of the limiter every part shares.
 type countingLimiter struct {
 	ratelimit.Limiter

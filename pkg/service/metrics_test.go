@@ -4,11 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"mime/multipart"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,9 +12,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/kilnhq/kiln/pkg/config"
 	"github.com/kilnhq/kiln/pkg/service/servicetest"
-	"github.com/kilnhq/kiln/pkg/signing"
 	"github.com/kilnhq/kiln/pkg/testmodules"
 )
 
@@ -139,7 +133,7 @@ func echoServer(t *testing.T, node *servicetest.Node) (serverID, key string) {
 	if resp.StatusCode != http.StatusCreated || json.Unmarshal(body, &apiKey) != nil {
 		t.Fatalf("create key: %s %s", resp.Status, body)
 	}
-	publish(t, node, "echo", testmodules.WAT(t, "toolkits/wat/echo.wasm"))
+	node.PublishLibrary(t, "echo", "1.0.0", "free", testmodules.WAT(t, "toolkits/wat/echo.wasm"))
 	resp, body = node.Do(t, "POST", "/api/v1/servers", apiKey.Key, map[string]string{"name": "s"})
 	var srv struct{ ID string }
 	if resp.StatusCode != http.StatusCreated || json.Unmarshal(body, &srv) != nil {
@@ -156,58 +150,8 @@ func echoServer(t *testing.T, node *servicetest.Node) (serverID, key string) {
 	return srv.ID, mcpKey.Key
 }
 
-// publish signs module with the node's development library key and
-// uploads it as name@1.0.0 for every plan.
-func publish(t *testing.T, node *servicetest.Node, name string, module []byte) {
-	t.Helper()
-	text, err := os.ReadFile(filepath.Join(node.DataDir, config.LibraryKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := signing.ParsePrivateKey(string(text))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig, err := signing.Sign(key, module)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body bytes.Buffer
-	w := multipart.NewWriter(&body)
-	for k, v := range map[string]string{"name": name, "version": "1.0.0", "min_tier": "free"} {
-		_ = w.WriteField(k, v)
-	}
-	for field, data := range map[string][]byte{"module": module, "signature": sig.Marshal()} {
-		part, _ := w.CreateFormFile(field, field+".bin")
-		_, _ = part.Write(data)
-	}
-	_ = w.Close()
-	req, _ := http.NewRequest("POST", node.URL+"/api/v1/admin/library", &body)
-	req.Header.Set("Authorization", "Bearer "+node.OperatorToken)
-	req.Header.Set("Content-Type", w.FormDataContentType())
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("publishing %s: %s", name, resp.Status)
-	}
-}
-
 // mcpCall sends one stateless tools/call and returns the answer's body.
 func mcpCall(t *testing.T, node *servicetest.Node, serverID, key, tool, args string) string {
 	t.Helper()
-	body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":` + strconv.Quote(tool) + `,"arguments":` + args + `}}`
-	req, _ := http.NewRequest("POST", node.URL+"/mcp/"+serverID, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	return resp.Status + " " + string(out)
+	return mcpRaw(t, node, serverID, key, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":`+strconv.Quote(tool)+`,"arguments":`+args+`}}`)
 }

@@ -20,12 +20,14 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kilnhq/kiln/pkg/api"
 	"github.com/kilnhq/kiln/pkg/build"
 	"github.com/kilnhq/kiln/pkg/config"
+	"github.com/kilnhq/kiln/pkg/devlibrary"
 	"github.com/kilnhq/kiln/pkg/llm"
 	"github.com/kilnhq/kiln/pkg/mcphost"
 	"github.com/kilnhq/kiln/pkg/oauth"
@@ -56,6 +58,11 @@ type Service struct {
 
 	handler http.Handler
 	log     *slog.Logger
+	// devLibrary builds the curated library in development (nil: off).
+	devLibrary *devlibrary.Library
+	// draining is set by Drain; migrated once Ready found the migrations
+	// current (lifecycle.go).
+	draining, migrated atomic.Bool
 	// closers release what New opened, run in reverse order by Close.
 	closers []func(context.Context) error
 }
@@ -89,6 +96,9 @@ func New(ctx context.Context, opts Options) (_ *Service, err error) {
 		return nil, err
 	}
 	s.onClose(func(context.Context) error { return s.Store.Close() })
+	pool := cfg.DB.OrDefaults()
+	s.Store.SetPool(store.PoolConfig{MaxOpenConns: pool.MaxOpenConns, MaxIdleConns: pool.MaxIdleConns,
+		ConnMaxLifetime: pool.ConnMaxLifetime, ConnMaxIdleTime: pool.ConnMaxIdleTime})
 	if s.Engine, err = sandbox.NewEngine(ctx, sandbox.Config{CacheDir: cfg.CacheDir()}); err != nil {
 		return nil, err
 	}
@@ -125,11 +135,14 @@ func New(ctx context.Context, opts Options) (_ *Service, err error) {
 	if s.Wizard, err = s.newWizard(cfg, opts.Getenv, catalog, builds, box); err != nil {
 		return nil, err
 	}
+	if s.devLibrary, err = s.newDevLibrary(cfg, resolved, builds); err != nil {
+		return nil, err
+	}
 	apiHandler, err := api.New(api.Config{
 		Logger: logger, Store: s.Store, Catalog: catalog, Engine: s.Engine,
 		Builds: builds, Secrets: box,
 		OperatorToken: resolved.OperatorToken, LibraryKeys: resolved.LibraryKeys,
-		Deployer: s.MCP, Sessions: sessions, Wizard: s.Wizard,
+		Deployer: s.MCP, Sessions: sessions, Wizard: s.Wizard, Ready: s.Ready,
 	})
 	if err != nil {
 		return nil, err
@@ -141,7 +154,12 @@ func New(ctx context.Context, opts Options) (_ *Service, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.handler = withRequestID(s.routes(front.Handler(apiHandler), resolved.OperatorToken.Reveal()))
+	tracer, flushTraces, err := newTracing(ctx, cfg.Observe)
+	if err != nil {
+		return nil, err
+	}
+	s.onClose(flushTraces)
+	s.handler = withRequestID(traceRequests(tracer, s.routes(front.Handler(apiHandler), resolved.OperatorToken.Reveal())))
 	return s, nil
 }
 
@@ -181,7 +199,8 @@ func (s *Service) routes(apiHandler http.Handler, operatorToken string) http.Han
 
 // Run does the node's background work until ctx ends: the MCP host loads
 // and follows deployments, the authorization server cleans up, the wizard
-// resumes sessions whose node died. It returns
+// resumes sessions whose node died, and a development node builds the
+// curated library. It returns
 // the first error of either (after both stopped), or nil when ctx ended.
 func (s *Service) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
@@ -191,6 +210,10 @@ func (s *Service) Run(ctx context.Context) error {
 		mu   sync.Mutex
 		errs []error
 	)
+	if s.devLibrary != nil {
+		// Not one of the parts: its failures are recorded, never the node's.
+		wg.Go(func() { s.devLibrary.Run(ctx) })
+	}
 	for _, run := range []func(context.Context) error{s.MCP.Run, s.OAuth.Run, s.Wizard.Run} {
 		wg.Add(1)
 		go func() {
@@ -241,9 +264,20 @@ func (s *Service) newLimiter(cfg *config.Config) (ratelimit.Limiter, error) {
 	}
 	rdb := redis.NewClient(opts)
 	s.onClose(func(context.Context) error { return rdb.Close() })
-	return ratelimit.NewRedis(rdb, ratelimit.RedisOptions{OnError: func(err error) {
-		s.log.Warn("rate limits fell back to this node's counters", "error", err)
-	}}), nil
+	// Loud once per change, quiet per event: a log line when the limits
+	// stop and start being shared, and metrics (registerRedisLimiter).
+	r := ratelimit.NewRedis(rdb, ratelimit.RedisOptions{
+		OnError: func(err error) { s.log.Debug("rate limit decided by this node's counters", "error", err) },
+		OnState: func(shared bool, err error) {
+			if shared {
+				s.log.Info("rate limits shared through Redis again")
+				return
+			}
+			s.log.Error("rate limits fell back to this node's counters: Redis is unavailable", "error", err)
+		},
+	})
+	s.Metrics.registerRedisLimiter(r)
+	return r, nil
 }
 
 // newOAuth builds the OAuth 2.1 authorization server: its issuer is the
@@ -303,4 +337,19 @@ func (s *Service) newWizard(cfg *config.Config, getenv func(string) string, cata
 	}
 	s.onClose(func(context.Context) error { w.Close(); return nil })
 	return w, nil
+}
+
+// newDevLibrary builds, signs and registers the curated library of a
+// source checkout in the background of a development node
+// (--dev-library); nil in production, or when the trusted keys come from
+// KILN_LIBRARY_KEYS and the node has no development key to sign with.
+func (s *Service) newDevLibrary(cfg *config.Config, resolved config.Resolved, builds *build.Pool) (*devlibrary.Library, error) {
+	if cfg.Env != config.Development || !cfg.DevLibrary {
+		return nil, nil
+	}
+	if resolved.LibrarySigningKey == nil {
+		s.log.Info("development library: not built, since KILN_LIBRARY_KEYS names the trusted keys and the development key is not trusted")
+		return nil, nil
+	}
+	return devlibrary.New(devlibrary.Config{Store: s.Store, Engine: s.Engine, Builds: builds, Key: resolved.LibrarySigningKey, Logger: s.log})
 }

@@ -11,7 +11,7 @@ import (
 // is kept (HashAPIKey): a key has enough entropy that a plain hash cannot be
 // reversed, and a plain hash can be looked up by index. Prefix, the key's
 // first characters, lets people tell their keys apart. A key with a ServerID
-// is good for that server only.
+// is good for that server only, and with Tools for only those of its tools.
 type APIKey struct {
 	ID         string     `db:"id"`
 	CustomerID string     `db:"customer_id"`
@@ -24,6 +24,9 @@ type APIKey struct {
 	ExpiresAt  *time.Time `db:"expires_at"`
 	LastUsedAt *time.Time `db:"last_used_at"`
 	RevokedAt  *time.Time `db:"revoked_at"`
+	// Tools limits a server key to the tools it names (tools/list shows
+	// only those, tools/call refuses the rest); empty: every tool.
+	Tools StringList `db:"tools"`
 }
 
 // HashAPIKey is how a key is stored and looked up.
@@ -38,7 +41,7 @@ func (k APIKey) Usable(now time.Time) bool {
 	return k.RevokedAt == nil && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt))
 }
 
-const apiKeyColumns = `id, customer_id, user_id, server_id, name, prefix, hash, created_at, expires_at, last_used_at, revoked_at`
+const apiKeyColumns = `id, customer_id, user_id, server_id, name, prefix, hash, created_at, expires_at, last_used_at, revoked_at, tools`
 
 // CreateAPIKey inserts k, setting its ID and creation time. k.Hash must be
 // HashAPIKey of the key. A ServerID must name a server of the same customer
@@ -53,8 +56,11 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *APIKey) error {
 		t := utc(*k.ExpiresAt)
 		k.ExpiresAt = &t
 	}
-	_, err := exec(ctx, s.db, `INSERT INTO api_keys (`+apiKeyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		k.ID, k.CustomerID, k.UserID, k.ServerID, k.Name, k.Prefix, k.Hash, k.CreatedAt, k.ExpiresAt, k.LastUsedAt, k.RevokedAt)
+	if len(k.Tools) > 0 && k.ServerID == nil {
+		return fmt.Errorf("store: create API key: only a server key can be limited to tools")
+	}
+	_, err := exec(ctx, s.db, `INSERT INTO api_keys (`+apiKeyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, k.CustomerID, k.UserID, k.ServerID, k.Name, k.Prefix, k.Hash, k.CreatedAt, k.ExpiresAt, k.LastUsedAt, k.RevokedAt, k.Tools)
 	return wrap(err, "create API key")
 }
 
@@ -77,10 +83,13 @@ func (s *Store) ListAPIKeys(ctx context.Context, customerID string) ([]APIKey, e
 // RevokeAPIKey revokes one of a customer's keys. Revoking a revoked key
 // keeps its first revocation time; an unknown key (or another customer's)
 // is ErrNotFound.
+// Nodes caching keys hear of it (AccessKey).
 func (s *Store) RevokeAPIKey(ctx context.Context, customerID, id string) error {
-	err := execOne(ctx, s.db, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? AND customer_id = ?`,
-		s.now(), id, customerID)
-	return wrap(err, "revoke API key %s", id)
+	return s.changeAccess(ctx, AccessKey, id, func(tx *Store) error {
+		err := execOne(ctx, tx.db, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? AND customer_id = ?`,
+			tx.now(), id, customerID)
+		return wrap(err, "revoke API key %s", id)
+	})
 }
 
 // TouchAPIKey records that a key was used.
@@ -89,8 +98,11 @@ func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error 
 	return wrap(err, "touch API key %s", id)
 }
 
-// DeleteAPIKey removes one of a customer's keys for good.
+// DeleteAPIKey removes one of a customer's keys for good. Nodes caching
+// keys hear of it (AccessKey).
 func (s *Store) DeleteAPIKey(ctx context.Context, customerID, id string) error {
-	err := execOne(ctx, s.db, `DELETE FROM api_keys WHERE id = ? AND customer_id = ?`, id, customerID)
-	return wrap(err, "delete API key %s", id)
+	return s.changeAccess(ctx, AccessKey, id, func(tx *Store) error {
+		err := execOne(ctx, tx.db, `DELETE FROM api_keys WHERE id = ? AND customer_id = ?`, id, customerID)
+		return wrap(err, "delete API key %s", id)
+	})
 }

@@ -57,10 +57,12 @@ func (s *Store) RenameCustomer(ctx context.Context, id, name string) error {
 }
 
 // SetCustomerTier moves a customer to another plan. Record it in the audit
-// log (ActionTierChange).
+// log (ActionTierChange). Nodes caching plans hear of it (AccessCustomer).
 func (s *Store) SetCustomerTier(ctx context.Context, id, tier string) error {
-	err := execOne(ctx, s.db, `UPDATE customers SET tier = ?, updated_at = ? WHERE id = ?`, tier, s.now(), id)
-	return wrap(err, "set tier of customer %s", id)
+	return s.changeAccess(ctx, AccessCustomer, id, func(tx *Store) error {
+		err := execOne(ctx, tx.db, `UPDATE customers SET tier = ?, updated_at = ? WHERE id = ?`, tier, tx.now(), id)
+		return wrap(err, "set tier of customer %s", id)
+	})
 }
 
 // CountCustomersOnTier counts the customers on a plan, so an operator cannot
@@ -72,7 +74,10 @@ func (s *Store) CountCustomersOnTier(ctx context.Context, tier string) (int, err
 }
 
 // DeleteCustomer deletes a customer with its users, servers, tools, keys and
-// wizard sessions. Execution and audit records stay.
+// wizard sessions. Execution and audit records stay. Nodes caching keys
+// and plans hear of it (AccessCustomer).
 func (s *Store) DeleteCustomer(ctx context.Context, id string) error {
-	return wrap(execOne(ctx, s.db, `DELETE FROM customers WHERE id = ?`, id), "delete customer %s", id)
+	return s.changeAccess(ctx, AccessCustomer, id, func(tx *Store) error {
+		return wrap(execOne(ctx, tx.db, `DELETE FROM customers WHERE id = ?`, id), "delete customer %s", id)
+	})
 }

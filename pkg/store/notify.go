@@ -18,8 +18,9 @@ import (
 // connection (lib/pq's Listener, which reconnects by itself). NOTIFY reaches
 // only connected listeners, so a listener that reconnected says so (a
 // Notification with Reconnected set) and the caller must assume it missed
-// some. On SQLite there is one node and nothing to tell: Notify does
-// nothing and Listen's channel never delivers.
+// some. On SQLite there is one node, but its services still tell each
+// other: Notify delivers to the listeners of the same process (Stores made
+// by one Open), after the commit when sent inside InTx (localbus.go).
 
 // Notification is a message another node (or this one) sent with Notify.
 type Notification struct {
@@ -49,6 +50,11 @@ func (s *Store) channel(topic string) string {
 // rolls back.
 func (s *Store) Notify(ctx context.Context, topic, payload string) error {
 	if s.dialect != schema.Postgres {
+		if s.afterCommit != nil {
+			*s.afterCommit = append(*s.afterCommit, func() { s.local.publish(topic, payload) })
+		} else {
+			s.local.publish(topic, payload)
+		}
 		return nil
 	}
 	if _, err := s.db.ExecContext(ctx, `SELECT pg_notify($1, $2)`, s.channel(topic), payload); err != nil {
@@ -66,7 +72,7 @@ func (s *Store) Notify(ctx context.Context, topic, payload string) error {
 func (s *Store) Listen(ctx context.Context, topic string, onError func(error)) (<-chan Notification, error) {
 	out := make(chan Notification, 16)
 	if s.dialect != schema.Postgres {
-		go func() { <-ctx.Done(); close(out) }()
+		s.local.listen(ctx, topic, out)
 		return out, nil
 	}
 	l := pq.NewListener(s.url, 100*time.Millisecond, 10*time.Second, func(_ pq.ListenerEventType, err error) {

@@ -28,7 +28,12 @@ const planColumns = `name, rank, servers_per_customer, tools_per_server, fuel, m
 	output_bytes, http_requests_per_call, calls_per_minute, llm_generations_per_day, updated_at`
 
 // PutPlan creates or replaces the plan named p.Name and sets p.UpdatedAt.
+// Nodes caching plans hear of it (AccessPlan).
 func (s *Store) PutPlan(ctx context.Context, p *Plan) error {
+	return s.changeAccess(ctx, AccessPlan, p.Name, func(tx *Store) error { return tx.putPlan(ctx, p) })
+}
+
+func (s *Store) putPlan(ctx context.Context, p *Plan) error {
 	p.UpdatedAt = s.now()
 	_, err := exec(ctx, s.db, `
 		INSERT INTO plans (`+planColumns+`)
@@ -65,7 +70,10 @@ func (s *Store) ListPlans(ctx context.Context) ([]Plan, error) {
 	return out, wrap(err, "list plans")
 }
 
-// DeletePlan removes the stored plan called name.
+// DeletePlan removes the stored plan called name. Nodes caching plans
+// hear of it (AccessPlan).
 func (s *Store) DeletePlan(ctx context.Context, name string) error {
-	return wrap(execOne(ctx, s.db, `DELETE FROM plans WHERE name = ?`, name), "delete plan %q", name)
+	return s.changeAccess(ctx, AccessPlan, name, func(tx *Store) error {
+		return wrap(execOne(ctx, tx.db, `DELETE FROM plans WHERE name = ?`, name), "delete plan %q", name)
+	})
 }

@@ -142,8 +142,10 @@ func (s *Store) versionMiss(ctx context.Context, table, id, customerID string, v
 }
 
 // DeleteServer deletes one of a customer's servers with its tools, env vars
-// and server-scoped keys.
+// and server-scoped keys. Nodes caching keys hear of it (AccessServer).
 func (s *Store) DeleteServer(ctx context.Context, customerID, id string) error {
-	err := execOne(ctx, s.db, `DELETE FROM servers WHERE id = ? AND customer_id = ?`, id, customerID)
-	return wrap(err, "delete server %s", id)
+	return s.changeAccess(ctx, AccessServer, id, func(tx *Store) error {
+		err := execOne(ctx, tx.db, `DELETE FROM servers WHERE id = ? AND customer_id = ?`, id, customerID)
+		return wrap(err, "delete server %s", id)
+	})
 }

@@ -55,6 +55,12 @@ type Store struct {
 	// url and pgSchema, on PostgreSQL, are where Listen connects and the
 	// schema that names notification channels (notify.go).
 	url, pgSchema string
+	// local delivers notifications within the process on SQLite; every
+	// Store made from one Open shares it (localbus.go).
+	local *localBus
+	// afterCommit, on a Store bound to a transaction by InTx, collects
+	// what must run once it commits (SQLite notifications).
+	afterCommit *[]func()
 }
 
 // Open connects to the database. An empty databaseURL means the SQLite file
@@ -99,7 +105,7 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 	if err := db.PingContext(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("store: connect to %s: %w", dialect, err), db.Close())
 	}
-	s := &Store{pool: db, db: db, dialect: dialect, clock: time.Now, url: databaseURL}
+	s := &Store{pool: db, db: db, dialect: dialect, clock: time.Now, url: databaseURL, local: newLocalBus()}
 	if dialect == schema.Postgres {
 		if err := db.GetContext(ctx, &s.pgSchema, `SELECT current_schema()`); err != nil {
 			return nil, errors.Join(fmt.Errorf("store: read the current schema: %w", err), db.Close())
@@ -216,14 +222,22 @@ func (s *Store) forUpdate() string {
 // InTx returns. A store error inside fn should end fn: on PostgreSQL a
 // failed statement aborts the whole transaction.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+	var after []func()
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if s.tx == tx {
 			return fn(s)
 		}
 		bound := *s
-		bound.db, bound.tx = tx, tx
+		bound.db, bound.tx, bound.afterCommit = tx, tx, &after
 		return fn(&bound)
 	})
+	if err != nil {
+		return err
+	}
+	for _, f := range after {
+		f()
+	}
+	return nil
 }
 
 // inTx runs fn in a transaction, committing when it returns nil. On a Store

@@ -6,7 +6,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"unicode/utf8"
 
@@ -51,12 +53,12 @@ type formView struct {
 func (w *Web) serveSetup(rw http.ResponseWriter, r *http.Request) {
 	fresh, err := w.fresh(r)
 	if err != nil {
-		w.log.Error("checking for a first account", "error", err)
+		w.log.ErrorContext(r.Context(), "checking for a first account", "error", err)
 		http.Error(rw, "Kiln could not read its database; try again.", http.StatusServiceUnavailable)
 		return
 	}
 	f := formView{Action: "/setup", Heading: "Create the first account",
-		Intro:  "This Kiln instance has no accounts yet. Create yours: you will own a new customer account on the free plan and be signed in.",
+		Intro:  "This Kiln instance has no accounts yet. Create yours: you will own a new customer account on the free plan, be this instance's operator, and be signed in.",
 		Submit: "Create account and sign in"}
 	switch {
 	case fresh:
@@ -65,7 +67,7 @@ func (w *Web) serveSetup(rw http.ResponseWriter, r *http.Request) {
 		// Someone else was quicker: say so rather than redirect, which
 		// would look like success.
 		f.Error = errNotFresh
-		w.renderForm(rw, http.StatusConflict, f)
+		w.renderForm(rw, r, http.StatusConflict, f)
 	default:
 		http.Redirect(rw, r, "/", http.StatusSeeOther)
 	}
@@ -84,13 +86,13 @@ func (w *Web) serveSignup(rw http.ResponseWriter, r *http.Request) {
 func (w *Web) serveAccountForm(rw http.ResponseWriter, r *http.Request, f formView) {
 	f.MinPassword = oauth.MinPasswordLength
 	if r.Method == http.MethodGet {
-		w.renderForm(rw, http.StatusOK, f)
+		w.renderForm(rw, r, http.StatusOK, f)
 		return
 	}
 	r.Body = http.MaxBytesReader(rw, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
 		f.Error = "The form could not be read; send it again."
-		w.renderForm(rw, http.StatusBadRequest, f)
+		w.renderForm(rw, r, http.StatusBadRequest, f)
 		return
 	}
 	f.Name = strings.TrimSpace(r.PostForm.Get("name"))
@@ -99,18 +101,18 @@ func (w *Web) serveAccountForm(rw http.ResponseWriter, r *http.Request, f formVi
 	cookie, err := r.Cookie(formCSRFCookie)
 	if err != nil || subtle.ConstantTimeCompare([]byte(cookie.Value), []byte(r.PostForm.Get("csrf"))) != 1 {
 		f.Error = "The form expired; send it again."
-		w.renderForm(rw, http.StatusForbidden, f)
+		w.renderForm(rw, r, http.StatusForbidden, f)
 		return
 	}
 	password := r.PostForm.Get("password")
 	if f.Field, f.Error = checkAccountForm(f, password); f.Error != "" {
-		w.renderForm(rw, http.StatusUnprocessableEntity, f)
+		w.renderForm(rw, r, http.StatusUnprocessableEntity, f)
 		return
 	}
 	status, field, msg := w.createAccount(rw, r, f, password)
 	if msg != "" {
 		f.Field, f.Error = field, msg
-		w.renderForm(rw, status, f)
+		w.renderForm(rw, r, status, f)
 		return
 	}
 	http.Redirect(rw, r, "/servers", http.StatusSeeOther)
@@ -151,7 +153,16 @@ func (w *Web) createAccount(rw http.ResponseWriter, r *http.Request, f formView,
 		}
 		var err error
 		u, err = oauth.CreateLocalAccount(ctx, st, cust.ID, f.Username, f.Email, password, store.RoleOwner)
-		return err
+		if err != nil || f.Action != "/setup" || !fromLoopback(r) {
+			return err
+		}
+		// The first account of a development instance is its operator
+		// too when it is made on the machine itself: the person who started
+		// it runs it. A development instance reachable from elsewhere
+		// does not hand every customer to its first visitor; its operator
+		// runs kiln admin set-operator.
+		u.Operator = true
+		return st.UpdateUser(ctx, &u)
 	}
 	var err error
 	if f.Action == "/setup" {
@@ -165,12 +176,12 @@ func (w *Web) createAccount(rw http.ResponseWriter, r *http.Request, f formView,
 	case errors.Is(err, store.ErrConflict):
 		return http.StatusConflict, "username", "That username is taken; choose another."
 	case err != nil:
-		w.log.Error("creating an account", "form", f.Action, "error", err)
+		w.log.ErrorContext(ctx, "creating an account", "form", f.Action, "error", err)
 		return http.StatusServiceUnavailable, "", "Kiln could not create the account; try again."
 	}
 	w.auditSignup(r, cust, u, f.Action)
 	if err := w.cfg.Sessions.Start(ctx, rw, u.ID); err != nil {
-		w.log.Error("signing in a new account", "user", u.ID, "error", err)
+		w.log.ErrorContext(ctx, "signing in a new account", "user", u.ID, "error", err)
 		return http.StatusServiceUnavailable, "", "The account was created, but Kiln could not sign you in; sign in with it."
 	}
 	return http.StatusOK, "", ""
@@ -186,21 +197,31 @@ func (w *Web) auditSignup(r *http.Request, cust store.Customer, u store.User, fo
 			Action: actionSignup, Target: u.ID, Details: store.JSON(details)})
 	}
 	if err != nil {
-		w.log.Error("recording a sign-up", "user", u.ID, "error", err)
+		w.log.ErrorContext(r.Context(), "recording a sign-up", "user", u.ID, "error", err)
 	}
 }
 
 // renderForm renders an account form with a fresh CSRF token.
-func (w *Web) renderForm(rw http.ResponseWriter, status int, f formView) {
+func (w *Web) renderForm(rw http.ResponseWriter, r *http.Request, status int, f formView) {
 	f.CSRF = randomToken()
 	http.SetCookie(rw, &http.Cookie{Name: formCSRFCookie, Value: f.CSRF, Path: f.Action, HttpOnly: true,
 		Secure: strings.HasPrefix(w.cfg.PublicURL, "https://"), SameSite: http.SameSiteStrictMode, MaxAge: 1800})
-	page := strings.TrimPrefix(f.Action, "/")
-	w.render(rw, status, page, view{Title: f.Heading, Page: "account", Form: f})
+	w.render(rw, r, status, "account", view{Title: f.Heading, Page: "account", Form: f})
 }
 
 func randomToken() string {
 	var b [24]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
 	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// fromLoopback reports whether the request's TCP peer is on this machine
+// (not what a proxy header claims).
+func fromLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }

@@ -1,11 +1,8 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"mime/multipart"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,9 +16,6 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/kilnhq/kiln/pkg/config"
-	"github.com/kilnhq/kiln/pkg/service/servicetest"
-	"github.com/kilnhq/kiln/pkg/signing"
 	"github.com/kilnhq/kiln/pkg/testmodules"
 	"github.com/kilnhq/kiln/sandbox/manifest"
 )
@@ -179,45 +173,6 @@ func (b *browser) screenshot(name string) {
 	}
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		b.t.Fatal(err)
-	}
-}
-
-// publish signs module with the node's development library key and
-// uploads it as name@version for minTier and above, as an operator does.
-func publish(t *testing.T, node *servicetest.Node, name, version, minTier string, module []byte) {
-	t.Helper()
-	text, err := os.ReadFile(filepath.Join(node.DataDir, config.LibraryKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := signing.ParsePrivateKey(string(text))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig, err := signing.Sign(key, module)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body bytes.Buffer
-	w := multipart.NewWriter(&body)
-	for k, v := range map[string]string{"name": name, "version": version, "min_tier": minTier} {
-		_ = w.WriteField(k, v)
-	}
-	for field, data := range map[string][]byte{"module": module, "signature": sig.Marshal()} {
-		part, _ := w.CreateFormFile(field, field+".bin")
-		_, _ = part.Write(data)
-	}
-	_ = w.Close()
-	req, _ := http.NewRequest("POST", node.URL+"/api/v1/admin/library", &body)
-	req.Header.Set("Authorization", "Bearer "+node.OperatorToken)
-	req.Header.Set("Content-Type", w.FormDataContentType())
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("publishing %s@%s: %s", name, version, resp.Status)
 	}
 }
 

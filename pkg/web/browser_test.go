@@ -1,9 +1,6 @@
 package web_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,6 +8,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/kilnhq/kiln/pkg/service/servicetest"
+	"github.com/kilnhq/kiln/pkg/testmodules"
 )
 
 // TestBrowserFirstRunToExecution walks a newcomer's path in headless
@@ -23,8 +21,8 @@ import (
 func TestBrowserFirstRunToExecution(t *testing.T) {
 	b := newBrowser(t)
 	node := servicetest.Start(t, servicetest.Options{})
-	publish(t, node, "echo", "1.0.0", "free", echoModule(t, "free"))
-	publish(t, node, "fetch", "1.0.0", "pro", echoModule(t, "pro"))
+	node.PublishLibrary(t, "echo", "1.0.0", "free", echoModule(t, "free"))
+	node.PublishLibrary(t, "fetch", "1.0.0", "pro", echoModule(t, "pro"))
 
 	firstAccount(t, b, node.URL)
 
@@ -115,8 +113,8 @@ func createKey(t *testing.T, b *browser, base, serverID string) string {
 		t.Fatalf("the new key is %q", key)
 	}
 	b.do("listing keys", chromedp.WaitReady(chromedp.CSS(`#key-list td code`)))
-	if list := b.text("#key-list"); !strings.Contains(list, "laptop") || strings.Contains(list, key) {
-		t.Errorf("key list %q: want the key's name and not the key", list)
+	if list := b.text("#key-list"); !strings.Contains(list, "laptop") || strings.Contains(list, key) || !strings.Contains(list, "all tools") {
+		t.Errorf("key list %q: want the key's name, good for all tools, and not the key", list)
 	}
 	b.do("opening the curl configuration", chromedp.Click(chromedp.CSS(`#connect-tabs details:last-of-type summary`)))
 	curl := b.text("#connect-5")
@@ -131,20 +129,10 @@ func createKey(t *testing.T, b *browser, base, serverID string) string {
 // callTool calls echo at the server's MCP endpoint with the key.
 func callTool(t *testing.T, base, serverID, key string) {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-		"params": map[string]any{"name": "echo", "arguments": map[string]any{"city": "Oslo"}}})
-	req, _ := http.NewRequest("POST", base+"/mcp/"+serverID, bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(out), "Oslo") {
-		t.Fatalf("tools/call: %s %s", resp.Status, out)
+	status, out := testmodules.PostMCP(t, base+"/mcp/"+serverID, key,
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"city":"Oslo"}}}`)
+	if status != http.StatusOK || !strings.Contains(string(out), "Oslo") {
+		t.Fatalf("tools/call: %d %s", status, out)
 	}
 }
 

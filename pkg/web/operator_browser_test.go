@@ -9,9 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/kilnhq/kiln/pkg/config"
 	"github.com/kilnhq/kiln/pkg/service/servicetest"
-	"github.com/kilnhq/kiln/pkg/signing"
 )
 
 // TestBrowserOperator drives the operator page in headless Chromium: a
@@ -50,8 +48,45 @@ func TestBrowserOperator(t *testing.T) {
 
 	changePlan(t, b, node, customerID)
 	uploadModule(t, b, node)
-	b.screenshot("operator")
 	b.check("operator")
+}
+
+// TestBrowserOperatorAccount: the first account of a development instance
+// is its operator account. Signed in as usual, its navigation leads to the
+// operator page, which works with its session (no token to paste); a plan
+// change is in the audit log under its name. An account signed up later
+// is no operator: the page offers it only the token form.
+func TestBrowserOperatorAccount(t *testing.T) {
+	b := newBrowser(t)
+	node := servicetest.Start(t, servicetest.Options{})
+	firstAccount(t, b, node.URL)
+	customerID := createCustomer(t, node, "Globex")
+
+	b.do("opening the operator page from the navigation", chromedp.Click(chromedp.CSS(`nav a[href="/operator"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#customer-list tr[data-customer="`+customerID+`"]`)), loaded("#audit-list"))
+	if noToken := b.eval(`document.getElementById('op-token') === null`); noToken != true {
+		t.Error("an operator account is asked for the operator token")
+	}
+	changePlan(t, b, node, customerID)
+	users, err := node.Service.Store.UsersByEmail(t.Context(), "ada@example.com")
+	if err != nil || len(users) != 1 || !users[0].Operator {
+		t.Fatalf("the first account: %+v %v, want an operator", users, err)
+	}
+	if audit := b.text("#audit-list"); !strings.Contains(audit, "user:"+users[0].ID) {
+		t.Errorf("the audit log %q does not name the operator account", audit)
+	}
+	b.screenshot("operator")
+	b.check("operator account")
+
+	b.do("signing out", chromedp.Click(chromedp.CSS(`.signout button`)), chromedp.WaitVisible(chromedp.CSS(`input[name="username"]`)))
+	b.do("signing up", chromedp.Navigate(node.URL+"/signup"), chromedp.WaitVisible(chromedp.ID("f-name")),
+		fill(map[string]string{"f-name": "Hooli", "f-username": "gavin", "f-password": "correct horse battery"}),
+		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)), loaded("#server-list"))
+	if links := b.eval(`document.querySelectorAll('nav a[href="/operator"]').length`); links != float64(0) {
+		t.Errorf("a signed-up account's navigation has %v operator links", links)
+	}
+	b.do("opening /operator", chromedp.Navigate(node.URL+"/operator"), chromedp.WaitVisible(chromedp.ID("op-token")), ready)
+	b.check("operator page of a plain account")
 }
 
 // createCustomer creates a customer on the free plan through the API.
@@ -93,7 +128,7 @@ func uploadModule(t *testing.T, b *browser, node *servicetest.Node) {
 	if err := os.WriteFile(modPath, module, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(sigPath, signModule(t, node, module), 0o600); err != nil {
+	if err := os.WriteFile(sigPath, node.SignLibrary(t, module), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	b.do("uploading a module",
@@ -107,24 +142,6 @@ func uploadModule(t *testing.T, b *browser, node *servicetest.Node) {
 	if err != nil || lib.MinTier != "pro" {
 		t.Fatalf("uploaded module: %+v %v, want echo@1.0.0 for pro", lib, err)
 	}
-}
-
-// signModule signs module with the node's development library key.
-func signModule(t *testing.T, node *servicetest.Node, module []byte) []byte {
-	t.Helper()
-	text, err := os.ReadFile(filepath.Join(node.DataDir, config.LibraryKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := signing.ParsePrivateKey(string(text))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig, err := signing.Sign(key, module)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sig.Marshal()
 }
 
 // statusHas waits until the page's live region says want.

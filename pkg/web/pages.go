@@ -34,7 +34,7 @@ var appPages = []appPage{
 }
 
 // publicPages are rendered without a session.
-var publicPages = []string{"home", "setup", "signup", "operator"}
+var publicPages = []string{"home", "account", "operator"}
 
 // parsePages parses each page with the shared layout.
 func parsePages() (map[string]*template.Template, error) {
@@ -75,10 +75,10 @@ type view struct {
 
 // render writes a page, buffered so that a template error is a clean 500
 // and not half a page.
-func (w *Web) render(rw http.ResponseWriter, status int, name string, v view) {
+func (w *Web) render(rw http.ResponseWriter, r *http.Request, status int, name string, v view) {
 	var buf bytes.Buffer
 	if err := w.pages[name].ExecuteTemplate(&buf, "layout", v); err != nil {
-		w.log.Error("rendering a page", "page", name, "error", err)
+		w.log.ErrorContext(r.Context(), "rendering a page", "page", name, "error", err)
 		http.Error(rw, "Kiln could not show this page.", http.StatusInternalServerError)
 		return
 	}
@@ -98,7 +98,7 @@ func (w *Web) serveApp(p appPage) http.HandlerFunc {
 			return
 		}
 		if err != nil {
-			w.log.Error("looking up a browser session", "error", err)
+			w.log.ErrorContext(r.Context(), "looking up a browser session", "error", err)
 			http.Error(rw, "Kiln could not read your session; try again.", http.StatusServiceUnavailable)
 			return
 		}
@@ -107,7 +107,7 @@ func (w *Web) serveApp(p appPage) http.HandlerFunc {
 		if id := r.PathValue("server"); id != "" {
 			v.Server, v.MCPURL = id, auth.ResourceURL(w.cfg.PublicURL, id)
 		}
-		w.render(rw, http.StatusOK, p.template, v)
+		w.render(rw, r, http.StatusOK, p.template, v)
 	}
 }
 
@@ -128,7 +128,7 @@ func (w *Web) serveHome(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if fresh, err := w.fresh(r); err != nil {
-		w.log.Error("checking for a first account", "error", err)
+		w.log.ErrorContext(r.Context(), "checking for a first account", "error", err)
 	} else if fresh {
 		http.Redirect(rw, r, "/setup", http.StatusSeeOther)
 		return
@@ -137,7 +137,7 @@ func (w *Web) serveHome(rw http.ResponseWriter, r *http.Request) {
 	if w.cfg.Upstream != "" {
 		h.Upstream, h.UpstreamURL = w.cfg.Upstream, "/oauth/upstream/start?next="+url.QueryEscape("/servers")
 	}
-	w.render(rw, http.StatusOK, "home", view{Title: "Welcome", Page: "home", Home: h})
+	w.render(rw, r, http.StatusOK, "home", view{Title: "Welcome", Page: "home", Home: h})
 }
 
 // fresh says whether this instance offers to create its first account.
@@ -149,10 +149,18 @@ func (w *Web) fresh(r *http.Request) (bool, error) {
 	return !has, err
 }
 
-// serveOperator serves the operator page without a session: the operator
-// signs in to it by pasting the operator token, which its script keeps in
-// the tab's sessionStorage and sends as a bearer token to the admin API.
-// The shell holds nothing secret; without a valid token the page is empty.
+// serveOperator serves the operator page. A signed-in operator account
+// uses it with its session (and CSRF token), like the other pages; anyone
+// else signs in to it by pasting the operator token, which its script
+// keeps in the tab's sessionStorage and sends as a bearer token to the
+// admin API. The shell holds nothing secret; without a valid credential
+// the page is empty.
 func (w *Web) serveOperator(rw http.ResponseWriter, r *http.Request) {
-	w.render(rw, http.StatusOK, "operator", view{Title: "Operator", Page: "operator"})
+	v := view{Title: "Operator", Page: "operator", Nav: "operator"}
+	if _, user, err := w.cfg.Sessions.Lookup(r); err == nil {
+		v.User, v.CSRF = &user, websession.CSRFToken(r)
+	} else if !errors.Is(err, websession.ErrNoSession) {
+		w.log.ErrorContext(r.Context(), "looking up a browser session", "error", err)
+	}
+	w.render(rw, r, http.StatusOK, "operator", v)
 }

@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -9,45 +8,8 @@ import (
 
 	"github.com/kilnhq/kiln/pkg/llm/llmtest"
 	"github.com/kilnhq/kiln/pkg/service/servicetest"
+	"github.com/kilnhq/kiln/pkg/wizard/eval/evalfake"
 )
-
-const countWordsSource = `package main
-
-import (
-	"context"
-	"strings"
-
-	"github.com/kilnhq/kiln/toolkits/go/kiln"
-)
-
-type in struct {
-	Text string ` + "`json:\"text\" description:\"The text\"`" + `
-}
-
-type out struct {
-	Words int ` + "`json:\"words\"`" + `
-}
-
-func handle(_ context.Context, i in) (out, error) {
-	return out{Words: len(strings.Fields(i.Text))}, nil
-}
-
-func main() {
-	kiln.Run(kiln.Module{Tools: []kiln.Tool{kiln.NewTool("count_words", "Counts the words of a text", handle)}})
-}
-`
-
-var countWordsSpec = map[string]any{
-	"name": "count_words", "description": "Counts the words of a text",
-	"input_schema":  map[string]any{"type": "object", "properties": map[string]any{"text": map[string]any{"type": "string", "description": "The text"}}, "required": []string{"text"}},
-	"output_schema": map[string]any{"type": "object", "properties": map[string]any{"words": map[string]any{"type": "integer"}}, "required": []string{"words"}},
-	"samples":       []any{map[string]any{"text": "a b c"}},
-}
-
-func answer(v any) llmtest.Reply {
-	b, _ := json.Marshal(v)
-	return llmtest.Answer(string(b))
-}
 
 // TestBrowserWizard goes from a sentence to a deployed server with a fake
 // LLM provider: the proposal reviewed (its schema previewed as the form a
@@ -57,7 +19,7 @@ func answer(v any) llmtest.Reply {
 func TestBrowserWizard(t *testing.T) {
 	b := newBrowser(t)
 	fake := llmtest.New(t)
-	fake.Enqueue(answer(map[string]any{"tools": []any{countWordsSpec}}), answer(map[string]string{"main_go": countWordsSource}))
+	evalfake.ScriptCountWords(fake)
 	node := servicetest.Start(t, servicetest.Options{Env: map[string]string{"KILN_LLM_PROVIDERS": "openai:test-model@" + fake.OpenAIURL()}})
 	firstAccount(t, b, node.URL)
 
@@ -97,7 +59,7 @@ func fixAtTheLine(t *testing.T, b *browser) {
 	t.Helper()
 	editor := `[data-tool="count_words"] textarea`
 	save := `[data-tool="count_words"] .editor > button`
-	bad := strings.Replace(countWordsSource, "\t\"strings\"\n", "\t\"strings\"\n\t\"os/exec\"\n", 1)
+	bad := strings.Replace(evalfake.CountWordsSource, "\t\"strings\"\n", "\t\"strings\"\n\t\"os/exec\"\n", 1)
 	b.do("saving a refused source", chromedp.SetValue(chromedp.CSS(editor), bad), chromedp.Click(chromedp.CSS(save)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-tool="count_words"] ul.problems button`)))
 	problem := b.text(`[data-tool="count_words"] ul.problems li`)
@@ -110,7 +72,7 @@ func fixAtTheLine(t *testing.T, b *browser) {
 	if err != nil || !strings.Contains(line, "os/exec") {
 		t.Errorf("the selection after choosing the problem is %q (%v), want the import's line", line, err)
 	}
-	b.do("saving the fixed source", chromedp.SetValue(chromedp.CSS(editor), countWordsSource), chromedp.Click(chromedp.CSS(save)),
+	b.do("saving the fixed source", chromedp.SetValue(chromedp.CSS(editor), evalfake.CountWordsSource), chromedp.Click(chromedp.CSS(save)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-tool="count_words"] .badge.ok`)),
 		chromedp.WaitVisible(chromedp.ID("wz-deploy-form")))
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kilnhq/kiln/pkg/llm/llmtest"
 	"github.com/kilnhq/kiln/pkg/service/servicetest"
+	"github.com/kilnhq/kiln/pkg/wizard/eval/evalfake"
 )
 
 // TestBrowserWizardResumesStream: the wizard page's event stream is cut by
@@ -27,7 +28,7 @@ import (
 func TestBrowserWizardResumesStream(t *testing.T) {
 	b := newBrowser(t)
 	fake := llmtest.New(t)
-	fake.Enqueue(answer(map[string]any{"tools": []any{countWordsSpec}}), answer(map[string]string{"main_go": countWordsSource}))
+	evalfake.ScriptCountWords(fake)
 	node := servicetest.Start(t, servicetest.Options{Env: map[string]string{"KILN_LLM_PROVIDERS": "openai:test-model@" + fake.OpenAIURL()}})
 	cut := newStreamCutter(t, node.URL)
 	firstAccount(t, b, cut.url)

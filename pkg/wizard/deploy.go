@@ -256,7 +256,7 @@ func (w *Wizard) ResumeStale(ctx context.Context) error {
 	for _, row := range rows {
 		s, err := w.fromRow(row)
 		if err != nil {
-			w.log.Warn("wizard: resuming a session", "session", row.ID, "error", err)
+			w.log.WarnContext(ctx, "wizard: resuming a session", "session", row.ID, "error", err)
 			continue
 		}
 		token := w.claim(s, s.run)

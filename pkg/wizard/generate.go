@@ -84,12 +84,12 @@ func (w *Wizard) runGenerate(ctx context.Context, customerID, id, token string) 
 	go w.heartbeat(ctx, cancel, customerID, id, token)
 	s, err := w.Get(ctx, customerID, id)
 	if err != nil {
-		w.log.Warn("wizard: starting a generation", "session", id, "error", err)
+		w.log.WarnContext(ctx, "wizard: starting a generation", "session", id, "error", err)
 		return
 	}
 	plan, err := w.cfg.Catalog.ForCustomer(ctx, customerID)
 	if err != nil {
-		w.log.Warn("wizard: starting a generation", "session", id, "error", err)
+		w.log.WarnContext(ctx, "wizard: starting a generation", "session", id, "error", err)
 		return
 	}
 	r := &run{w: w, customer: customerID, id: id, token: token, plan: plan}
@@ -130,7 +130,7 @@ func (w *Wizard) runGenerate(ctx context.Context, customerID, id, token string) 
 		return []event{stateEvent(s.State, "")}
 	})
 	if err != nil && ctx.Err() == nil {
-		w.log.Warn("wizard: finishing a generation", "session", id, "error", err)
+		w.log.WarnContext(ctx, "wizard: finishing a generation", "session", id, "error", err)
 	}
 }
 
@@ -237,11 +237,11 @@ func (r *run) stop(ctx context.Context, name string, err error) {
 	case errors.As(err, &le):
 		msg = "the LLM did not answer: " + strings.TrimPrefix(le.Error(), "llm: ") + "; generate again later, or edit the source by hand"
 	default:
-		r.w.log.Error("wizard: generating a tool", "session", r.id, "tool", name, "error", err)
+		r.w.log.ErrorContext(ctx, "wizard: generating a tool", "session", r.id, "tool", name, "error", err)
 		msg = "Kiln failed while building or testing the tool (the server log has the details); generate again"
 	}
 	if serr := r.setTool(ctx, name, func(t *Tool) { t.Status, t.Error = ToolFailed, msg }); serr != nil && ctx.Err() == nil {
-		r.w.log.Warn("wizard: recording a failed tool", "session", r.id, "tool", name, "error", serr)
+		r.w.log.WarnContext(ctx, "wizard: recording a failed tool", "session", r.id, "tool", name, "error", serr)
 	}
 }
 

@@ -96,7 +96,7 @@ func (w *Wizard) runPropose(ctx context.Context, customerID, id, token string) {
 		return []event{{kind: "proposal", data: map[string]any{"tools": len(p.Tools)}}, stateEvent(s.State, "")}
 	})
 	if err != nil && ctx.Err() == nil {
-		w.log.Warn("wizard: saving a proposal", "session", id, "error", err)
+		w.log.WarnContext(ctx, "wizard: saving a proposal", "session", id, "error", err)
 	}
 }
 

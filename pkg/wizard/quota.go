@@ -78,7 +78,7 @@ func (w *Wizard) ask(ctx context.Context, q question) (llm.Response, *Generation
 	}
 	// Recorded even when ctx ended: the call was made and counts.
 	if ferr := w.cfg.Store.FinishWizardGeneration(context.WithoutCancel(ctx), g); ferr != nil {
-		w.log.Warn("wizard: recording a generation", "session", q.session, "error", ferr)
+		w.log.WarnContext(ctx, "wizard: recording a generation", "session", q.session, "error", ferr)
 	}
 	if err != nil {
 		return llm.Response{}, nil, fmt.Errorf("wizard: asking the LLM (%s): %w", q.purpose, err)

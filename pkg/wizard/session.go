@@ -209,7 +209,7 @@ func (w *Wizard) heartbeat(ctx context.Context, cancel context.CancelFunc, custo
 			return
 		}
 		if err != nil && ctx.Err() == nil {
-			w.log.Warn("wizard: renewing a lease", "session", id, "error", err)
+			w.log.WarnContext(ctx, "wizard: renewing a lease", "session", id, "error", err)
 		}
 	}
 }

@@ -157,6 +157,23 @@ func (w *Wizard) Close() {
 	w.wg.Wait()
 }
 
+// Wait waits for the workers of this node to finish (a draining node lets
+// its generations and builds end before Close cancels them), or for ctx.
+// No new work should be started meanwhile: call it once requests stopped.
+func (w *Wizard) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		w.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err() // the goroutine ends with the workers, which Close cancels
+	}
+}
+
 // Run resumes sessions whose work was abandoned (an expired lease) until
 // ctx ends: at once, then every half lease.
 func (w *Wizard) Run(ctx context.Context) error {
@@ -164,7 +181,7 @@ func (w *Wizard) Run(ctx context.Context) error {
 	defer t.Stop()
 	for {
 		if err := w.ResumeStale(ctx); err != nil && ctx.Err() == nil {
-			w.log.Warn("wizard: resuming abandoned sessions", "error", err)
+			w.log.WarnContext(ctx, "wizard: resuming abandoned sessions", "error", err)
 		}
 		select {
 		case <-ctx.Done():

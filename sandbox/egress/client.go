@@ -187,6 +187,13 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	ctx, span := startSpan(ctx, req.Method)
+	res, err := c.do(ctx, req)
+	c.endSpan(span, req.URL, res, err)
+	return res, err
+}
+
+func (c *Client) do(ctx context.Context, req Request) (*Response, error) {
 	shown := c.redact(req.URL)
 	if err := c.count(shown); err != nil {
 		return nil, err

@@ -9,13 +9,19 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode"
 )
 
 // SectionName is the name of the custom section holding the manifest.
 const SectionName = "kiln.manifest"
 
-// ABIVersion is the only ABI version this host implements.
-const ABIVersion = 1
+// ABI versions this host implements (toolkits/ABI.md): a manifest's abi
+// field must be one of them. Version 2 adds tool annotations to the
+// manifest, and host functions for progress and log notifications.
+const (
+	MinABIVersion = 1
+	ABIVersion    = 2 // the newest
+)
 
 // PlainToolName is the single tool a module without a manifest offers.
 const PlainToolName = "main"
@@ -42,7 +48,25 @@ type Tool struct {
 	Description  string          `json:"description,omitempty"`
 	InputSchema  json.RawMessage `json:"inputSchema"`
 	OutputSchema json.RawMessage `json:"outputSchema,omitempty"`
+	// Annotations are MCP's hints about the tool's behaviour (ABI 2).
+	Annotations *Annotations `json:"annotations,omitempty"`
 }
+
+// Annotations are MCP's ToolAnnotations: hints for the client (whether to
+// ask the user before a call, say), never guarantees. The types follow the
+// go-sdk's mcp.ToolAnnotations: a hint whose MCP default is true is a
+// pointer, so that an absent hint keeps its default.
+type Annotations struct {
+	Title           string `json:"title,omitempty"`
+	ReadOnlyHint    bool   `json:"readOnlyHint,omitempty"`    // default false
+	DestructiveHint *bool  `json:"destructiveHint,omitempty"` // default true
+	IdempotentHint  bool   `json:"idempotentHint,omitempty"`  // default false
+	OpenWorldHint   *bool  `json:"openWorldHint,omitempty"`   // default true
+}
+
+// MaxTitle caps a tool's title and its annotations' title, in bytes: a
+// title is a short label that clients show in a list.
+const MaxTitle = 256
 
 // EnvVar declares an environment variable the module reads.
 type EnvVar struct {
@@ -65,7 +89,7 @@ func invalid(format string, args ...any) error {
 
 // Plain returns the manifest of a module that has no kiln.manifest section.
 func Plain() *Manifest {
-	return &Manifest{ABI: ABIVersion, Plain: true, Tools: []Tool{{
+	return &Manifest{ABI: MinABIVersion, Plain: true, Tools: []Tool{{
 		Name:        PlainToolName,
 		Description: "Runs the program: arguments arrive as JSON on stdin, stdout is the result.",
 		InputSchema: json.RawMessage(`{"type":"object"}`),
@@ -99,10 +123,10 @@ var (
 	hostPattern     = regexp.MustCompile(`^(https?://)?(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(:[0-9]{1,5})?$`)
 )
 
-// Validate checks the manifest against ABI version 1.
+// Validate checks the manifest against its ABI version.
 func (m *Manifest) Validate() error {
-	if m.ABI != ABIVersion {
-		return invalid("abi version %d is not supported (this host implements %d)", m.ABI, ABIVersion)
+	if m.ABI < MinABIVersion || m.ABI > ABIVersion {
+		return invalid("abi version %d is not supported (this host implements %d to %d)", m.ABI, MinABIVersion, ABIVersion)
 	}
 	if len(m.Tools) == 0 {
 		return invalid("no tools declared")
@@ -125,6 +149,9 @@ func (m *Manifest) Validate() error {
 		if err := checkObjectSchema(t.OutputSchema, false); err != nil {
 			return invalid("tool %q: outputSchema %v", t.Name, err)
 		}
+		if err := m.checkTitles(t); err != nil {
+			return err
+		}
 	}
 	seenEnv := map[string]bool{}
 	for i, e := range m.Env {
@@ -142,6 +169,44 @@ func (m *Manifest) Validate() error {
 	for i, h := range m.Egress {
 		if !hostPattern.MatchString(h) {
 			return invalid("egress[%d]: %q is not a host name pattern such as api.example.com, *.example.com or https://api.example.com:8443", i, h)
+		}
+	}
+	return nil
+}
+
+// checkTitles bounds a tool's titles and refuses annotations in a version
+// 1 manifest: to a version 1 host they are an unknown field, and a module
+// must not mean one thing to one host and another to the next. Version 1
+// titles are left as version 1 accepted them, so that every module loaded
+// before still loads.
+func (m *Manifest) checkTitles(t Tool) error {
+	if m.ABI < 2 {
+		if t.Annotations != nil {
+			return invalid("tool %q: annotations need abi 2 (this manifest says abi %d)", t.Name, m.ABI)
+		}
+		return nil
+	}
+	if err := checkTitle(t.Title); err != nil {
+		return invalid("tool %q: title %v", t.Name, err)
+	}
+	if t.Annotations == nil {
+		return nil
+	}
+	if err := checkTitle(t.Annotations.Title); err != nil {
+		return invalid("tool %q: annotations.title %v", t.Name, err)
+	}
+	return nil
+}
+
+// checkTitle refuses titles longer than MaxTitle bytes or holding control
+// characters (a title is one line of a list).
+func checkTitle(title string) error {
+	if len(title) > MaxTitle {
+		return fmt.Errorf("is %d bytes, more than the %d allowed", len(title), MaxTitle)
+	}
+	for _, r := range title {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("holds the control character %U", r)
 		}
 	}
 	return nil

@@ -40,22 +40,31 @@ func TestTwoManifestSectionsAreAnError(t *testing.T) {
 func TestParseRejects(t *testing.T) {
 	obj := `"inputSchema":{"type":"object"}`
 	for doc, want := range map[string]string{
-		`{"abi":1,"tools":[]}`:                                                           "no tools",
-		`{"abi":0,"tools":[{"name":"a",` + obj + `}]}`:                                   "abi version 0",
-		`{"abi":1,"tools":[{"name":"a b",` + obj + `}]}`:                                 `name "a b"`,
-		`{"abi":1,"tools":[{"name":"a:b",` + obj + `}]}`:                                 `name "a:b"`,
-		`{"abi":1,"tools":[{"name":"a"}]}`:                                               "inputSchema is missing",
-		`{"abi":1,"tools":[{"name":"a","inputSchema":[]}]}`:                              "must be a JSON object",
-		`{"abi":1,"tools":[{"name":"a",` + obj + `},{"name":"a",` + obj + `}]}`:          "declared twice",
-		`{"abi":1,"tools":[{"name":"a",` + obj + `,"outputSchema":{"type":"array"}}]}`:   "outputSchema",
-		`{"abi":1,"tools":[{"name":"a",` + obj + `}],"env":[{"name":"lower"}]}`:          `name "lower"`,
-		`{"abi":1,"tools":[{"name":"a",` + obj + `}],"env":[{"name":"KILN_X"}]}`:         "reserved",
-		`{"abi":1,"tools":[{"name":"a",` + obj + `}],"env":[{"name":"A"},{"name":"A"}]}`: "declared twice",
-		`{"abi":1,"tools":[{"name":"a",` + obj + `}],"egress":["http://"]}`:              "host name pattern",
-		`{"abi":1,"tools":[{"name":"a",` + obj + `}],"egress":["a.com/path"]}`:           "host name pattern",
-		`{"abi":1,"tools":[{"name":"a",` + obj + `}]} {}`:                                "trailing data",
-		`{"abi":1,"tools":[{"name":"a",` + obj + `}],"preopens":["/"]}`:                  `unknown field "preopens"`,
-		strings.Repeat(" ", MaxSize+1):                                                   "bytes, more than",
+		`{"abi":1,"tools":[]}`:                         "no tools",
+		`{"abi":0,"tools":[{"name":"a",` + obj + `}]}`: "abi version 0",
+		`{"abi":3,"tools":[{"name":"a",` + obj + `}]}`: "abi version 3",
+		// Annotations are an abi 2 field: a version 1 manifest refuses them.
+		`{"abi":1,"tools":[{"name":"a",` + obj + `,"annotations":{"readOnlyHint":true}}]}`:                               "annotations need abi 2",
+		`{"abi":2,"tools":[{"name":"a",` + obj + `,"annotations":{"readOnly":true}}]}`:                                   `unknown field "readOnly"`,
+		`{"abi":2,"tools":[{"name":"a",` + obj + `,"annotations":{"readOnlyHint":1}}]}`:                                  "not a valid manifest",
+		`{"abi":2,"tools":[{"name":"a",` + obj + `,"title":"` + strings.Repeat("t", MaxTitle+1) + `"}]}`:                 "title is 257 bytes",
+		`{"abi":2,"tools":[{"name":"a",` + obj + `,"annotations":{"title":"` + strings.Repeat("t", MaxTitle+1) + `"}}]}`: "annotations.title is 257 bytes",
+		`{"abi":2,"tools":[{"name":"a",` + obj + `,"title":"two\nlines"}]}`:                                              "control character",
+		`{"abi":2,"tools":[{"name":"a",` + obj + `}],"prompts":[]}`:                                                      `unknown field "prompts"`,
+		`{"abi":1,"tools":[{"name":"a b",` + obj + `}]}`:                                                                 `name "a b"`,
+		`{"abi":1,"tools":[{"name":"a:b",` + obj + `}]}`:                                                                 `name "a:b"`,
+		`{"abi":1,"tools":[{"name":"a"}]}`:                                                                               "inputSchema is missing",
+		`{"abi":1,"tools":[{"name":"a","inputSchema":[]}]}`:                                                              "must be a JSON object",
+		`{"abi":1,"tools":[{"name":"a",` + obj + `},{"name":"a",` + obj + `}]}`:                                          "declared twice",
+		`{"abi":1,"tools":[{"name":"a",` + obj + `,"outputSchema":{"type":"array"}}]}`:                                   "outputSchema",
+		`{"abi":1,"tools":[{"name":"a",` + obj + `}],"env":[{"name":"lower"}]}`:                                          `name "lower"`,
+		`{"abi":1,"tools":[{"name":"a",` + obj + `}],"env":[{"name":"KILN_X"}]}`:                                         "reserved",
+		`{"abi":1,"tools":[{"name":"a",` + obj + `}],"env":[{"name":"A"},{"name":"A"}]}`:                                 "declared twice",
+		`{"abi":1,"tools":[{"name":"a",` + obj + `}],"egress":["http://"]}`:                                              "host name pattern",
+		`{"abi":1,"tools":[{"name":"a",` + obj + `}],"egress":["a.com/path"]}`:                                           "host name pattern",
+		`{"abi":1,"tools":[{"name":"a",` + obj + `}]} {}`:                                                                "trailing data",
+		`{"abi":1,"tools":[{"name":"a",` + obj + `}],"preopens":["/"]}`:                                                  `unknown field "preopens"`,
+		strings.Repeat(" ", MaxSize+1):                                                                                   "bytes, more than",
 	} {
 		_, err := Parse([]byte(doc))
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -75,6 +84,27 @@ func TestParseAccepts(t *testing.T) {
 	}
 	if e, ok := m.EnvVar("API_KEY"); !ok || !e.Secret {
 		t.Error("env var not found")
+	}
+}
+
+// TestParseAcceptsVersion2: annotations arrive as MCP defines them, an
+// absent hint staying absent (nil) so that its MCP default applies; a
+// version 1 manifest still parses as before.
+func TestParseAcceptsVersion2(t *testing.T) {
+	m, err := Parse([]byte(`{"abi":2,"tools":[{"name":"delete_row","title":"Delete a row","inputSchema":{"type":"object"},
+		"annotations":{"title":"Delete","destructiveHint":true,"idempotentHint":true,"openWorldHint":false}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tool, _ := m.Tool("delete_row")
+	a := tool.Annotations
+	if m.ABI != 2 || tool.Title != "Delete a row" || a == nil || a.Title != "Delete" || a.ReadOnlyHint || !a.IdempotentHint ||
+		a.DestructiveHint == nil || !*a.DestructiveHint || a.OpenWorldHint == nil || *a.OpenWorldHint {
+		t.Fatalf("parsed %+v, annotations %+v", tool, a)
+	}
+	v1, err := Parse([]byte(`{"abi":1,"tools":[{"name":"a","title":"` + strings.Repeat("t", MaxTitle+1) + `","inputSchema":{"type":"object"}}]}`))
+	if err != nil || v1.ABI != 1 {
+		t.Fatalf("a version 1 manifest with a long title no longer parses: %v", err)
 	}
 }
 

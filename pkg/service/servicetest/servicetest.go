@@ -12,13 +12,17 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/kilnhq/kiln/pkg/config"
 	"github.com/kilnhq/kiln/pkg/service"
+	"github.com/kilnhq/kiln/pkg/signing"
 	"github.com/kilnhq/kiln/pkg/store/storetest"
 )
 
@@ -29,6 +33,8 @@ type Options struct {
 	// set and the server is unreachable).
 	Postgres bool
 	// Env are KILN_* settings, as the environment would give them.
+	// KILN_DEV_LIBRARY is false unless set here: building the curated
+	// library takes a minute, which only the tests about it want.
 	Env map[string]string
 }
 
@@ -44,7 +50,12 @@ type Node struct {
 // Start runs a node until the test ends.
 func Start(t testing.TB, opts Options) *Node {
 	t.Helper()
-	getenv := func(name string) string { return opts.Env[name] }
+	getenv := func(name string) string {
+		if v, ok := opts.Env[name]; ok || name != "KILN_DEV_LIBRARY" {
+			return v
+		}
+		return "false"
+	}
 	var cfg config.Config
 	fs := flag.NewFlagSet("servicetest", flag.ContinueOnError)
 	cfg.RegisterServe(fs, getenv)
@@ -135,6 +146,69 @@ func (n *Node) Do(t testing.TB, method, path, token string, body any) (*http.Res
 		t.Fatal(err)
 	}
 	return resp, data
+}
+
+// SignLibrary signs module with the node's development library key (the
+// key it trusts), as kiln library sign does, and returns the signature
+// file's bytes.
+func (n *Node) SignLibrary(t testing.TB, module []byte) []byte {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join(n.DataDir, config.LibraryKeyFile))
+	if err != nil {
+		t.Fatalf("servicetest: the development library key: %v", err)
+	}
+	key, err := signing.ParsePrivateKey(string(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := signing.Sign(key, module)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sig.Marshal()
+}
+
+// PublishLibrary signs module and uploads it through the operator API as
+// name@version for minTier and the plans above, as kiln library push does.
+func (n *Node) PublishLibrary(t testing.TB, name, version, minTier string, module []byte) {
+	t.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	for _, f := range [][2]string{{"name", name}, {"version", version}, {"min_tier", minTier}} {
+		if err := w.WriteField(f[0], f[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []struct {
+		part string
+		data []byte
+	}{{"module", module}, {"signature", n.SignLibrary(t, module)}} {
+		part, err := w.CreateFormFile(f.part, f.part+".bin")
+		if err == nil {
+			_, err = part.Write(f.data)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest("POST", n.URL+"/api/v1/admin/library", &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+n.OperatorToken)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		msg, _ := io.ReadAll(resp.Body)
+		t.Fatalf("servicetest: publishing %s@%s: %s %s", name, version, resp.Status, msg)
+	}
 }
 
 // testWriter sends the node's warnings to the test log.

@@ -15,7 +15,13 @@ func defaultHost() host { return stdioHost{} }
 
 func (stdioHost) result(data []byte) { fmt.Println(string(data)) }
 
-func (stdioHost) log(level Level, msg string) { fmt.Fprintf(os.Stderr, "[%d] %s\n", level, msg) }
+func (stdioHost) logMessage(level Level, doc []byte) {
+	fmt.Fprintf(os.Stderr, "[%s] %s\n", level, doc)
+}
+
+func (stdioHost) progress(progress, total float64, message string) {
+	fmt.Fprintf(os.Stderr, "[progress] %g/%g %s\n", progress, total, message)
+}
 
 // httpRequest is unavailable outside Kiln: the host owns the network.
 func (stdioHost) httpRequest([]byte) []byte {

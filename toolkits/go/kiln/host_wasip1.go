@@ -7,8 +7,11 @@ import "unsafe"
 //go:wasmimport kiln result
 func hostResult(ptr unsafe.Pointer, n uint32)
 
-//go:wasmimport kiln log
-func hostLog(level uint32, ptr unsafe.Pointer, n uint32)
+//go:wasmimport kiln log_message
+func hostLogMessage(level uint32, ptr unsafe.Pointer, n uint32)
+
+//go:wasmimport kiln progress
+func hostProgress(progress, total float64, ptr unsafe.Pointer, n uint32)
 
 //go:wasmimport kiln http_request
 func hostHTTPRequest(ptr unsafe.Pointer, n uint32) uint32
@@ -25,8 +28,12 @@ func (wasmHost) result(data []byte) {
 	hostResult(unsafe.Pointer(unsafe.SliceData(data)), uint32(len(data)))
 }
 
-func (wasmHost) log(level Level, msg string) {
-	hostLog(uint32(level), unsafe.Pointer(unsafe.StringData(msg)), uint32(len(msg)))
+func (wasmHost) logMessage(level Level, doc []byte) {
+	hostLogMessage(uint32(level), unsafe.Pointer(unsafe.SliceData(doc)), uint32(len(doc)))
+}
+
+func (wasmHost) progress(progress, total float64, message string) {
+	hostProgress(progress, total, unsafe.Pointer(unsafe.StringData(message)), uint32(len(message)))
 }
 
 func (wasmHost) httpRequest(req []byte) []byte {

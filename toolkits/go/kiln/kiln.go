@@ -24,6 +24,19 @@
 //		}})
 //	}
 //
+// While it runs, a tool can tell the agent's client how far it has come and
+// what it is doing (Progress, Log), and a tool can describe itself for
+// clients with a title and MCP's annotations (WithTitle, WithAnnotations):
+//
+//	func count(ctx context.Context, in In) (Out, error) {
+//		kiln.Progress(ctx, 0, 1, "counting")
+//		kiln.Log(ctx, kiln.LevelInfo, "counting words", "bytes", len(in.Text))
+//		...
+//	}
+//
+//	kiln.NewTool("word_count", "Counts the words in a text", count).
+//		WithAnnotations(kiln.Annotations{ReadOnlyHint: true, OpenWorldHint: kiln.Bool(false)})
+//
 // Build it with `kiln build DIR -o tool.wasm`. Outside Kiln (go run on your
 // machine) the result is printed to stdout, which makes quick checks easy:
 //
@@ -41,8 +54,9 @@ import (
 	"sync"
 )
 
-// ABIVersion is the version of toolkits/ABI.md this toolkit implements.
-const ABIVersion = 1
+// ABIVersion is the version of toolkits/ABI.md this toolkit implements:
+// its modules need a host of that version or later.
+const ABIVersion = 2
 
 // DescribeTool is the reserved tool name under which `kiln build` runs a
 // module once to collect its manifest. It cannot clash with a real tool
@@ -77,6 +91,8 @@ type EnvVar struct {
 type Tool struct {
 	name        string
 	description string
+	title       string
+	annotations *Annotations
 	err         error // a bad name or input type, reported by Run
 	// input and output derive the schemas when first needed: a call needs
 	// only its own tool's input schema, and every call starts a fresh
@@ -88,6 +104,69 @@ type Tool struct {
 
 // Name returns the tool's name.
 func (t Tool) Name() string { return t.name }
+
+// WithTitle returns the tool with a title: a short label for people, which
+// clients show instead of the name (at most 256 bytes, one line).
+func (t Tool) WithTitle(title string) Tool {
+	t.title = title
+	return t
+}
+
+// WithAnnotations returns the tool with MCP's hints about what it does,
+// which clients may use to decide, say, whether to ask the user first:
+//
+//	kiln.NewTool("get_forecast", "Gets the forecast", forecast).
+//		WithAnnotations(kiln.Annotations{ReadOnlyHint: true})
+//	kiln.NewTool("delete_note", "Deletes a note", deleteNote).
+//		WithAnnotations(kiln.Annotations{IdempotentHint: true, OpenWorldHint: kiln.Bool(false)})
+//
+// They are hints for a client, never guarantees, and Kiln does not check
+// them: the sandbox's limits hold whatever a tool says about itself.
+func (t Tool) WithAnnotations(a Annotations) Tool {
+	t.annotations = &a
+	return t
+}
+
+// Annotations are MCP's ToolAnnotations. The field types follow the MCP Go
+// SDK: a hint whose MCP default is true (DestructiveHint, OpenWorldHint)
+// is a pointer, nil meaning that default; see Bool.
+type Annotations struct {
+	// Title is a title for the tool; WithTitle sets the tool's own, which
+	// clients prefer.
+	Title string `json:"title,omitempty"`
+	// ReadOnlyHint: the tool does not change its environment (default false).
+	ReadOnlyHint bool `json:"readOnlyHint,omitempty"`
+	// DestructiveHint: the tool may delete or overwrite, rather than only
+	// add (default true; meaningful only when ReadOnlyHint is false).
+	DestructiveHint *bool `json:"destructiveHint,omitempty"`
+	// IdempotentHint: calling it again with the same arguments has no
+	// further effect (default false; meaningful only when ReadOnlyHint is
+	// false).
+	IdempotentHint bool `json:"idempotentHint,omitempty"`
+	// OpenWorldHint: the tool reaches an open world of outside entities,
+	// such as the web; false for a closed domain (default true).
+	OpenWorldHint *bool `json:"openWorldHint,omitempty"`
+}
+
+// Bool returns a pointer to v, for the pointer fields of Annotations.
+func Bool(v bool) *bool { return &v }
+
+// maxTitle caps a title, as the host does (toolkits/ABI.md).
+const maxTitle = 256
+
+// checkTitle refuses a title the host would refuse, so that the build says
+// so rather than the upload.
+func checkTitle(tool, what, title string) error {
+	if len(title) > maxTitle {
+		return fmt.Errorf("tool %s: %s is %d bytes, more than %d", tool, what, len(title), maxTitle)
+	}
+	for _, r := range title {
+		if r < 0x20 || 0x7f <= r && r <= 0x9f {
+			return fmt.Errorf("tool %s: %s holds the control character %U", tool, what, r)
+		}
+	}
+	return nil
+}
 
 // validToolName reports whether name is 1-64 characters of A-Z a-z 0-9 _ . -.
 // (A loop, not a regexp: compiling one would cost every call.)
@@ -255,7 +334,9 @@ func (m Module) warm() {
 // host is the part of the ABI the toolkit calls; tests substitute a recorder.
 type host interface {
 	result(data []byte)
-	log(level Level, msg string)
+	// logMessage sends a log message document (log.go).
+	logMessage(level Level, doc []byte)
+	progress(progress, total float64, message string)
 	httpRequest(req []byte) []byte
 }
 
@@ -284,7 +365,8 @@ func (m Module) answer(name string, args func() ([]byte, error), h host) int {
 		h.result(man)
 		return 0
 	}
-	res := m.call(context.Background(), name, args)
+	ctx := context.WithValue(context.Background(), hostKey{}, h)
+	res := m.call(ctx, name, args)
 	data, err := res.appendJSON(nil)
 	if err != nil { // only a handler's own Result with invalid JSON gets here
 		data, _ = ErrorResult(fmt.Errorf("encoding result: %w", err)).appendJSON(nil)
@@ -316,10 +398,12 @@ func (m Module) call(ctx context.Context, name string, readArgs func() ([]byte, 
 // manifest is the JSON written into the module's kiln.manifest section.
 func (m Module) manifest() ([]byte, error) {
 	type toolEntry struct {
-		Name         string  `json:"name"`
-		Description  string  `json:"description,omitempty"`
-		InputSchema  *Schema `json:"inputSchema"`
-		OutputSchema *Schema `json:"outputSchema,omitempty"`
+		Name         string       `json:"name"`
+		Title        string       `json:"title,omitempty"`
+		Description  string       `json:"description,omitempty"`
+		InputSchema  *Schema      `json:"inputSchema"`
+		OutputSchema *Schema      `json:"outputSchema,omitempty"`
+		Annotations  *Annotations `json:"annotations,omitempty"`
 	}
 	if len(m.Tools) == 0 {
 		return nil, errors.New("module declares no tools")
@@ -347,7 +431,15 @@ func (m Module) manifest() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		out.Tools = append(out.Tools, toolEntry{t.name, t.description, in, outSchema})
+		if err := checkTitle(t.name, "title", t.title); err != nil {
+			return nil, err
+		}
+		if t.annotations != nil {
+			if err := checkTitle(t.name, "annotations title", t.annotations.Title); err != nil {
+				return nil, err
+			}
+		}
+		out.Tools = append(out.Tools, toolEntry{t.name, t.title, t.description, in, outSchema, t.annotations})
 	}
 	return json.Marshal(out)
 }

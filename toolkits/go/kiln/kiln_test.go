@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -11,12 +12,18 @@ import (
 
 type recorder struct {
 	results [][]byte
-	logs    []string
+	logs    []string // level, then the document
+	reports []string
 }
 
-func (r *recorder) result(data []byte)          { r.results = append(r.results, data) }
-func (r *recorder) log(level Level, msg string) { r.logs = append(r.logs, msg) }
-func (r *recorder) httpRequest([]byte) []byte   { return []byte(`{"error":"no network in tests"}`) }
+func (r *recorder) result(data []byte) { r.results = append(r.results, data) }
+func (r *recorder) logMessage(level Level, doc []byte) {
+	r.logs = append(r.logs, level.String()+" "+string(doc))
+}
+func (r *recorder) progress(progress, total float64, message string) {
+	r.reports = append(r.reports, fmt.Sprintf("%g/%g %s", progress, total, message))
+}
+func (r *recorder) httpRequest([]byte) []byte { return []byte(`{"error":"no network in tests"}`) }
 
 type greetIn struct {
 	Name  string   `json:"name" description:"Who to greet"`
@@ -98,7 +105,7 @@ func TestDescribeWritesTheManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]any{
-		"abi": 1.0,
+		"abi": 2.0,
 		"env": []any{map[string]any{"name": "API_KEY", "required": true, "secret": true}},
 		"tools": []any{map[string]any{
 			"name":        "greet",
@@ -141,6 +148,9 @@ func TestDescribeReportsBadTools(t *testing.T) {
 		"channel field": {Tools: []Tool{NewTool("x", "", func(context.Context, struct{ C chan int }) (string, error) {
 			return "", nil
 		})}},
+		"long title":             {Tools: []Tool{NewTool("greet", "", greet).WithTitle(strings.Repeat("t", 257))}},
+		"two-line title":         {Tools: []Tool{NewTool("greet", "", greet).WithTitle("a\nb")}},
+		"long annotations title": {Tools: []Tool{NewTool("greet", "", greet).WithAnnotations(Annotations{Title: strings.Repeat("t", 257)})}},
 	} {
 		var rec recorder
 		if status := serve(m, []string{DescribeTool}, strings.NewReader(""), &rec); status == 0 {

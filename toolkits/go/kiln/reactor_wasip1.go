@@ -5,6 +5,7 @@ package kiln
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"unsafe"
 )
@@ -30,6 +31,11 @@ func kilnInit() {
 		os.Stderr.WriteString("kiln: main did not call kiln.Run\n")
 		os.Exit(3)
 	}
+	// Whatever main built and dropped (tables, a warm-up call) is freed
+	// before the snapshot, so that every call starts with that heap free
+	// instead of growing the memory, which makes the host discard the
+	// instance rather than restore it.
+	runtime.GC()
 }
 
 // kilnCall is the reactor's call entry: the host passes the call

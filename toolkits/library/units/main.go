@@ -358,4 +358,19 @@ func main() {
 		kiln.NewTool("format_number", "Formats a number or percentage with a locale's decimal and group separators (1,234.5 / 1.234,5 / 12,34,567)", formatNumber),
 		kiln.NewTool("list_currencies", "Lists ISO 4217 currencies with their minor-unit digits", listCurrencies),
 	}})
+	warm()
+}
+
+// warm builds the unit index and parses every factor, then runs one
+// conversion. Run returns only in the reactor form, where this runs once at
+// initialisation (the toolkit then collects the garbage) and the host's
+// snapshot keeps the result: each call then starts with the tables built,
+// instead of building them and growing the memory (which makes the host
+// discard the instance rather than restore it). In the command form Run
+// exits first, and a call builds only what it uses.
+func warm() {
+	for _, u := range index().exact {
+		u.factorRat()
+	}
+	_, _ = convertUnits(context.Background(), convertIn{Value: json.RawMessage("1"), From: "mi", To: "km"})
 }

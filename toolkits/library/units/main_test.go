@@ -389,3 +389,18 @@ func TestHelpers(t *testing.T) {
 		t.Error("scaleOf")
 	}
 }
+
+// TestWarm: what the reactor form builds at initialisation is complete, so
+// a call restored from the snapshot builds (and allocates) nothing more
+// for its units.
+func TestWarm(t *testing.T) {
+	warm()
+	if idx == nil {
+		t.Fatal("warm left no unit index")
+	}
+	for k, u := range idx.exact {
+		if u.factor == nil {
+			t.Errorf("unit %q has no parsed factor after warm", k)
+		}
+	}
+}

@@ -37,24 +37,29 @@ func failing(context.Context, none) (kiln.Result, error) {
 	return kiln.Result{}, errors.New("This tool intentionally returns an error for testing")
 }
 
-func logging(context.Context, none) (kiln.Result, error) {
-	kiln.Log(kiln.LevelInfo, "Tool execution started")
-	kiln.Log(kiln.LevelInfo, "Tool processing data")
-	kiln.Log(kiln.LevelInfo, "Tool execution completed")
+// logging sends its log messages while it runs (ABI v2); the client sees
+// each as notifications/message before the result. (Sleeps in a Wasm tool
+// return at once, so the scenario's delays are left out.)
+func logging(ctx context.Context, _ none) (kiln.Result, error) {
+	kiln.Log(ctx, kiln.LevelInfo, "Tool execution started")
+	kiln.Log(ctx, kiln.LevelInfo, "Tool processing data")
+	kiln.Log(ctx, kiln.LevelInfo, "Tool execution completed")
 	return kiln.TextResult("Tool with logging executed successfully"), nil
 }
 
-// progress has no way to report progress: ABI v1 gives a module no host
-// function for it. It answers, and the conformance baseline says why the
-// scenario fails.
-func progress(context.Context, none) (kiln.Result, error) {
-	return kiln.TextResult("Progress notifications are not available to Wasm tools"), nil
+// progress reports 0, 50 and 100 of 100, which the host sends as
+// notifications/progress when the call carries a progressToken.
+func progress(ctx context.Context, _ none) (kiln.Result, error) {
+	for _, p := range []float64{0, 50, 100} {
+		kiln.Progress(ctx, p, 100, "")
+	}
+	return kiln.TextResult("Progress reported: 0, 50 and 100 of 100"), nil
 }
 
 // loggingTool logs without the client asking for logs: under protocol
 // 2026-07-28 the host must drop the line (SEP-2575).
-func loggingTool(context.Context, none) (kiln.Result, error) {
-	kiln.Log(kiln.LevelInfo, "a log line nobody asked for")
+func loggingTool(ctx context.Context, _ none) (kiln.Result, error) {
+	kiln.Log(ctx, kiln.LevelInfo, "a log line nobody asked for")
 	return kiln.TextResult("logged one line"), nil
 }
 
@@ -66,7 +71,8 @@ func streaming(context.Context, none) (kiln.Result, error) {
 
 func main() {
 	kiln.Run(kiln.Module{Tools: []kiln.Tool{
-		kiln.NewTool("test_simple_text", "Tests simple text content response", simpleText),
+		kiln.NewTool("test_simple_text", "Tests simple text content response", simpleText).
+			WithAnnotations(kiln.Annotations{ReadOnlyHint: true, OpenWorldHint: kiln.Bool(false)}),
 		kiln.NewTool("test_image_content", "Tests image content response", image),
 		kiln.NewTool("test_audio_content", "Tests audio content response", audio),
 		kiln.NewTool("test_error_handling", "Tests error response handling", failing),

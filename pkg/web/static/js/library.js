@@ -18,7 +18,48 @@ export async function start() {
   } catch (err) {
     say(errorText(err), 'error');
   }
-  await load();
+  await Promise.all([load(), devLibrary()]);
+}
+
+// devLibrary shows how far a development node got building the curated
+// library of its source checkout, following it until it ends; the
+// catalogue is reloaded when it does.
+async function devLibrary() {
+  let st;
+  try {
+    st = await get('/library/dev');
+  } catch {
+    return; // the catalogue says what went wrong
+  }
+  const section = document.getElementById('dev-library');
+  section.dataset.state = st.state;
+  const running = st.state === 'building';
+  const show = running || ['failed', 'stopped', 'absent'].includes(st.state);
+  section.hidden = !show;
+  if (show) fill(document.getElementById('dev-library-body'), ...devLibraryView(st));
+  if (running) {
+    setTimeout(() => devLibrary().then(() => {
+      if (section.dataset.state !== 'building') return load();
+    }), 1500);
+  }
+}
+
+function devLibraryView(st) {
+  const out = [];
+  const current = st.current ? st.modules[st.current - 1] : null;
+  if (st.state === 'building') {
+    out.push(h('p', { class: 'progress' }, current
+      ? `Building ${st.current} of ${st.total}: ${current.name}…`
+      : `Building the curated library (${st.total} modules)…`));
+  }
+  if (st.message) out.push(h('p', { class: st.state === 'absent' ? 'hint' : '' }, st.message));
+  const failed = (st.modules || []).filter((m) => m.state === 'failed');
+  if (failed.length) {
+    out.push(h('ul', { class: 'problems' }, failed.map((m) => h('li', { dataset: { module: m.name } },
+      h('strong', {}, m.name), ': ', m.error,
+      m.output ? h('pre', {}, h('code', {}, m.output)) : null))));
+  }
+  return out;
 }
 
 async function load() {

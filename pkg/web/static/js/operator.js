@@ -1,12 +1,28 @@
 // The operator page: customers and their plans, library uploads and the
-// audit log, through the operator API. The operator token is pasted once
-// and kept in this tab's sessionStorage only; it goes to /api/v1/admin as
-// Authorization: Bearer, never in a cookie or a URL, so no other site's
-// request carries it and closing the tab forgets it.
+// audit log, through the operator API. A signed-in operator account calls
+// it with its session cookie and CSRF token, like the user API. Anyone
+// else pastes the operator token once; it is kept in this tab's
+// sessionStorage only and goes to /api/v1/admin as Authorization: Bearer,
+// never in a cookie or a URL, so no other site's request carries it and
+// closing the tab forgets it.
 import { h, fill, say, table, when, busy } from './dom.js';
 
 const tokenKey = 'kiln-operator-token';
+// account: the page is signed in as an operator account (body[data-operator]).
+const account = document.body.dataset.operator === 'true';
+const csrf = document.querySelector('meta[name="kiln-csrf"]')?.content ?? '';
 let plans = [];
+
+// credentials adds the page's credential to a request's options.
+function credentials(method, opts) {
+  if (account) {
+    opts.credentials = 'same-origin';
+    if (method !== 'GET') opts.headers['X-CSRF-Token'] = csrf;
+  } else {
+    opts.credentials = 'omit';
+    opts.headers.Authorization = 'Bearer ' + sessionStorage.getItem(tokenKey);
+  }
+}
 
 // OperatorError is the admin API's answer to a failed request.
 class OperatorError extends Error {
@@ -17,8 +33,9 @@ class OperatorError extends Error {
 }
 
 async function admin(method, path, body) {
-  const headers = { Accept: 'application/json', Authorization: 'Bearer ' + sessionStorage.getItem(tokenKey) };
-  const opts = { method, headers, credentials: 'omit' };
+  const headers = { Accept: 'application/json' };
+  const opts = { method, headers };
+  credentials(method, opts);
   if (body instanceof FormData) opts.body = body;
   else if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -31,7 +48,9 @@ async function admin(method, path, body) {
     throw new OperatorError(0, { error: 'Kiln could not be reached; check your connection and try again.' });
   }
   const data = resp.status === 204 ? null : await resp.json().catch(() => null);
-  if (resp.status === 401) {
+  if (resp.status === 401 && account) {
+    location.assign('/oauth/login?next=' + encodeURIComponent('/operator'));
+  } else if (resp.status === 401) {
     signOut();
     throw new OperatorError(401, { error: 'Kiln refused the operator token: paste the value of KILN_OPERATOR_TOKEN of this instance.' });
   }
@@ -40,6 +59,11 @@ async function admin(method, path, body) {
 }
 
 export async function start() {
+  bindForms();
+  if (account) {
+    await open();
+    return;
+  }
   const form = document.getElementById('token-form');
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -49,7 +73,6 @@ export async function start() {
     signOut();
     say('The operator token is forgotten in this tab.');
   });
-  bindForms();
   if (sessionStorage.getItem(tokenKey)) await open().catch((err) => say(err.message, 'error'));
 }
 
@@ -78,9 +101,11 @@ function signOut() {
 async function open() {
   const [planList, customers] = await Promise.all([admin('GET', '/plans'), admin('GET', '/customers')]);
   plans = planList.items;
-  document.getElementById('op-token').removeAttribute('aria-invalid');
-  document.getElementById('token-form').hidden = true;
-  document.getElementById('token-state').hidden = false;
+  if (!account) {
+    document.getElementById('op-token').removeAttribute('aria-invalid');
+    document.getElementById('token-form').hidden = true;
+    document.getElementById('token-state').hidden = false;
+  }
   document.getElementById('operator').hidden = false;
   document.getElementById('up-tier').replaceChildren(...plans.map((p) => h('option', { value: p.name }, p.name)));
   showCustomers(customers.items);

@@ -43,6 +43,7 @@ async function loadTools() {
   const list = document.getElementById('tool-list');
   try {
     const { items } = await get(base() + '/tools');
+    keyToolChoices(items.map((t) => t.name));
     if (!items.length) {
       fill(list, h('p', {}, 'No tools yet. Add one from the library, or build one with the wizard.'));
       return;
@@ -117,6 +118,15 @@ async function deleteEnv(name) {
   } catch (err) { say(errorText(err), 'error'); }
 }
 
+// keyToolChoices offers the server's tools as checkboxes on the new-key
+// form (per-tool authorization).
+function keyToolChoices(names) {
+  document.getElementById('key-tools').hidden = names.length === 0;
+  fill(document.getElementById('key-tool-choices'), ...names.map((name, i) =>
+    h('p', {}, h('input', { type: 'checkbox', name: 'tools', value: name, id: 'key-tool-' + i }),
+      ' ', h('label', { for: 'key-tool-' + i }, name))));
+}
+
 async function loadKeys() {
   const list = document.getElementById('key-list');
   try {
@@ -125,10 +135,11 @@ async function loadKeys() {
       fill(list, h('p', {}, 'No keys yet.'));
       return;
     }
-    fill(list, table('API keys', ['Name', 'Key', 'Created', 'Last used', 'Status', ''], items.map((k) =>
+    fill(list, table('API keys', ['Name', 'Key', 'Tools', 'Created', 'Last used', 'Status', ''], items.map((k) =>
       h('tr', {},
         h('th', { scope: 'row' }, k.name || '(unnamed)'),
         h('td', {}, h('code', {}, k.prefix + '…')),
+        h('td', {}, k.tools ? k.tools.join(', ') : 'all tools'),
         h('td', {}, when(k.created_at)),
         h('td', {}, when(k.last_used_at)),
         h('td', {}, k.revoked_at ? h('span', { class: 'badge' }, 'revoked') : h('span', { class: 'badge ok' }, 'active')),
@@ -140,7 +151,11 @@ async function loadKeys() {
 }
 
 async function createKey(form) {
-  const key = await post(base() + '/keys', { name: new FormData(form).get('name').trim() });
+  const data = new FormData(form);
+  const body = { name: data.get('name').trim() };
+  const tools = data.getAll('tools');
+  if (tools.length) body.tools = tools;
+  const key = await post(base() + '/keys', body);
   form.reset();
   const box = document.getElementById('new-key');
   document.getElementById('new-key-value').textContent = key.key;
