@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -9,30 +8,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/kilnhq/kiln/pkg/config"
 	"github.com/kilnhq/kiln/pkg/service"
+	"github.com/kilnhq/kiln/pkg/testmodules"
 )
-
-// lockedBuffer is stderr shared by the node's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestJSONLogEveryLine runs the service wiring with KILN_LOG_FORMAT=json at
 // debug and checks that every line it, its libraries (zitadel's op, the
@@ -49,7 +30,7 @@ func TestJSONLogEveryLine(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	var stderr lockedBuffer
+	var stderr testmodules.LockedBuffer
 	logger, restore := setupLogging(&stderr, cfg.Observe)
 	defer restore()
 	resolved, err := cfg.Resolve(getenv, logger)

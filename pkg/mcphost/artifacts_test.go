@@ -17,20 +17,6 @@ import (
 	"github.com/kilnhq/kiln/sandbox"
 )
 
-// cluster is the master key a test's nodes share (a cluster's nodes do).
-func cluster(t *testing.T) *secrets.Box {
-	t.Helper()
-	k, err := secrets.GenerateMasterKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	box, err := secrets.New(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return box
-}
-
 // node is one node of box's cluster, sharing compiled modules through st.
 func node(t *testing.T, st *store.Store, box *secrets.Box) *sandbox.Engine {
 	t.Helper()
@@ -94,7 +80,7 @@ func TestArtifactsSharedBetweenNodes(t *testing.T) {
 	wasm := testmodules.WAT(t, "toolkits/wat/echo.wasm")
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		box := cluster(t)
+		box := newBox(t)
 		first := node(t, st, box)
 		m := loadCompiled(t, first, wasm)
 		if s := first.TierStats(); s.Compiled != 1 || s.ArtifactsSaved != 1 {
@@ -173,7 +159,7 @@ func TestArtifactClaimMakesOthersWait(t *testing.T) {
 		ctx := context.Background()
 		// Another cluster's node makes the artifact the compiling node
 		// will store.
-		box := cluster(t)
+		box := newBox(t)
 		elsewhere := storetest.SQLite(t)
 		maker := node(t, elsewhere, box)
 		m := loadCompiled(t, maker, wasm)
@@ -229,7 +215,7 @@ func TestArtifactForgeriesRefused(t *testing.T) {
 	b := withSection(a, "kiln-test-b")
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		box := cluster(t)
+		box := newBox(t)
 		first := node(t, st, box)
 		ma, mb := loadCompiled(t, first, a), loadCompiled(t, first, b)
 		keyA, err := first.ArtifactKey(ctx, ma)
@@ -245,7 +231,7 @@ func TestArtifactForgeriesRefused(t *testing.T) {
 			t.Fatalf("B's artifact: %v %v", artB, err)
 		}
 		other := storetest.SQLite(t)
-		loadCompiled(t, node(t, other, cluster(t)), a)
+		loadCompiled(t, node(t, other, newBox(t)), a)
 		foreignA, err := other.CompiledArtifact(ctx, storeKey(keyA), 0)
 		if err != nil || foreignA == nil {
 			t.Fatalf("the other cluster's artifact: %v %v", foreignA, err)
@@ -280,7 +266,7 @@ func TestArtifactClaimReleased(t *testing.T) {
 	wasm := testmodules.WAT(t, "toolkits/wat/echo.wasm")
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		box := cluster(t)
+		box := newBox(t)
 		small := nodeWith(t, st, box, sandbox.Config{CacheDir: t.TempDir(), MaxArtifactBytes: 16})
 		m := loadCompiled(t, small, wasm)
 		if s := small.TierStats(); s.Compiled != 1 || s.ArtifactsSaved != 0 {

@@ -66,7 +66,7 @@ func BenchmarkSourceToCallable(b *testing.B) {
 func benchSourceToCallable(b *testing.B, st *store.Store, tiered bool) {
 	ctx := context.Background()
 	cacheA := b.TempDir()
-	box := benchBox(b) // the two nodes are one cluster
+	box := newBox(b) // the two nodes are one cluster
 	a, second := benchNode(b, st, box, cacheA, tiered), benchNode(b, st, box, b.TempDir(), tiered)
 	builder := &build.GoBuilder{Engine: a, GoCache: testmodules.GoCache(b), GoCacheBytes: -1}
 	var sums [8]time.Duration
@@ -171,17 +171,4 @@ func benchEcho(b *testing.B, e *sandbox.Engine, m *sandbox.Module) {
 	if err != nil || res.Outcome != sandbox.OutcomeOK {
 		b.Fatalf("echo: %v %v %s", err, res.Outcome, res.Detail)
 	}
-}
-
-// benchBox is a master key for a benchmark's nodes.
-func benchBox(b *testing.B) *secrets.Box {
-	k, err := secrets.GenerateMasterKey()
-	if err != nil {
-		b.Fatal(err)
-	}
-	box, err := secrets.New(k)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return box
 }
