@@ -16,6 +16,8 @@ import (
 	"time"
 
 	toolkit "github.com/kilnhq/kiln/toolkits/go"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // builderRecipe names how GoBuilder turns source into a module (its go.mod
@@ -156,6 +158,16 @@ type flight struct {
 // it; when ctx ends Build returns ctx's error at once, whether the build
 // was waiting for a slot or running.
 func (p *Pool) Build(ctx context.Context, customer string, policy Policy, files map[string][]byte) (Artifact, error) {
+	ctx, span := startSpan(ctx, spanBuild)
+	art, err := p.build(ctx, customer, policy, files)
+	endSpan(span, err)
+	return art, err
+}
+
+// build is Build inside its span; it marks on the span how the answer came
+// (from the cache, shared with a build under way, or compiled).
+func (p *Pool) build(ctx context.Context, customer string, policy Policy, files map[string][]byte) (Artifact, error) {
+	span := trace.SpanFromContext(ctx)
 	if problems := Validate(files, policy); len(problems) > 0 {
 		return Artifact{}, &ValidationError{Problems: problems}
 	}
@@ -168,12 +180,15 @@ func (p *Pool) Build(ctx context.Context, customer string, policy Policy, files 
 	p.mu.Lock()
 	if art, ok := p.cache.get(source); ok {
 		p.mu.Unlock()
+		span.SetAttributes(attribute.String("kiln.build.answer", "cached"))
 		return art.clone(), nil
 	}
 	f, ok := p.flights[key]
 	if ok {
 		f.waiters++
+		span.SetAttributes(attribute.String("kiln.build.answer", "shared"))
 	} else {
+		span.SetAttributes(attribute.String("kiln.build.answer", "compiled"))
 		// The build must not die with the caller that happened to start
 		// it while others wait for it: it gets its own context (keeping
 		// ctx's values) and ends when the last waiter leaves.
@@ -224,19 +239,27 @@ func (p *Pool) run(ctx context.Context, key flightKey, files map[string][]byte, 
 }
 
 func (p *Pool) buildInSlot(ctx context.Context, key flightKey, files map[string][]byte) (Artifact, error) {
-	if err := p.slots.acquire(ctx, key.customer); err != nil {
-		return Artifact{}, fmt.Errorf("build: waiting for a build slot: %w", err)
-	}
-	defer p.slots.release(key.customer)
-
-	start := time.Now()
-	wasm, err := p.compile(ctx, files)
-	p.observeBuild(time.Since(start), err)
+	ctx, span := startSpan(ctx, spanCompile)
+	wasm, err := p.compileInSlot(ctx, key.customer, files)
+	endSpan(span, err)
 	if err != nil {
 		return Artifact{}, err
 	}
 	sum := sha256.Sum256(wasm)
 	return Artifact{Wasm: wasm, Hash: hex.EncodeToString(sum[:]), SourceKey: key.source}, nil
+}
+
+// compileInSlot waits for one of customer's worker slots and compiles.
+func (p *Pool) compileInSlot(ctx context.Context, customer string, files map[string][]byte) ([]byte, error) {
+	if err := p.slots.acquire(ctx, customer); err != nil {
+		return nil, fmt.Errorf("build: waiting for a build slot: %w", err)
+	}
+	defer p.slots.release(customer)
+	trace.SpanFromContext(ctx).AddEvent("slot acquired")
+	start := time.Now()
+	wasm, err := p.compile(ctx, files)
+	p.observeBuild(time.Since(start), err)
+	return wasm, err
 }
 
 // SourceKey is the Artifact.SourceKey files would build with, without

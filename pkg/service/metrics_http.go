@@ -58,6 +58,23 @@ func (m *Metrics) registerStats(st *store.Store, e *sandbox.Engine) {
 	m.counterFunc("kiln_warm_instances_restored_total", "Instances restored after a call and kept.", warm(func(w sandbox.WarmStats) int64 { return w.Restored }))
 	m.counterFunc("kiln_warm_instances_discarded_total", "Instances closed after a call that could not be restored exactly.", warm(func(w sandbox.WarmStats) int64 { return w.Discarded }))
 	m.counterFunc("kiln_warm_instances_evicted_total", "Idle instances and snapshots dropped to stay within the pools' bounds.", warm(func(w sandbox.WarmStats) int64 { return w.Evicted }))
+	m.registerTiers(e)
+}
+
+// registerTiers adds what the engine's compile tiers did: how modules
+// reached the compiled form (compiled here, from the disk cache or from
+// another node's artifact), and how often the shared artifacts failed.
+func (m *Metrics) registerTiers(e *sandbox.Engine) {
+	tier := func(f func(sandbox.TierStats) int64) func() float64 {
+		return func() float64 { return float64(f(e.TierStats())) }
+	}
+	m.counterFunc("kiln_modules_interpreted_total", "Modules prepared for wazero's interpreter, served while their compile runs.", tier(func(t sandbox.TierStats) int64 { return t.Interpreted }))
+	m.counterFunc("kiln_modules_compiled_total", "Runs of wazero's compiler on this node.", tier(func(t sandbox.TierStats) int64 { return t.Compiled }))
+	m.counterFunc("kiln_modules_from_disk_total", "Compiled modules loaded from this node's disk cache.", tier(func(t sandbox.TierStats) int64 { return t.FromDisk }))
+	m.counterFunc("kiln_artifacts_loaded_total", "Compiled modules taken from the shared artifact store (compiled by another node).", tier(func(t sandbox.TierStats) int64 { return t.ArtifactsLoaded }))
+	m.counterFunc("kiln_artifacts_saved_total", "Compiled modules this node gave to the shared artifact store.", tier(func(t sandbox.TierStats) int64 { return t.ArtifactsSaved }))
+	m.counterFunc("kiln_artifacts_rejected_total", "Shared artifacts refused as corrupt, forged or unusable here.", tier(func(t sandbox.TierStats) int64 { return t.ArtifactsRejected }))
+	m.counterFunc("kiln_artifact_errors_total", "Failures of the shared artifact store (the module was compiled here instead).", tier(func(t sandbox.TierStats) int64 { return t.ArtifactErrors }))
 }
 
 // registerRedisLimiter adds whether the rate limits are shared through

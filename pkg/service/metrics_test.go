@@ -114,6 +114,12 @@ func TestMetricsAfterToolCall(t *testing.T) {
 		t.Errorf("open database connections = %v", v)
 	}
 	value("kiln_warm_calls_served_total", nil)
+	// The call needed the module in some tier: interpreted while its compile
+	// runs, compiled here, or loaded from disk.
+	if v := value("kiln_modules_interpreted_total", nil) + value("kiln_modules_compiled_total", nil) + value("kiln_modules_from_disk_total", nil); v < 1 {
+		t.Errorf("modules prepared in any tier = %v, want at least 1", v)
+	}
+	value("kiln_artifact_errors_total", nil)
 	if v := value("kiln_rate_limit_refusals_total", map[string]string{"scope": "ip"}); v != 1 {
 		t.Errorf("rate limit refusals = %v, want 1", v)
 	}
