@@ -2,13 +2,12 @@ package apikey
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
-
+	"github.com/kilnhq/kiln/pkg/internal/rowcache"
 	"github.com/kilnhq/kiln/pkg/store"
 )
 
@@ -29,18 +28,7 @@ import (
 type Cache struct {
 	store *store.Store
 	log   *slog.Logger
-	ttl   time.Duration
-
-	// mu orders invalidations against fills: gen counts invalidations, and
-	// a row read before one is not added after it (it may be the old row).
-	mu   sync.Mutex
-	gen  uint64
-	keys *lru.Cache[string, cachedKey] // by the key's SHA-256
-}
-
-type cachedKey struct {
-	key    store.APIKey
-	expiry time.Time // monotonic; zero: never
+	keys  *rowcache.Cache[store.APIKey] // by the key's SHA-256
 }
 
 // CacheConfig sizes a Cache. The zero value means the defaults.
@@ -61,7 +49,7 @@ const (
 )
 
 // NewCache returns an empty cache of st's keys.
-func NewCache(st *store.Store, cfg CacheConfig) *Cache {
+func NewCache(st *store.Store, cfg CacheConfig) (*Cache, error) {
 	if cfg.Size <= 0 {
 		cfg.Size = DefaultCacheSize
 	}
@@ -71,11 +59,11 @@ func NewCache(st *store.Store, cfg CacheConfig) *Cache {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	keys, err := lru.New[string, cachedKey](cfg.Size)
+	keys, err := rowcache.New[store.APIKey](cfg.Size, cfg.TTL)
 	if err != nil {
-		panic("apikey: lru.New refused a positive size: " + err.Error()) // cannot happen
+		return nil, fmt.Errorf("apikey: %w", err)
 	}
-	return &Cache{store: st, log: cfg.Logger, ttl: cfg.TTL, keys: keys}
+	return &Cache{store: st, log: cfg.Logger, keys: keys}, nil
 }
 
 // Check is Check, with the row from the cache when it holds one.
@@ -85,53 +73,22 @@ func (c *Cache) Check(ctx context.Context, token string) (store.APIKey, error) {
 	}
 	hash := store.HashAPIKey(token)
 	id := string(hash)
-	e, ok := c.keys.Get(id)
-	if !ok || (!e.expiry.IsZero() && !time.Now().Before(e.expiry)) {
-		c.mu.Lock()
-		gen := c.gen
-		c.mu.Unlock()
-		key, err := lookup(ctx, c.store, hash)
-		if err != nil {
-			return store.APIKey{}, err
-		}
-		e = cachedKey{key: key}
-		if c.ttl > 0 {
-			e.expiry = time.Now().Add(c.ttl)
-		}
-		c.put(id, gen, e)
+	row, err := c.keys.Get(ctx, id, func(ctx context.Context) (store.APIKey, error) { return lookup(ctx, c.store, hash) })
+	if err != nil {
+		return store.APIKey{}, err
 	}
-	before := e.key.LastUsedAt
-	key, err := verify(ctx, c.store, c.log, e.key)
-	if err == nil && key.LastUsedAt != before {
-		c.touched(id, key.LastUsedAt)
+	key, err := verify(ctx, c.store, c.log, row)
+	if err == nil && key.LastUsedAt != row.LastUsedAt {
+		c.keys.Update(id, func(k store.APIKey) store.APIKey { k.LastUsedAt = key.LastUsedAt; return k })
 	}
 	return key, err
-}
-
-// put adds e unless an invalidation happened since gen was read.
-func (c *Cache) put(id string, gen uint64, e cachedKey) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.gen == gen {
-		c.keys.Add(id, e)
-	}
-}
-
-// touched records a key's new last use in its entry, if it still has one.
-func (c *Cache) touched(id string, at *time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.keys.Peek(id); ok {
-		e.key.LastUsedAt = at
-		c.keys.Add(id, e)
-	}
 }
 
 // Forget drops the keys a change may affect: the key, the customer's keys
 // or the server's. A plan change affects no key. Call it for every
 // store.AccessTopic notification.
 func (c *Cache) Forget(ch store.AccessChange) {
-	match := func(k store.APIKey) bool {
+	c.keys.Forget(func(_ string, k store.APIKey) bool {
 		switch ch.Kind {
 		case store.AccessKey:
 			return k.ID == ch.ID
@@ -141,24 +98,11 @@ func (c *Cache) Forget(ch store.AccessChange) {
 			return k.ServerID != nil && *k.ServerID == ch.ID
 		}
 		return false
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.gen++
-	for _, id := range c.keys.Keys() {
-		if e, ok := c.keys.Peek(id); ok && match(e.key) {
-			c.keys.Remove(id)
-		}
-	}
+	})
 }
 
 // Purge drops every key: for when notifications may have been missed.
-func (c *Cache) Purge() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.gen++
-	c.keys.Purge()
-}
+func (c *Cache) Purge() { c.keys.Purge() }
 
 // Len is how many keys the cache holds.
 func (c *Cache) Len() int { return c.keys.Len() }

@@ -29,7 +29,7 @@ func TestCache(t *testing.T) {
 			}
 			return secret, k
 		}
-		c := apikey.NewCache(s, apikey.CacheConfig{Size: 3, TTL: -1})
+		c := newCache(t, s, apikey.CacheConfig{Size: 3, TTL: -1})
 		secret, k := mk(nil)
 		if got, err := c.Check(ctx, secret); err != nil || got.ID != k.ID {
 			t.Fatalf("usable key: %+v %v", got, err)
@@ -104,7 +104,7 @@ func TestCacheTTL(t *testing.T) {
 		if err := s.CreateAPIKey(ctx, &k); err != nil {
 			t.Fatal(err)
 		}
-		c := apikey.NewCache(s, apikey.CacheConfig{TTL: time.Nanosecond})
+		c := newCache(t, s, apikey.CacheConfig{TTL: time.Nanosecond})
 		if _, err := c.Check(ctx, secret); err != nil {
 			t.Fatal(err)
 		}
@@ -115,4 +115,13 @@ func TestCacheTTL(t *testing.T) {
 			t.Fatalf("revoked key past the TTL: %v", err)
 		}
 	})
+}
+
+func newCache(t *testing.T, s *store.Store, cfg apikey.CacheConfig) *apikey.Cache {
+	t.Helper()
+	c, err := apikey.NewCache(s, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -3,11 +3,9 @@ package mcphost
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
-
+	"github.com/kilnhq/kiln/pkg/internal/rowcache"
 	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/kilnhq/kiln/pkg/tier"
 )
@@ -28,76 +26,39 @@ import (
 // planCache keeps each customer's resolved plan.
 type planCache struct {
 	catalog *tier.Catalog
-	ttl     time.Duration
-
-	// mu orders invalidations against fills, as in apikey.Cache: a plan
-	// read before an invalidation is not added after it.
-	mu    sync.Mutex
-	gen   uint64
-	plans *lru.Cache[string, cachedPlan] // by customer ID
-}
-
-type cachedPlan struct {
-	plan   tier.Plan
-	expiry time.Time // monotonic; zero: never
+	plans   *rowcache.Cache[tier.Plan] // by customer ID
 }
 
 func newPlanCache(catalog *tier.Catalog, size int, ttl time.Duration) (*planCache, error) {
-	plans, err := lru.New[string, cachedPlan](size)
+	plans, err := rowcache.New[tier.Plan](size, ttl)
 	if err != nil {
 		return nil, fmt.Errorf("mcphost: plan cache: %w", err)
 	}
-	return &planCache{catalog: catalog, ttl: ttl, plans: plans}, nil
+	return &planCache{catalog: catalog, plans: plans}, nil
 }
 
 // forCustomer is tier.Catalog.ForCustomer, cached. Errors are not cached.
 func (c *planCache) forCustomer(ctx context.Context, customerID string) (tier.Plan, error) {
-	if e, ok := c.plans.Get(customerID); ok && (e.expiry.IsZero() || time.Now().Before(e.expiry)) {
-		return e.plan, nil
-	}
-	c.mu.Lock()
-	gen := c.gen
-	c.mu.Unlock()
-	p, err := c.catalog.ForCustomer(ctx, customerID)
-	if err != nil {
-		return tier.Plan{}, err
-	}
-	e := cachedPlan{plan: p}
-	if c.ttl > 0 {
-		e.expiry = time.Now().Add(c.ttl)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.gen == gen {
-		c.plans.Add(customerID, e)
-	}
-	return p, nil
+	return c.plans.Get(ctx, customerID, func(ctx context.Context) (tier.Plan, error) {
+		return c.catalog.ForCustomer(ctx, customerID)
+	})
 }
 
 // forget drops the plans a change may affect: the customer's, or those of
 // every customer on the changed plan.
 func (c *planCache) forget(ch store.AccessChange) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.gen++
-	switch ch.Kind {
-	case store.AccessCustomer:
-		c.plans.Remove(ch.ID)
-	case store.AccessPlan:
-		for _, id := range c.plans.Keys() {
-			if e, ok := c.plans.Peek(id); ok && e.plan.Name == ch.ID {
-				c.plans.Remove(id)
-			}
+	c.plans.Forget(func(customerID string, p tier.Plan) bool {
+		switch ch.Kind {
+		case store.AccessCustomer:
+			return customerID == ch.ID
+		case store.AccessPlan:
+			return p.Name == ch.ID
 		}
-	}
+		return false
+	})
 }
 
-func (c *planCache) purge() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.gen++
-	c.plans.Purge()
-}
+func (c *planCache) purge() { c.plans.Purge() }
 
 // listenAccess starts listening to access changes. Whatever the caches
 // took before listening began may predate a change nobody will announce

@@ -198,7 +198,9 @@ func New(cfg Config) (*Host, error) {
 		reg: newRegistry(), modules: newModuleCache(), node: newNodeID(),
 		loaded: make(chan struct{}),
 	}
-	h.keys = apikey.NewCache(h.store, apikey.CacheConfig{Size: cfg.AccessCacheSize, TTL: cfg.ResyncInterval, Logger: cfg.Logger})
+	if h.keys, err = apikey.NewCache(h.store, apikey.CacheConfig{Size: cfg.AccessCacheSize, TTL: cfg.ResyncInterval, Logger: cfg.Logger}); err != nil {
+		return nil, err
+	}
 	if h.plans, err = newPlanCache(h.catalog, cmp.Or(max(cfg.AccessCacheSize, 0), apikey.DefaultCacheSize), cfg.ResyncInterval); err != nil {
 		return nil, err
 	}
