@@ -102,23 +102,11 @@ func TestAccessChanges(t *testing.T) {
 // customer moved to another plan, the key revoked) apply on node 2, which
 // has the key and the plan cached, with resync off.
 func TestAccessTwoNodes(t *testing.T) {
-	url, ok := storetest.PostgresURL(t)
+	stores, ok := storetest.PostgresNodes(t, 2)
 	if !ok {
 		t.Skipf("%s is not set; PostgreSQL tests are skipped", storetest.EnvURL)
 	}
-	ctx := context.Background()
-	openStore := func() *store.Store {
-		s, err := store.Open(ctx, url, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
-	s1, s2 := openStore(), openStore()
-	if err := s1.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s1, s2 := stores[0], stores[1]
 	box := newBox(t)
 	node1 := newEnv(t, s1, envOptions{box: box, ipLimit: 100_000})
 	node2 := newEnv(t, s2, envOptions{box: box, ipLimit: 100_000})

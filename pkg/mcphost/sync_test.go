@@ -34,23 +34,12 @@ func toolNames(t *testing.T, s *mcp.ClientSession) []string {
 // a removal through node 2 reach node 1 the same way. Resync is off, so
 // only notifications can do this.
 func TestTwoNodes(t *testing.T) {
-	url, ok := storetest.PostgresURL(t)
+	stores, ok := storetest.PostgresNodes(t, 2)
 	if !ok {
 		t.Skipf("%s is not set; PostgreSQL tests are skipped", storetest.EnvURL)
 	}
+	s1, s2 := stores[0], stores[1]
 	ctx := context.Background()
-	openStore := func() *store.Store {
-		s, err := store.Open(ctx, url, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
-	s1, s2 := openStore(), openStore()
-	if err := s1.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	box := newBox(t)
 	node1 := newEnv(t, s1, envOptions{box: box})
 	node2 := newEnv(t, s2, envOptions{box: box})

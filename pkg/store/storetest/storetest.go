@@ -58,6 +58,22 @@ func Postgres(t testing.TB) (*store.Store, bool) {
 	return open(t, u, ""), true
 }
 
+// PostgresNodes returns n stores on one new schema, each with its own
+// connections, as n nodes of one cluster have; the schema is migrated. It
+// returns false when EnvURL is not set.
+func PostgresNodes(t testing.TB, n int) ([]*store.Store, bool) {
+	t.Helper()
+	u, ok := PostgresURL(t)
+	if !ok {
+		return nil, false
+	}
+	nodes := make([]*store.Store, n)
+	for i := range nodes {
+		nodes[i] = open(t, u, "")
+	}
+	return nodes, true
+}
+
 // PostgresURL creates an empty schema and returns a database URL whose
 // connections use it, or false when EnvURL is not set; for tests of
 // migrations themselves. The schema is dropped at the end of the test.
