@@ -5,37 +5,16 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/kilnhq/kiln/pkg/ratelimit"
 	"github.com/kilnhq/kiln/pkg/store/storetest"
+	"github.com/kilnhq/kiln/pkg/testmodules"
 	"github.com/kilnhq/kiln/pkg/tier"
 )
-
-// redisAddr is where the shared-limit tests find Redis.
-const redisAddr = "127.0.0.1:6379"
-
-// testRedis returns a client (tests isolate themselves by key prefix), or skips
-// when Redis is not running; in CI (CI set) a missing Redis is a failure.
-func testRedis(t *testing.T) *redis.Client {
-	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: redisAddr, DB: 9})
-	if err := c.Ping(context.Background()).Err(); err != nil {
-		c.Close()
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Redis at %s is required in CI: %v", redisAddr, err)
-		}
-		t.Skipf("Redis at %s is not running: %v", redisAddr, err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
 
 // slowPlan allows two tool calls a minute (and eight requests per server).
 var slowPlan = tier.Plan{Name: "slow-test", Rank: 8, ServersPerCustomer: 50, ToolsPerServer: 50,
@@ -71,7 +50,7 @@ func TestRateLimits(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			limiter := func() ratelimit.Limiter { return ratelimit.NewLocal() }
 			if mode == "redis" {
-				rc := testRedis(t)
+				rc := testmodules.Redis(t, nil)
 				// Both hosts below share one Redis: one set of counters,
 				// under a prefix no other run or package uses (no FLUSHDB:
 				// other packages' tests may be using the same Redis).

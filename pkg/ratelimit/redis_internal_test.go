@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"net"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/kilnhq/kiln/pkg/testmodules"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -42,7 +42,7 @@ func (c cutConn) Write(p []byte) (int, error) {
 // limits back at the next retry.
 func TestRedisFallbackAndBack(t *testing.T) {
 	var cut atomic.Bool
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DB: 9, MaxRetries: -1,
+	c := testmodules.Redis(t, &redis.Options{MaxRetries: -1,
 		Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			if cut.Load() {
 				return nil, errCut
@@ -53,13 +53,6 @@ func TestRedisFallbackAndBack(t *testing.T) {
 			}
 			return cutConn{conn, &cut}, nil
 		}})
-	defer c.Close()
-	if err := c.Ping(context.Background()).Err(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Redis at 127.0.0.1:6379 is required in CI: %v", err)
-		}
-		t.Skipf("Redis is not running: %v", err)
-	}
 	var states []bool
 	var redisCalls int
 	now := time.Unix(1_000_000, 0)

@@ -3,7 +3,6 @@ package ratelimit_test
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -11,28 +10,13 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kilnhq/kiln/pkg/ratelimit"
+	"github.com/kilnhq/kiln/pkg/testmodules"
 )
-
-const redisAddr = "127.0.0.1:6379"
-
-func testRedis(t *testing.T) *redis.Client {
-	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: redisAddr, DB: 9})
-	if err := c.Ping(context.Background()).Err(); err != nil {
-		c.Close()
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Redis at %s is required in CI: %v", redisAddr, err)
-		}
-		t.Skipf("Redis at %s is not running: %v", redisAddr, err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
 
 // TestRedisShared: two limiters on one Redis share each key's budget, as
 // two nodes do.
 func TestRedisShared(t *testing.T) {
-	c := testRedis(t)
+	c := testmodules.Redis(t, nil)
 	prefix := "kiln-test:" + strings.ToLower(t.Name()) + ":" + time.Now().Format("150405.000000") + ":"
 	a := ratelimit.NewRedis(c, ratelimit.RedisOptions{Prefix: prefix})
 	b := ratelimit.NewRedis(c, ratelimit.RedisOptions{Prefix: prefix})
