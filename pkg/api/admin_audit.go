@@ -11,20 +11,13 @@ import (
 // listAudit reads the audit log, newest first, filtered by customer, actor
 // and action, a page at a time (?before= the previous page's next_before).
 func (s *Server) listAudit(c echo.Context) error {
-	before, err := queryInt(c, "before")
+	before, limit, err := page(c, "entries")
 	if err != nil {
 		return err
-	}
-	limit, err := queryInt(c, "limit")
-	if err != nil {
-		return err
-	}
-	if limit > store.MaxPage {
-		return badRequest("limit is %d; at most %d entries are returned at once", limit, store.MaxPage)
 	}
 	f := store.AuditFilter{
 		CustomerID: c.QueryParam("customer"), Actor: c.QueryParam("actor"), Action: c.QueryParam("action"),
-		Before: before, Limit: int(limit),
+		Before: before, Limit: limit,
 	}
 	entries, err := s.store.ListAudit(c.Request().Context(), f)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/labstack/echo/v4"
 )
 
@@ -155,4 +156,20 @@ func queryInt(c echo.Context, name string) (int64, error) {
 		return 0, badRequest("query parameter %s must be a whole number of 0 or more", name)
 	}
 	return n, nil
+}
+
+// page reads a listing's ?before= (the previous page's next_before) and
+// ?limit= (at most store.MaxPage of what, the listing's items).
+func page(c echo.Context, what string) (before int64, limit int, err error) {
+	if before, err = queryInt(c, "before"); err != nil {
+		return 0, 0, err
+	}
+	n, err := queryInt(c, "limit")
+	if err != nil {
+		return 0, 0, err
+	}
+	if n > store.MaxPage {
+		return 0, 0, badRequest("limit is %d; at most %d %s are returned at once", n, store.MaxPage, what)
+	}
+	return before, int(n), nil
 }

@@ -13,20 +13,13 @@ import (
 // next_before).
 func (s *Server) listExecutions(c echo.Context) error {
 	p := caller(c)
-	before, err := queryInt(c, "before")
+	before, limit, err := page(c, "executions")
 	if err != nil {
 		return err
-	}
-	limit, err := queryInt(c, "limit")
-	if err != nil {
-		return err
-	}
-	if limit > store.MaxPage {
-		return badRequest("limit is %d; at most %d executions are returned at once", limit, store.MaxPage)
 	}
 	f := store.ExecutionFilter{
 		CustomerID: p.CustomerID, ServerID: c.QueryParam("server"), ToolName: c.QueryParam("tool"),
-		Before: before, Limit: int(limit),
+		Before: before, Limit: limit,
 	}
 	runs, err := s.store.ListExecutions(c.Request().Context(), f)
 	if err != nil {
