@@ -118,11 +118,7 @@ func (s *Server) listServerKeys(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := list[apiKeyView]{Items: make([]apiKeyView, 0, len(keys))}
-	for _, k := range keys {
-		out.Items = append(out.Items, viewAPIKey(k))
-	}
-	return c.JSON(http.StatusOK, out)
+	return c.JSON(http.StatusOK, viewAPIKeys(keys))
 }
 
 func (s *Server) revokeServerKey(c echo.Context) error {

@@ -43,6 +43,15 @@ func viewAPIKey(k store.APIKey) apiKeyView {
 		CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt, Tools: k.Tools}
 }
 
+// viewAPIKeys is the listing of keys, the customer's or a server's.
+func viewAPIKeys(keys []store.APIKey) list[apiKeyView] {
+	out := list[apiKeyView]{Items: make([]apiKeyView, 0, len(keys))}
+	for _, k := range keys {
+		out.Items = append(out.Items, viewAPIKey(k))
+	}
+	return out
+}
+
 type serverView struct {
 	ID             string    `json:"id"`
 	Name           string    `json:"name"`
