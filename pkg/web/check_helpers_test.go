@@ -1,16 +1,10 @@
 package web_test
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -32,61 +26,12 @@ func axeSource(t *testing.T) string {
 		t.Log("npm is not installed: the axe-core accessibility checks are skipped")
 		return ""
 	}
-	src := filepath.Join(testmodules.Root(), axeDir)
-	lock, err := os.ReadFile(filepath.Join(src, "package-lock.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(lock)
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	dir := filepath.Join(cache, "kiln-web-axe", hex.EncodeToString(sum[:8]))
-	script := filepath.Join(dir, "node_modules", "axe-core", "axe.min.js")
-	if _, err := os.Stat(script); err != nil {
-		install(t, src, dir)
-	}
-	b, err := os.ReadFile(script)
+	modules := testmodules.NodeModules(t, axeDir)
+	b, err := os.ReadFile(filepath.Join(modules, "node_modules", "axe-core", "axe.min.js"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-// install runs npm ci for src's lockfile next to dir and renames the
-// result into place, so a concurrent test binary never sees half of it.
-func install(t *testing.T, src, dir string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), "install-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(tmp)
-	for _, name := range []string{"package.json", "package-lock.json"} {
-		data, err := os.ReadFile(filepath.Join(src, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(tmp, name), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
-	cmd.Dir = tmp
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("npm ci in %s: %v\n%s", axeDir, err, out)
-	}
-	if err := os.Rename(tmp, dir); err != nil && !errors.Is(err, fs.ErrExist) {
-		if _, statErr := os.Stat(dir); statErr != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 // axeRun runs axe-core's WCAG 2.1 A and AA rules and lists the serious and
