@@ -20,7 +20,7 @@ var promptFiles embed.FS
 // Prompt versions, recorded with every generation.
 const (
 	PromptPropose  = "propose/1"
-	PromptGenerate = "generate/1"
+	PromptGenerate = "generate/2"
 	PromptRepair   = "repair/1"
 )
 
@@ -44,7 +44,7 @@ func loadPrompts() (*prompts, error) {
 	for _, f := range []struct {
 		t    **template.Template
 		name string
-	}{{&p.propose, "propose.v1.tmpl"}, {&p.generate, "generate.v1.tmpl"}, {&p.tool, "tool.v1.tmpl"}, {&p.repair, "repair.v1.tmpl"}} {
+	}{{&p.propose, "propose.v1.tmpl"}, {&p.generate, "generate.v2.tmpl"}, {&p.tool, "tool.v1.tmpl"}, {&p.repair, "repair.v1.tmpl"}} {
 		if *f.t, err = parse(f.name); err != nil {
 			return nil, err
 		}

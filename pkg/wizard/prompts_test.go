@@ -1,20 +1,24 @@
 package wizard
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kilnhq/kiln/pkg/build"
 	"github.com/kilnhq/kiln/pkg/llm"
 	"github.com/kilnhq/kiln/pkg/store"
+	"github.com/kilnhq/kiln/pkg/testmodules"
 	"github.com/kilnhq/kiln/pkg/tier"
 	"github.com/kilnhq/kiln/sandbox"
 )
 
 // TestPromptExampleIsValidToolSource: the example tool the generate prompt
-// teaches passes the same validation as any tool source, so the model is
-// never shown an import or directive Kiln refuses; the prompts render.
+// teaches passes the same validation as any tool source and builds, so the
+// model is never shown an import, directive or call Kiln refuses; the
+// prompts render.
 func TestPromptExampleIsValidToolSource(t *testing.T) {
 	p, err := loadPrompts()
 	if err != nil {
@@ -29,10 +33,23 @@ func TestPromptExampleIsValidToolSource(t *testing.T) {
 	if !ok || !ok2 {
 		t.Fatal("the generate prompt has no Go example")
 	}
-	if problems := build.Validate(map[string][]byte{"main.go": []byte(example)}, build.DefaultPolicy()); len(problems) > 0 {
+	// It builds: the model is never taught a toolkit call that does not
+	// exist (the pool validates first, with the default policy).
+	files := map[string][]byte{"main.go": []byte(example)}
+	if problems := build.Validate(files, build.DefaultPolicy()); len(problems) > 0 {
 		t.Fatalf("the example is refused: %v", problems)
 	}
-	for _, want := range []string{"kiln.Fetch", "kiln.Secret", "net/http", "encoding/json"} {
+	engine, err := sandbox.NewEngine(t.Context(), sandbox.Config{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer engine.Close(context.Background())
+	// The developer's GOCACHE is shared with other work: never trim it.
+	builder := &build.GoBuilder{Engine: engine, GoCache: testmodules.GoCache(t), GoCacheBytes: -1, Timeout: 5 * time.Minute}
+	if _, err := builder.Build(t.Context(), files); err != nil {
+		t.Fatalf("the example does not build: %v", err)
+	}
+	for _, want := range []string{"kiln.Fetch", "kiln.Secret", "net/http", "encoding/json", "kiln.Progress", "kiln.Log(ctx", "WithAnnotations"} {
 		if !strings.Contains(system, want) {
 			t.Errorf("the generate prompt does not mention %s", want)
 		}
