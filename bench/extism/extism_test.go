@@ -219,6 +219,10 @@ func BenchmarkExtism(b *testing.B) {
 		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
 			b.Fatal(err)
 		}
+		svg := mcpload.Chart("Extism's Go SDK vs native go-sdk: MCP tools/call over HTTP, "+time.Now().UTC().Format("2006-01-02"), results)
+		if err := os.WriteFile(strings.TrimSuffix(path, ".md")+".svg", svg, 0o644); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

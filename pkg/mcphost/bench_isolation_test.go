@@ -84,6 +84,10 @@ func BenchmarkIsolation(b *testing.B) {
 		if err := os.WriteFile(path, []byte(resultsTable(results, b.N)), 0o644); err != nil {
 			b.Fatal(err)
 		}
+		svg := mcpload.Chart("Kiln vs native go-sdk: MCP tools/call over HTTP, "+time.Now().UTC().Format("2006-01-02"), results)
+		if err := os.WriteFile(strings.TrimSuffix(path, ".md")+".svg", svg, 0o644); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
