@@ -121,6 +121,9 @@ type Engine struct {
 	artifactLease, artifactPoll time.Duration
 
 	maxPages   uint32
+	// epoch is when the engine started: guests' monotonic clocks count
+	// from it (callState.nanotime).
+	epoch time.Time
 	meteredDir string // on-disk cache of instrumented modules; "" for none
 	disk       *diskCache
 	gate       *gate
@@ -177,7 +180,7 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
 	e := &Engine{
 		rt: rt, cache: cache, lru: newCompiledLRU(cfg.MaxCompiled),
-		maxPages: uint32(cfg.MaxMemory / pageSize),
+		maxPages: uint32(cfg.MaxMemory / pageSize), epoch: time.Now(),
 		gate:     newGate(cfg.MaxConcurrentCalls, cfg.MemoryBudget, max(cfg.QueueWait, 0)),
 		pools:    pools,
 		tiers:    newTiers(cfg.BackgroundCompiles, maxInterpreted),
