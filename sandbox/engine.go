@@ -120,10 +120,10 @@ type Engine struct {
 	maxArtifact                 int64
 	artifactLease, artifactPoll time.Duration
 
-	maxPages   uint32
+	maxPages uint32
 	// epoch is when the engine started: guests' monotonic clocks count
 	// from it (callState.nanotime).
-	epoch time.Time
+	epoch      time.Time
 	meteredDir string // on-disk cache of instrumented modules; "" for none
 	disk       *diskCache
 	gate       *gate
@@ -181,9 +181,9 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 	e := &Engine{
 		rt: rt, cache: cache, lru: newCompiledLRU(cfg.MaxCompiled),
 		maxPages: uint32(cfg.MaxMemory / pageSize), epoch: time.Now(),
-		gate:     newGate(cfg.MaxConcurrentCalls, cfg.MemoryBudget, max(cfg.QueueWait, 0)),
-		pools:    pools,
-		tiers:    newTiers(cfg.BackgroundCompiles, maxInterpreted),
+		gate:  newGate(cfg.MaxConcurrentCalls, cfg.MemoryBudget, max(cfg.QueueWait, 0)),
+		pools: pools,
+		tiers: newTiers(cfg.BackgroundCompiles, maxInterpreted),
 	}
 	applyShareDefaults(e, cfg)
 	e.bgCtx, e.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
