@@ -116,7 +116,9 @@ func TestRecordAndReplayThroughTheHost(t *testing.T) {
 			if strings.Contains(row, replaySecret) || strings.Contains(string(full.Recording), replayGreeting) {
 				t.Fatalf("execution %d holds a value in clear", x.ID)
 			}
-			var doc struct{ Env []struct{ Name, Sealed string } }
+			var doc struct {
+				Env []struct{ Name, Sealed string }
+			}
 			if err := json.Unmarshal(full.Recording, &doc); err != nil || len(doc.Env) != 2 || doc.Env[1].Name != "TOKEN" || doc.Env[1].Sealed != "" {
 				t.Fatalf("the recording does not name the secret (%d bytes)", len(full.Recording))
 			}
