@@ -66,6 +66,19 @@ func probeMore(ctx context.Context, in probeIn) (probeOut, error) {
 	return probe(ctx, in)
 }
 
+type clockOut struct {
+	Now    string `json:"now"`
+	Random string `json:"random"`
+}
+
+// clock reads the wall clock and random bytes, without the network: the
+// benchmark's tool.
+func clock(context.Context, struct{}) (clockOut, error) {
+	buf := make([]byte, 16)
+	rand.Read(buf)
+	return clockOut{time.Now().UTC().Format(time.RFC3339Nano), hex.EncodeToString(buf)}, nil
+}
+
 func main() {
 	kiln.Run(kiln.Module{
 		Env: []kiln.EnvVar{
@@ -76,6 +89,7 @@ func main() {
 		Tools: []kiln.Tool{
 			kiln.NewTool("probe", "Reads clocks, random bytes, an env var and a URL", probe),
 			kiln.NewTool("probe_more", "Probes twice", probeMore),
+			kiln.NewTool("clock", "Reads the clock and random bytes", clock),
 		},
 	})
 }
