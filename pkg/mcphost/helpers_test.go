@@ -96,8 +96,9 @@ type envOptions struct {
 	engine   *sandbox.Engine // nil: testEngine
 	// egress and egressOptions are the host's egress policy and client
 	// options (tests that reach 127.0.0.1).
-	egress        egress.Policy
-	egressOptions []egress.Option
+	egress         egress.Policy
+	egressOptions  []egress.Option
+	recordingBytes int
 }
 
 func newEnv(t testing.TB, s *store.Store, opts envOptions) *env {
@@ -122,7 +123,7 @@ func newEnv(t testing.TB, s *store.Store, opts envOptions) *env {
 		PublicURL: "http://" + srv.Listener.Addr().String(),
 		Logger:    slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Limiter:   opts.limiter, IPRequestsPerMinute: opts.ipLimit,
-		ResyncInterval: opts.resync, Egress: opts.egress, EgressOptions: opts.egressOptions,
+		ResyncInterval: opts.resync, Egress: opts.egress, EgressOptions: opts.egressOptions, RecordingBytes: opts.recordingBytes,
 	}
 	if opts.payloads {
 		cfg.RecordPayloads = func(store.Server) bool { return true }

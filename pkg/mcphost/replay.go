@@ -83,6 +83,11 @@ func Replay(ctx context.Context, cfg ReplayConfig, id int64) (ReplayReport, erro
 	if err != nil {
 		return report, fmt.Errorf("mcphost: loading module %s: %w", exec.ModuleHash, err)
 	}
+	// Compiled code, as in production: the same fuel as the interpreter,
+	// but a replay of a slow call would otherwise meet its time limit.
+	if err := cfg.Engine.WaitCompiled(ctx, m); err != nil {
+		return report, fmt.Errorf("mcphost: compiling module %s: %w", exec.ModuleHash, err)
+	}
 	env, err := replayEnv(ctx, cfg, exec.ServerID, doc.Env, &report)
 	if err != nil {
 		return report, err

@@ -45,7 +45,7 @@ func (lookup) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, erro
 // replayEnv is a host recording the payloads of a server whose tool reads
 // the clocks, random bytes, a plain env var and an HTTP response fetched
 // with a secret from a server on 127.0.0.1, through the egress guard.
-func replayEnv(t *testing.T, s *store.Store) (*env, server, *httptest.Server, *atomic.Int32) {
+func replayEnv(t *testing.T, s *store.Store, recordingBytes int) (*env, server, *httptest.Server, *atomic.Int32) {
 	var hits atomic.Int32
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "hit %d for %s with %s", hits.Add(1), r.URL, r.Header.Get("Authorization"))
@@ -53,7 +53,7 @@ func replayEnv(t *testing.T, s *store.Store) (*env, server, *httptest.Server, *a
 	t.Cleanup(api.Close)
 	e := newEnv(t, s, envOptions{payloads: true,
 		egress:        egress.Policy{AllowPrivate: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
-		egressOptions: []egress.Option{egress.WithResolver(lookup{})}})
+		egressOptions: []egress.Option{egress.WithResolver(lookup{})}, recordingBytes: recordingBytes})
 	ctx := context.Background()
 	if err := e.catalog.SetPlan(ctx, netPlan); err != nil {
 		t.Fatal(err)
@@ -90,7 +90,7 @@ func replayEnv(t *testing.T, s *store.Store) (*env, server, *httptest.Server, *a
 // why when the execution, its recording or its module is missing.
 func TestRecordAndReplayThroughTheHost(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
-		e, srv, api, hits := replayEnv(t, s)
+		e, srv, api, hits := replayEnv(t, s, 0)
 		session := connect(t, e.url(srv.ID), srv.key)
 		url := api.URL
 		url = strings.Replace(url, "127.0.0.1", "api.test.example", 1) + "/data"
@@ -172,5 +172,36 @@ func replayRefusals(t *testing.T, s *store.Store, e *env, recorded store.Executi
 	}
 	if _, err := mcphost.Replay(ctx, rc, full.ID); !errors.Is(err, mcphost.ErrModuleGone) {
 		t.Fatalf("module gone: %v", err)
+	}
+}
+
+// TestRecordingLimitThroughTheHost: a call that reads more than
+// Config.RecordingBytes keeps a truncated recording, and its replay says
+// it cannot be exact.
+func TestRecordingLimitThroughTheHost(t *testing.T) {
+	s := storetest.SQLite(t)
+	e, srv, api, _ := replayEnv(t, s, 512)
+	url := strings.Replace(api.URL, "127.0.0.1", "api.test.example", 1) + "/data"
+	if res := call(t, connect(t, e.url(srv.ID), srv.key), "probe", map[string]any{"url": url}); res.IsError {
+		t.Fatalf("probe: %s", text(res))
+	}
+	x := e.executions(srv)[0]
+	full, err := s.Execution(context.Background(), x.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Tape struct {
+			Truncated   bool
+			Size, Limit int
+		}
+	}
+	if err := json.Unmarshal(full.Recording, &doc); err != nil || !doc.Tape.Truncated || doc.Tape.Size > 512 || doc.Tape.Limit != 512 {
+		t.Fatalf("recording %+v, %v", doc, err)
+	}
+	api.Close()
+	r, err := mcphost.Replay(context.Background(), mcphost.ReplayConfig{Store: s, Engine: testEngine, Secrets: e.box}, x.ID)
+	if err != nil || !r.Truncated || r.Exact() {
+		t.Fatalf("replay of a truncated recording: %v %+v", err, r.Replay.Divergences)
 	}
 }
