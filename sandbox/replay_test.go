@@ -106,7 +106,8 @@ func TestRecordAndReplay(t *testing.T) {
 }
 
 // TestReplayDivergence: replaying a recording on a code path that reads
-// more (probe_more), or a tampered recording, reports where it diverged.
+// more (probe_more), on an edited module, or a tampered recording, reports
+// where it diverged.
 func TestReplayDivergence(t *testing.T) {
 	wasm := replayFixture(t)
 	srv, network, args := replayServer(t)
@@ -130,6 +131,17 @@ func TestReplayDivergence(t *testing.T) {
 	r = replay(t, wasm, "probe", args, &tampered)
 	if r.Exact() || !hasDivergence(r, "HTTP request differs") {
 		t.Fatalf("a changed request was not reported: %+v", r.Divergences)
+	}
+
+	// The clock tool, recorded, replayed on an edited module that reads
+	// the clock before the random bytes.
+	_, clockRec := record(t, e, m, "clock", `{}`, nil, 1<<20)
+	edited := replay(t, builds.Go(t, "sandbox/testdata/replayedit"), "clock", `{}`, clockRec)
+	if edited.Exact() || edited.ResultMatches || !hasDivergence(edited, "the guest read the walltime where the recording has the") {
+		t.Fatalf("the edited module replayed as the recorded one: %+v", edited.Divergences)
+	}
+	if same := replay(t, wasm, "clock", `{}`, clockRec); !same.Exact() {
+		t.Fatalf("control: the clock tool's own replay is not exact: %+v", same.Divergences)
 	}
 
 	short := *rec
