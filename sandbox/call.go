@@ -24,6 +24,11 @@ type Request struct {
 	// Notify, when set, receives the module's progress reports and log
 	// messages (ABI v2) during the call, within Limits.Notify.
 	Notify Notifier
+	// Record, when set (NewRecording), receives what the guest reads from
+	// the host during the call, and how the call ended (record.go).
+	Record *Recording
+	// replay is set by Engine.Replay.
+	replay *replayPlan
 }
 
 // RequestError reports a request the module was never started for: an
@@ -64,8 +69,9 @@ func (e *Engine) call(ctx context.Context, m *Module, req Request) (Result, erro
 	if err != nil {
 		return Result{}, err
 	}
-	state := &callState{limits: req.Limits, logs: logSink{budget: req.Limits.LogBytes}, http: client,
+	state := &callState{limits: req.Limits, logs: logSink{budget: req.Limits.LogBytes}, http: client, epoch: e.epoch,
 		notify: notifySink{to: req.Notify, limits: req.Limits.Notify}}
+	req.attachTape(state) // record.go
 	cfg, stdout := moduleConfig(m, req.Tool, args, req.Env, state)
 	x, err := e.run(ctx, m, cfg, state)
 	if err != nil {
@@ -83,6 +89,7 @@ func (e *Engine) call(ctx context.Context, m *Module, req Request) (Result, erro
 	} else {
 		res.answerABI(state)
 	}
+	req.Record.finish(res)
 	return res, nil
 }
 

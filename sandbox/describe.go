@@ -32,7 +32,7 @@ func (e *Engine) Describe(ctx context.Context, wasm []byte, lim Limits) ([]byte,
 	if err != nil {
 		return nil, err
 	}
-	state := &callState{limits: lim, logs: logSink{budget: lim.LogBytes}, oneOff: true}
+	state := &callState{limits: lim, logs: logSink{budget: lim.LogBytes}, oneOff: true, epoch: e.epoch}
 	cfg, _ := moduleConfig(m, DescribeTool, nil, nil, state)
 	x, err := e.run(ctx, m, cfg, state)
 	if err != nil {

@@ -120,7 +120,10 @@ type Engine struct {
 	maxArtifact                 int64
 	artifactLease, artifactPoll time.Duration
 
-	maxPages   uint32
+	maxPages uint32
+	// epoch is when the engine started: guests' monotonic clocks count
+	// from it (callState.nanotime).
+	epoch      time.Time
 	meteredDir string // on-disk cache of instrumented modules; "" for none
 	disk       *diskCache
 	gate       *gate
@@ -177,10 +180,10 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
 	e := &Engine{
 		rt: rt, cache: cache, lru: newCompiledLRU(cfg.MaxCompiled),
-		maxPages: uint32(cfg.MaxMemory / pageSize),
-		gate:     newGate(cfg.MaxConcurrentCalls, cfg.MemoryBudget, max(cfg.QueueWait, 0)),
-		pools:    pools,
-		tiers:    newTiers(cfg.BackgroundCompiles, maxInterpreted),
+		maxPages: uint32(cfg.MaxMemory / pageSize), epoch: time.Now(),
+		gate:  newGate(cfg.MaxConcurrentCalls, cfg.MemoryBudget, max(cfg.QueueWait, 0)),
+		pools: pools,
+		tiers: newTiers(cfg.BackgroundCompiles, maxInterpreted),
 	}
 	applyShareDefaults(e, cfg)
 	e.bgCtx, e.bgCancel = context.WithCancel(context.WithoutCancel(ctx))

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -42,6 +43,15 @@ type callState struct {
 	// notify bounds and passes on what the module tells its caller during
 	// the call (ABI v2, notify.go).
 	notify notifySink
+	// tape records or replays what the guest reads from the host (clocks,
+	// random bytes, HTTP responses); nil, the usual case, records nothing
+	// (record.go).
+	tape *tape
+	// replay is set when the call replays a recorded one (replay.go).
+	replay *replayPlan
+	// epoch is the engine's start, from which the guest's monotonic clock
+	// counts.
+	epoch time.Time
 }
 
 type callStateKey struct{}

@@ -56,11 +56,7 @@ func hostHTTPRequest(ctx context.Context, mod api.Module, stack []uint64) {
 	if n > maxHTTPRequestDoc {
 		panic(&hostError{fmt.Sprintf("kiln.http_request: request document of %d bytes exceeds %d", n, maxHTTPRequestDoc)})
 	}
-	doc := s.fetch(ctx, readGuest(mod, "http_request", ptr, n))
-	out, err := json.Marshal(doc)
-	if err != nil { // only invalid UTF-8 in headers could get here; the module sees why
-		out, _ = json.Marshal(httpResponseDoc{Error: "encoding the response: " + err.Error()})
-	}
+	out := s.exchange(ctx, readGuest(mod, "http_request", ptr, n)) // record.go
 	s.pendingHTTP = out
 	stack[0] = api.EncodeU32(uint32(len(out)))
 }
@@ -79,25 +75,38 @@ func hostHTTPResponse(ctx context.Context, mod api.Module, stack []uint64) {
 	s.pendingHTTP = nil
 }
 
+// errNoNetwork answers the requests of a call without a Network.
+const errNoNetwork = "this server has no network access"
+
 // fetch runs one request through the call's egress client. Every failure
 // becomes an error document: the module reports it, the call goes on.
 func (s *callState) fetch(ctx context.Context, raw []byte) httpResponseDoc {
 	if s.http == nil {
-		return httpResponseDoc{Error: "this server has no network access"}
+		return httpResponseDoc{Error: errNoNetwork}
 	}
 	var req httpRequestDoc
 	if err := json.Unmarshal(raw, &req); err != nil {
 		return httpResponseDoc{Error: "the request document is not valid: " + err.Error()}
 	}
+	var doc httpResponseDoc
 	resp, err := s.http.Do(ctx, egress.Request{Method: req.Method, URL: req.URL, Header: http.Header(req.Header), Body: req.Body})
 	if err != nil {
-		// egress errors never contain secret values.
-		s.logs.log(2, []byte(fmt.Sprintf("http %q %q: %v", req.Method, req.URL, err)))
-		return httpResponseDoc{Error: err.Error()}
+		doc = httpResponseDoc{Error: err.Error()} // egress errors never contain secret values
+	} else {
+		doc = httpResponseDoc{Status: resp.Status, Header: resp.Header, Body: resp.Body, URL: resp.URL}
 	}
-	// %q: the method and URL are the tool's text, which may hold newlines.
-	s.logs.log(1, []byte(fmt.Sprintf("http %q %q: %d (%d bytes)", req.Method, req.URL, resp.Status, len(resp.Body))))
-	return httpResponseDoc{Status: resp.Status, Header: resp.Header, Body: resp.Body, URL: resp.URL}
+	s.logHTTP(req, doc)
+	return doc
+}
+
+// logHTTP writes the call's log line for an HTTP exchange. %q: the method
+// and URL are the tool's text, which may hold newlines.
+func (s *callState) logHTTP(req httpRequestDoc, doc httpResponseDoc) {
+	if doc.Error != "" {
+		s.logs.log(2, []byte(fmt.Sprintf("http %q %q: %v", req.Method, req.URL, doc.Error)))
+		return
+	}
+	s.logs.log(1, []byte(fmt.Sprintf("http %q %q: %d (%d bytes)", req.Method, req.URL, doc.Status, len(doc.Body))))
 }
 
 // newHTTPClient builds the call's egress client, or nil without a Network.

@@ -31,8 +31,8 @@ func moduleConfig(m *Module, tool string, stdin []byte, env map[string]string, s
 		WithName(""). // anonymous: many instances of one module may run at once
 		WithArgs(tool).
 		WithStdin(bytes.NewReader(stdin)).
-		WithSysWalltime().
-		WithSysNanotime().
+		WithWalltime(state.walltime, walltimeResolution).
+		WithNanotime(state.nanotime, nanotimeResolution).
 		WithRandSource(randSource{state})
 	sys := len(tool) + 1
 	names := make([]string, 0, len(env))

@@ -14,6 +14,9 @@ import (
 // the instance in the background before it gives the admission back, so
 // that restoring is off the call's latency yet within the node's bounds.
 func (e *Engine) runWarm(ctx context.Context, m *Module, state *callState, leave func()) (execution, bool, error) {
+	if state.replay != nil && state.replay.rec.Warm {
+		return e.replayWarm(ctx, m, state, leave) // replay.go
+	}
 	if e.pools == nil || !m.restorable || state.oneOff || !e.Native(m) {
 		// Warm instances are of compiled code only: a module still on the
 		// interpreter runs its calls fresh (tier.go, RATIONALE.md).
@@ -24,6 +27,7 @@ func (e *Engine) runWarm(ctx context.Context, m *Module, state *callState, leave
 	if err != nil || w == nil {
 		return execution{}, false, errors.Join(err, e.leavePool(ctx, p))
 	}
+	state.recordWarm(p.snap) // record.go
 	var x execution
 	x.duration, x.err = w.serve(ctx, state)
 	if e.inspectMemory != nil { // tests: the memory as the call left it
@@ -111,7 +115,9 @@ func (e *Engine) snapshotOf(ctx context.Context, m *Module, p *modulePool, lim L
 	}
 	setup := DefaultLimits()
 	setup.Memory = lim.Memory
-	w, snap, tooBig, err := e.initialise(ctx, entry.compiled, m.globals, setup)
+	// The initialisation's reads are kept with the snapshot, once per
+	// snapshot, for recorded calls served from it (record.go).
+	w, snap, tooBig, err := e.initialise(ctx, entry.compiled, m.globals, setup, recorder(NewRecording(initRecordLimit)))
 	if err != nil {
 		if ctx.Err() == nil && !tooBig {
 			e.pools.mu.Lock()

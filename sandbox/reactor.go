@@ -102,3 +102,7 @@ func (c *callSlot) Write(p []byte) (int, error) {
 }
 
 func (c *callSlot) Read(p []byte) (int, error) { return randSource{c.state}.Read(p) }
+
+// walltime and nanotime are the instance's clocks, read through the call.
+func (c *callSlot) walltime() (int64, int32) { return c.state.walltime() }
+func (c *callSlot) nanotime() int64          { return c.state.nanotime() }

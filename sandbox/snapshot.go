@@ -19,6 +19,11 @@ import (
 type snapshot struct {
 	memory  []byte
 	globals []uint64 // in the order of warmInstance.globals
+	// init is what the initialisation read from the host (clocks, random
+	// bytes), kept for the recordings of calls served from the snapshot
+	// (record.go); initTruncated: more than initRecordLimit.
+	init          []Read
+	initTruncated bool
 }
 
 // warmInstance is a reactor instance kept between calls.
@@ -44,7 +49,7 @@ func (e *Engine) newWarm(ctx context.Context, compiled wazero.CompiledModule, na
 	setup.meter.mem = w.mem
 	cfg := wazero.NewModuleConfig().WithName("").WithStartFunctions().
 		WithStdout(w.slot).WithStderr(w.slot).WithRandSource(w.slot).
-		WithSysWalltime().WithSysNanotime()
+		WithWalltime(w.slot.walltime, walltimeResolution).WithNanotime(w.slot.nanotime, nanotimeResolution)
 	ictx := experimental.WithMemoryAllocator(context.WithValue(ctx, callStateKey{}, setup), w.mem)
 	inst, err := e.rt.InstantiateModule(ictx, compiled, cfg)
 	if err != nil {
@@ -69,7 +74,7 @@ func (e *Engine) newWarm(ctx context.Context, compiled wazero.CompiledModule, na
 // setupState is the state of work an instance does outside any call (its
 // initialisation): the engine's largest memory, default fuel and time.
 func (e *Engine) setupState(ctx context.Context, lim Limits) *callState {
-	s := &callState{limits: lim, logs: logSink{budget: lim.LogBytes}}
+	s := &callState{limits: lim, logs: logSink{budget: lim.LogBytes}, epoch: e.epoch}
 	s.meter = newMeter(ctx, lim.Fuel, lim.Timeout, nil)
 	return s
 }
@@ -132,9 +137,11 @@ func (e *Engine) clone(ctx context.Context, compiled wazero.CompiledModule, name
 
 // initialise runs a new instance's initialisation, within the memory
 // limit of the call it is made for (which admission counted), and
-// snapshots it. tooBig reports that the limit refused a grow.
-func (e *Engine) initialise(ctx context.Context, compiled wazero.CompiledModule, names []string, lim Limits) (w *warmInstance, s *snapshot, tooBig bool, err error) {
+// snapshots it. tooBig reports that the limit refused a grow. t records
+// what the initialisation reads from the host, or replays it.
+func (e *Engine) initialise(ctx context.Context, compiled wazero.CompiledModule, names []string, lim Limits, t *tape) (w *warmInstance, s *snapshot, tooBig bool, err error) {
 	setup := e.setupState(ctx, lim)
+	setup.tape = t
 	w, err = e.newWarm(ctx, compiled, names, uint64(lim.memoryPages())*pageSize, setup)
 	if err != nil {
 		return nil, nil, false, err
@@ -149,6 +156,9 @@ func (e *Engine) initialise(ctx context.Context, compiled wazero.CompiledModule,
 	}
 	if s, err = w.capture(); err != nil {
 		return nil, nil, false, errors.Join(err, w.close(ctx))
+	}
+	if t != nil && t.rec != nil {
+		s.init, s.initTruncated = t.rec.Reads, t.rec.Truncated
 	}
 	return w, s, false, nil
 }

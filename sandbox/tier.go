@@ -67,7 +67,8 @@ func (e *Engine) TierStats() TierStats {
 }
 
 // WaitCompiled blocks until no background compile of m is pending (or ctx
-// ends), so tests and benchmarks can wait for the swap without sleeping.
+// ends), so tests and benchmarks can wait for the swap without sleeping,
+// and a replay (mcphost.Replay) runs compiled code.
 func (e *Engine) WaitCompiled(ctx context.Context, m *Module) error {
 	e.tiers.mu.Lock()
 	done := e.tiers.pending[m.code]

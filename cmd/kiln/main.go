@@ -23,6 +23,7 @@ Commands:
   wizard    turn a description into deployed tools (the service's LLM wizard); "wizard eval" rates the prompts
   build     build a Go tool source directory into a tool module (.wasm)
   run       call one tool of a module in the sandbox and print the result
+  replay    re-run a recorded call from the execution log and compare result and fuel
   inspect   print a module's hash and manifest
   embed     attach a manifest to a module built without the Go toolkit
   instrument  rewrite a module with fuel metering (the sandbox does it on load)
@@ -59,6 +60,7 @@ func dispatch(env *environment, args []string) int {
 		{"wizard", runWizard},
 		{"build", runBuild},
 		{"run", runRun},
+		{"replay", runReplay},
 		{"inspect", runInspect},
 		{"embed", runEmbed},
 		{"instrument", runInstrument},

@@ -97,6 +97,7 @@ func (s *Server) routes() {
 	admin(http.MethodDelete, "/operators/:user", s.revokeOperator, maxJSONBody)
 	admin(http.MethodGet, "/audit", s.listAudit, maxJSONBody)
 	admin(http.MethodGet, "/llm-usage", s.listLLMUsage, maxJSONBody)
+	admin(http.MethodPost, "/executions/:execution/replay", s.replayExecution, maxJSONBody)
 }
 
 // healthz answers /healthz and /livez: the process is alive and serving

@@ -172,6 +172,7 @@ func (h *Host) run(ctx context.Context, r *request, t *tool, args json.RawMessag
 		policy.MaxRequests = r.plan.HTTPRequestsPerCall
 		sreq.Network = &sandbox.Network{Policy: policy, Secrets: secrets, Options: h.cfg.EgressOptions}
 	}
+	h.startRecording(r.d, &sreq) // recording.go
 	fw := newForwarder(ctx, req, t.name)
 	if fw != nil {
 		sreq.Notify = fw
@@ -187,6 +188,9 @@ func (h *Host) run(ctx context.Context, r *request, t *tool, args json.RawMessag
 	}
 	if err != nil {
 		return nil, fmt.Errorf("mcphost: running %s: %w", t.name, err)
+	}
+	if exec.Recording, err = h.recordingJSON(r.d.srv.ID, sreq, secrets); err != nil {
+		h.log.ErrorContext(ctx, "the call's recording is not kept", "server", r.d.srv.ID, "tool", t.name, "error", err)
 	}
 	exec.Outcome = res.Outcome.String()
 	exec.FuelUsed = int64(min(res.FuelUsed, 1<<63-1))

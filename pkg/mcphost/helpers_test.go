@@ -24,6 +24,7 @@ import (
 	"github.com/kilnhq/kiln/pkg/testmodules"
 	"github.com/kilnhq/kiln/pkg/tier"
 	"github.com/kilnhq/kiln/sandbox"
+	"github.com/kilnhq/kiln/sandbox/egress"
 	"github.com/kilnhq/kiln/sandbox/manifest"
 )
 
@@ -93,6 +94,11 @@ type envOptions struct {
 	payloads bool
 	box      *secrets.Box
 	engine   *sandbox.Engine // nil: testEngine
+	// egress and egressOptions are the host's egress policy and client
+	// options (tests that reach 127.0.0.1).
+	egress         egress.Policy
+	egressOptions  []egress.Option
+	recordingBytes int
 }
 
 func newEnv(t testing.TB, s *store.Store, opts envOptions) *env {
@@ -117,7 +123,7 @@ func newEnv(t testing.TB, s *store.Store, opts envOptions) *env {
 		PublicURL: "http://" + srv.Listener.Addr().String(),
 		Logger:    slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Limiter:   opts.limiter, IPRequestsPerMinute: opts.ipLimit,
-		ResyncInterval: opts.resync,
+		ResyncInterval: opts.resync, Egress: opts.egress, EgressOptions: opts.egressOptions, RecordingBytes: opts.recordingBytes,
 	}
 	if opts.payloads {
 		cfg.RecordPayloads = func(store.Server) bool { return true }

@@ -101,6 +101,10 @@ type Config struct {
 	// results to be kept in the execution log. The store has no such
 	// setting yet; nil means never.
 	RecordPayloads func(store.Server) bool
+	// RecordingBytes bounds what a recorded call keeps of what it read
+	// from the host, for replay (default DefaultRecordingBytes; past it the
+	// recording is marked truncated, recording.go).
+	RecordingBytes int
 	// EnvAssociatedData is the associated data env values were sealed with
 	// (default: secrets.EnvValueAssociatedData, as pkg/api seals them).
 	EnvAssociatedData func(serverID, name string) []byte
@@ -188,6 +192,9 @@ func New(cfg Config) (*Host, error) {
 	}
 	if cfg.EnvAssociatedData == nil {
 		cfg.EnvAssociatedData = secrets.EnvValueAssociatedData
+	}
+	if cfg.RecordingBytes <= 0 {
+		cfg.RecordingBytes = DefaultRecordingBytes
 	}
 	if cfg.RecordPayloads == nil {
 		cfg.RecordPayloads = func(store.Server) bool { return false }

@@ -31,6 +31,10 @@ type Execution struct {
 	Logs      JSON      `db:"logs"`
 	Detail    string    `db:"detail"`
 	StartedAt time.Time `db:"started_at"`
+	// Recording is what the call read from the host, for replaying it
+	// (mcphost's replay.go); only with Arguments and Result, and only
+	// Execution reads it back (lists leave it out: it can be large).
+	Recording JSON `db:"recording"`
 }
 
 // ExecutionFilter selects executions for ListExecutions. CustomerID is
@@ -80,11 +84,20 @@ func (s *Store) insertExecution(ctx context.Context, q sqlx.ExtContext, e *Execu
 	e.StartedAt = utc(e.StartedAt)
 	return q.QueryRowxContext(ctx, q.Rebind(`
 		INSERT INTO executions (customer_id, server_id, tool_name, module_hash, actor, outcome,
-			fuel_used, memory_peak, duration_ns, arguments, result, logs, detail, started_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			fuel_used, memory_peak, duration_ns, arguments, result, logs, detail, started_at, recording)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING id`),
 		e.CustomerID, e.ServerID, e.ToolName, e.ModuleHash, e.Actor, e.Outcome,
-		e.FuelUsed, e.MemoryPeak, int64(e.Duration), e.Arguments, e.Result, e.Logs, e.Detail, e.StartedAt).Scan(&e.ID)
+		e.FuelUsed, e.MemoryPeak, int64(e.Duration), e.Arguments, e.Result, e.Logs, e.Detail, e.StartedAt, e.Recording).Scan(&e.ID)
+}
+
+// Execution returns one execution by id, with its recording: for an
+// operator (kiln replay), so not scoped to a customer. ErrNotFound when
+// there is none.
+func (s *Store) Execution(ctx context.Context, id int64) (Execution, error) {
+	var e Execution
+	err := get(ctx, s.db, &e, `SELECT `+executionColumns+`, recording FROM executions WHERE id = ?`, id)
+	return e, wrap(err, "execution %d", id)
 }
 
 // ListExecutions returns a customer's executions, newest first.

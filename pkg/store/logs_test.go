@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -130,6 +131,31 @@ func TestAuditLog(t *testing.T) {
 		bad := store.AuditEntry{Actor: "operator", Action: "x", Details: store.JSON(`{oops`)}
 		if err := s.RecordAudit(ctx, &bad); err == nil {
 			t.Fatal("invalid details were stored")
+		}
+	})
+}
+
+// TestExecutionRecording: an execution's recording is written with it and
+// read back by id only; an unknown id is ErrNotFound.
+func TestExecutionRecording(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		c := customer(t, s)
+		srv := newServer(t, s, c.ID, "weather")
+		e := store.Execution{CustomerID: c.ID, ServerID: srv.ID, ToolName: "forecast", ModuleHash: store.ModuleHash([]byte("m")),
+			Actor: "key:key_1", Outcome: "ok", Recording: store.JSON(`{"reads":[{"kind":"nanotime","time":5}]}`)}
+		if err := s.RecordExecution(ctx, &e); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Execution(ctx, e.ID)
+		if err != nil || got.ToolName != "forecast" || !sameJSON(t, got.Recording, `{"reads":[{"kind":"nanotime","time":5}]}`) {
+			t.Fatalf("execution %+v, %v", got, err)
+		}
+		if list, err := s.ListExecutions(ctx, store.ExecutionFilter{CustomerID: c.ID}); err != nil || len(list) != 1 || list[0].Recording != nil {
+			t.Fatalf("a list carried the recording: %+v, %v", list, err)
+		}
+		if _, err := s.Execution(ctx, e.ID+1000); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("unknown id: %v", err)
 		}
 	})
 }
