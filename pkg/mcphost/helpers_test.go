@@ -93,6 +93,7 @@ type envOptions struct {
 	payloads bool
 	box      *secrets.Box
 	engine   *sandbox.Engine // nil: testEngine
+	inputs   mcphost.InputLimits
 }
 
 func newEnv(t testing.TB, s *store.Store, opts envOptions) *env {
@@ -117,7 +118,7 @@ func newEnv(t testing.TB, s *store.Store, opts envOptions) *env {
 		PublicURL: "http://" + srv.Listener.Addr().String(),
 		Logger:    slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Limiter:   opts.limiter, IPRequestsPerMinute: opts.ipLimit,
-		ResyncInterval: opts.resync,
+		ResyncInterval: opts.resync, Inputs: opts.inputs,
 	}
 	if opts.payloads {
 		cfg.RecordPayloads = func(store.Server) bool { return true }

@@ -26,6 +26,7 @@ package mcphost
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -113,6 +114,9 @@ type Config struct {
 	// AccessCacheSize bounds the API keys, and separately the customers'
 	// plans, kept in memory (access.go; default apikey.DefaultCacheSize).
 	AccessCacheSize int
+	// Inputs bound the multi-round calls of modules that ask their
+	// caller for input (input.go).
+	Inputs InputLimits
 }
 
 // Defaults of Config.
@@ -146,6 +150,10 @@ type Host struct {
 	locks   keyedMutex
 	mcp     *mcp.StreamableHTTPHandler
 	handler http.Handler
+
+	// stateKey authenticates the requestStates of multi-round calls
+	// (input.go), derived from the master key.
+	stateKey []byte
 
 	// node identifies this process in notifications, so it can skip its own.
 	node string
@@ -197,6 +205,9 @@ func New(cfg Config) (*Host, error) {
 		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), publicHost: pub.Host,
 		reg: newRegistry(), modules: newModuleCache(), node: newNodeID(),
 		loaded: make(chan struct{}),
+	}
+	if h.stateKey, err = cfg.Secrets.DeriveKey(inputStatePurpose, sha256.Size); err != nil {
+		return nil, fmt.Errorf("mcphost: %w", err)
 	}
 	h.keys = apikey.NewCache(h.store, apikey.CacheConfig{Size: cfg.AccessCacheSize, TTL: cfg.ResyncInterval, Logger: cfg.Logger})
 	if h.plans, err = newPlanCache(h.catalog, cmp.Or(max(cfg.AccessCacheSize, 0), apikey.DefaultCacheSize), cfg.ResyncInterval); err != nil {
