@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/kilnhq/kiln/pkg/mcphost"
 	"github.com/kilnhq/kiln/pkg/store/storetest"
+	"github.com/kilnhq/kiln/pkg/testmodules"
 )
 
 // inputServer deploys the fixture tools that ask their caller for input.
@@ -244,4 +247,51 @@ func TestInputLimits(t *testing.T) {
 	isToolError("state size", r, "2048 byte limit")
 	r = mrtrCall(t, url, srv.key, map[string]any{"name": "ask_big_schema", "arguments": map[string]any{}}, elicitCaps)
 	isToolError("schema size", r, "exceeds 8192")
+}
+
+// TestTypeScriptElicitation: the TypeScript SDK's transport at 2026-07-28
+// (testdata/js/mrtr-client.mjs) gets the input-required result, answers
+// the elicitation and gets the tool's final result in the second round.
+func TestTypeScriptElicitation(t *testing.T) {
+	modules := nodeModules(t)
+	e := newEnv(t, storetest.SQLite(t), envOptions{})
+	srv := inputServer(t, e)
+	local := filepath.Join(modules, "mrtr-client.mjs")
+	data, err := os.ReadFile(filepath.Join(testmodules.Root(), jsDir, "mrtr-client.mjs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(local, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := nodeCommand(ctx, modules, "node", local, e.url(srv.ID), srv.key,
+		"test_input_required_result_elicitation", "Grace").CombinedOutput()
+	t.Logf("node mrtr-client.mjs:\n%s", out)
+	if err != nil {
+		t.Fatalf("the TypeScript client failed: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	var rounds []struct {
+		Round         int            `json:"round"`
+		ResultType    string         `json:"resultType"`
+		InputRequests map[string]any `json:"inputRequests"`
+		Text          string         `json:"text"`
+	}
+	for _, l := range lines {
+		var r struct {
+			Round         int            `json:"round"`
+			ResultType    string         `json:"resultType"`
+			InputRequests map[string]any `json:"inputRequests"`
+			Text          string         `json:"text"`
+		}
+		if json.Unmarshal([]byte(l), &r) == nil && r.Round > 0 {
+			rounds = append(rounds, r)
+		}
+	}
+	if len(rounds) != 2 || rounds[0].ResultType != "input_required" || rounds[0].InputRequests["user_name"] == nil ||
+		rounds[1].ResultType != "complete" || rounds[1].Text != "Hello, Grace!" {
+		t.Fatalf("rounds: %+v", rounds)
+	}
 }
