@@ -205,11 +205,46 @@ func responseFor(q sandbox.InputRequest, resp mcp.InputResponse) (json.RawMessag
 	if !ok {
 		return nil, invalidParams("inputResponses[%q] does not answer a %s request", q.Key, inputMethod(q.Kind))
 	}
+	if e, isElicit := resp.(*mcp.ElicitResult); isElicit {
+		if err := checkElicitAnswer(q, e); err != nil {
+			return nil, err
+		}
+	}
 	doc, err := json.Marshal(resp)
 	if err != nil {
 		return nil, invalidParams("inputResponses[%q] cannot be encoded: %v", q.Key, err)
 	}
 	return doc, nil
+}
+
+// checkElicitAnswer holds an accepted elicitation's content to the schema
+// the module asked with, so that the module gets what it asked for.
+func checkElicitAnswer(q sandbox.InputRequest, e *mcp.ElicitResult) error {
+	switch e.Action {
+	case "accept":
+	case "decline", "cancel":
+		return nil
+	default:
+		return invalidParams("inputResponses[%q]: action %q is not accept, decline or cancel", q.Key, e.Action)
+	}
+	var p struct {
+		Schema json.RawMessage `json:"requestedSchema"`
+	}
+	if err := json.Unmarshal(q.Params, &p); err != nil {
+		return fmt.Errorf("mcphost: reading a checked elicitation request: %w", err)
+	}
+	schema, err := resolveSchema(p.Schema)
+	if err != nil {
+		return invalidParams("the tool's requested schema for %q cannot check answers: %v", q.Key, err)
+	}
+	content := map[string]any{}
+	if e.Content != nil {
+		content = e.Content
+	}
+	if err := schema.Validate(content); err != nil {
+		return invalidParams("inputResponses[%q] does not match the requested schema: %v", q.Key, err)
+	}
+	return nil
 }
 
 // inputMethod is the MCP method of a kind of input request.
@@ -236,6 +271,13 @@ func inputRequest(q *sandbox.InputRequest) (mcp.InputRequest, error) {
 	}
 	if err := json.Unmarshal(q.Params, v); err != nil {
 		return nil, fmt.Errorf("the module's %s request cannot be sent: %w", q.Kind, err)
+	}
+	if e, ok := v.(*mcp.ElicitParams); ok {
+		// Answers are checked against it (checkElicitAnswer).
+		raw, _ := json.Marshal(e.RequestedSchema)
+		if _, err := resolveSchema(raw); err != nil {
+			return nil, fmt.Errorf("its requested schema for %q cannot be used: %w", q.Key, err)
+		}
 	}
 	return v, nil
 }

@@ -194,7 +194,9 @@ func TestInputOlderRevision(t *testing.T) {
 }
 
 // TestInputMissingCapability: a client that did not declare elicitation
-// gets SEP-2575's error, not a question it cannot answer.
+// gets SEP-2575's error, not a question it cannot answer; an answer of
+// the wrong kind, or outside the requested schema, is refused; a declined
+// question reaches the tool.
 func TestInputMissingCapability(t *testing.T) {
 	e := newEnv(t, storetest.SQLite(t), envOptions{})
 	srv := inputServer(t, e)
@@ -208,6 +210,16 @@ func TestInputMissingCapability(t *testing.T) {
 		map[string]any{"sampling": map[string]any{}})
 	if r.Error == nil || !strings.Contains(r.Error.Message, "does not answer a sampling/createMessage request") {
 		t.Fatalf("an elicitation result answering a sampling request: %+v", r)
+	}
+	r = mrtrCall(t, e.url(srv.ID), srv.key, map[string]any{"name": "ask_many", "arguments": map[string]any{"n": 1},
+		"inputResponses": map[string]any{"q1": answer(map[string]any{"b": 1})}}, elicitCaps)
+	if r.Error == nil || !strings.Contains(r.Error.Message, "does not match the requested schema") {
+		t.Fatalf("an answer outside the requested schema: %+v", r)
+	}
+	r = mrtrCall(t, e.url(srv.ID), srv.key, map[string]any{"name": "ask_many", "arguments": map[string]any{"n": 1},
+		"inputResponses": map[string]any{"q1": map[string]any{"action": "decline"}}}, elicitCaps)
+	if r.Error != nil || r.Result["resultType"] != "complete" {
+		t.Fatalf("a declined question: %+v", r)
 	}
 }
 
