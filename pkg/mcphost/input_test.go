@@ -242,18 +242,17 @@ func TestInputLimits(t *testing.T) {
 	}
 	r := mrtrCall(t, url, srv.key, map[string]any{"name": "ask_many", "arguments": map[string]any{"n": 3}, "inputResponses": all}, elicitCaps)
 	isToolError("questions per call", r, "more than 2 times")
+	// Rounds: the first asks q1, the second (q1 answered) asks q2, and a
+	// third would pass the limit of 2.
 	state := firstRound(t, url, srv.key, 2)
-	for round := 2; ; round++ {
-		r = mrtrCall(t, url, srv.key, map[string]any{"name": "ask_many", "arguments": map[string]any{"n": 2},
-			"inputResponses": map[string]any{"q1": answer(map[string]any{"a": "1"})}, "requestState": state}, elicitCaps)
-		if round == 2 {
-			// q2 unanswered: round 2 is the last the limit allows.
-			state = r.Result["requestState"].(string)
-			r = mrtrCall(t, url, srv.key, map[string]any{"name": "ask_many", "arguments": map[string]any{"n": 2}, "requestState": state}, elicitCaps)
-			isToolError("rounds", r, "more than 2 rounds")
-			break
-		}
+	r = mrtrCall(t, url, srv.key, map[string]any{"name": "ask_many", "arguments": map[string]any{"n": 2},
+		"inputResponses": map[string]any{"q1": answer(map[string]any{"a": "1"})}, "requestState": state}, elicitCaps)
+	if r.Error != nil || r.Result["resultType"] != "input_required" {
+		t.Fatalf("round 2: %+v", r)
 	}
+	r = mrtrCall(t, url, srv.key, map[string]any{"name": "ask_many", "arguments": map[string]any{"n": 2},
+		"requestState": r.Result["requestState"]}, elicitCaps)
+	isToolError("rounds", r, "more than 2 rounds")
 	big := map[string]any{"q1": answer(map[string]any{"a": strings.Repeat("x", 3000)})}
 	r = mrtrCall(t, url, srv.key, map[string]any{"name": "ask_many", "arguments": map[string]any{"n": 2}, "inputResponses": big}, elicitCaps)
 	isToolError("state size", r, "2048 byte limit")
@@ -284,20 +283,15 @@ func TestTypeScriptElicitation(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the TypeScript client failed: %v", err)
 	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	var rounds []struct {
+	type round struct {
 		Round         int            `json:"round"`
 		ResultType    string         `json:"resultType"`
 		InputRequests map[string]any `json:"inputRequests"`
 		Text          string         `json:"text"`
 	}
-	for _, l := range lines {
-		var r struct {
-			Round         int            `json:"round"`
-			ResultType    string         `json:"resultType"`
-			InputRequests map[string]any `json:"inputRequests"`
-			Text          string         `json:"text"`
-		}
+	var rounds []round
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var r round
 		if json.Unmarshal([]byte(l), &r) == nil && r.Round > 0 {
 			rounds = append(rounds, r)
 		}
