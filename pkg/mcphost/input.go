@@ -123,7 +123,7 @@ func (h *Host) stateMAC(payload []byte) []byte {
 // Every refusal is a JSON-RPC error saying why.
 func (h *Host) openState(token string, want inputState) (inputState, error) {
 	lim := h.cfg.Inputs.withDefaults()
-	if len(token) > lim.StateBytes*2 {
+	if len(token) > lim.StateBytes { // the host issues none larger
 		return inputState{}, invalidParams("requestState is larger than any state this server issues")
 	}
 	enc := base64.RawURLEncoding

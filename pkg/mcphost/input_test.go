@@ -162,6 +162,7 @@ func TestInputStateRefused(t *testing.T) {
 		{"suffix", srv.key, state + "-TAMPERED", "integrity check", 1},
 		{"other caller", other, state, "another caller", 1},
 		{"other arguments", srv.key, state, "another tool call", 2},
+		{"too large", srv.key, strings.Repeat("A", 64<<10+1), "larger than any state", 1},
 	} {
 		r := retry(c.key, c.n, c.state)
 		if r.Error == nil || !strings.Contains(r.Error.Message, c.want) {
