@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -20,7 +21,7 @@ import (
 )
 
 // inputServer deploys the fixture tools that ask their caller for input.
-func inputServer(t *testing.T, e *env) server {
+func inputServer(t testing.TB, e *env) server {
 	t.Helper()
 	mod := conformanceModule(t)
 	var tools []toolSpec
@@ -42,7 +43,7 @@ type rpcReply struct {
 
 // mrtrCall sends one 2026-07-28 tools/call, as the conformance suite does:
 // headers and _meta, with the client capabilities caps.
-func mrtrCall(t *testing.T, url, key string, params map[string]any, caps map[string]any) rpcReply {
+func mrtrCall(t testing.TB, url, key string, params map[string]any, caps map[string]any) rpcReply {
 	t.Helper()
 	params["_meta"] = map[string]any{
 		"io.modelcontextprotocol/protocolVersion":    "2026-07-28",
@@ -56,7 +57,7 @@ func mrtrCall(t *testing.T, url, key string, params map[string]any, caps map[str
 }
 
 // readReply reads a JSON or SSE answer's JSON-RPC response.
-func readReply(t *testing.T, resp *http.Response) rpcReply {
+func readReply(t testing.TB, resp *http.Response) rpcReply {
 	t.Helper()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
@@ -301,4 +302,40 @@ func TestTypeScriptElicitation(t *testing.T) {
 		rounds[1].ResultType != "complete" || rounds[1].Text != "Hello, Grace!" {
 		t.Fatalf("rounds: %+v", rounds)
 	}
+}
+
+// BenchmarkInputRound measures a call that stops for input and the retry
+// that completes it, against a call of the same module that asks nothing.
+// The three alternate in each iteration, so that load on the machine
+// weighs on each alike; the ratios to the call without a question are
+// the result (a round costs a run up to the question, an instance not
+// reused, and sealing or opening the state).
+func BenchmarkInputRound(b *testing.B) {
+	e := newEnv(b, storetest.SQLite(b), envOptions{ipLimit: 1_000_000})
+	srv := e.addServer(bigPlan.Name, toolSpec{"ask_many", "ask_many", conformanceModule(b)})
+	url := e.url(srv.ID)
+	one := map[string]any{"q1": answer(map[string]any{"a": "1"})}
+	calls := []map[string]any{
+		{"name": "ask_many", "arguments": map[string]any{"n": 0}},
+		{"name": "ask_many", "arguments": map[string]any{"n": 1}},
+		{"name": "ask_many", "arguments": map[string]any{"n": 1}, "inputResponses": one},
+	}
+	run := func(i int) time.Duration {
+		start := time.Now()
+		if r := mrtrCall(b, url, srv.key, maps.Clone(calls[i]), elicitCaps); r.Error != nil || r.Result["isError"] == true {
+			b.Fatalf("%+v %s", r, mustJSON(b, r.Error))
+		}
+		return time.Since(start)
+	}
+	for range 20 { // compile and warm the module's pool first
+		run(2)
+	}
+	var total [3]time.Duration
+	for b.Loop() {
+		for i := range calls {
+			total[i] += run(i)
+		}
+	}
+	b.ReportMetric(float64(total[1])/float64(total[0]), "input-required/no-question")
+	b.ReportMetric(float64(total[2])/float64(total[0]), "answered/no-question")
 }
