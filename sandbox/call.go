@@ -29,6 +29,10 @@ type Request struct {
 	Record *Recording
 	// replay is set by Engine.Replay.
 	replay *replayPlan
+	// Inputs, when set, answers the module's requests for input (ABI v2:
+	// elicit, sample, list_roots); a request it does not answer, or every
+	// request without it, stops the call (OutcomeInputRequired).
+	Inputs Inputs
 }
 
 // RequestError reports a request the module was never started for: an
@@ -70,7 +74,7 @@ func (e *Engine) call(ctx context.Context, m *Module, req Request) (Result, erro
 		return Result{}, err
 	}
 	state := &callState{limits: req.Limits, logs: logSink{budget: req.Limits.LogBytes}, http: client, epoch: e.epoch,
-		notify: notifySink{to: req.Notify, limits: req.Limits.Notify}}
+		notify: notifySink{to: req.Notify, limits: req.Limits.Notify}, questions: inputState{answers: req.Inputs}}
 	req.attachTape(state) // record.go
 	cfg, stdout := moduleConfig(m, req.Tool, args, req.Env, state)
 	x, err := e.run(ctx, m, cfg, state)
@@ -84,6 +88,9 @@ func (e *Engine) call(ctx context.Context, m *Module, req Request) (Result, erro
 	res.Logs, res.Console, res.LogsTruncated = state.logs.entries, validUTF8(state.logs.console.Bytes()), state.logs.truncated
 	res.Notifications = state.notify.stats
 	res.Outcome, res.Detail = classify(x, state)
+	if res.Outcome == OutcomeInputRequired {
+		res.Input = state.questions.asked
+	}
 	if m.Manifest.Plain {
 		res.answerPlain(stdout.buf.Bytes())
 	} else {
@@ -165,6 +172,9 @@ func classify(x execution, state *callState) (Outcome, string) {
 		return OutcomeMemoryLimit, initial.Error()
 	case errors.Is(err, errDeadline):
 		return OutcomeTimeout, fmt.Sprintf("the call ran longer than %v", lim.Timeout)
+	case errors.Is(err, errInputRequired) && state.questions.asked != nil:
+		q := state.questions.asked
+		return OutcomeInputRequired, fmt.Sprintf("the module asked for input (%s, question %d)", q.Kind, q.Index+1)
 	case errors.Is(err, errCanceled):
 		return OutcomeCanceled, "the caller canceled the call"
 	case errors.Is(err, errOutputTooLarge):

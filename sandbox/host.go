@@ -52,6 +52,10 @@ type callState struct {
 	// epoch is the engine's start, from which the guest's monotonic clock
 	// counts.
 	epoch time.Time
+	// questions answers the module's requests for input through
+	// Request.Inputs, or stops the call at one it does not answer (ABI v2,
+	// input.go).
+	questions inputState
 }
 
 type callStateKey struct{}
@@ -80,7 +84,8 @@ func readGuest(mod api.Module, fn string, ptr, n uint32) []byte {
 }
 
 // instantiateHost registers the kiln host functions with the runtime: ABI
-// v1's, and progress and log_message, which ABI v2 adds (notify.go). Their
+// v1's, and what ABI v2 adds: progress and log_message (notify.go), and
+// elicit, sample, list_roots and input_response (input.go). Their
 // fuel is charged by hostPricing, which ctx carries.
 func instantiateHost(ctx context.Context, rt wazero.Runtime) error {
 	i32, f64 := api.ValueTypeI32, api.ValueTypeF64
@@ -113,6 +118,22 @@ func instantiateHost(ctx context.Context, rt wazero.Runtime) error {
 		WithGoModuleFunction(api.GoModuleFunc(hostLogMessage), []api.ValueType{i32, i32, i32}, nil).
 		WithParameterNames("level", "ptr", "len").
 		Export("log_message").
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(hostElicit), []api.ValueType{i32, i32}, []api.ValueType{i32}).
+		WithParameterNames("ptr", "len").
+		Export("elicit").
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(hostSample), []api.ValueType{i32, i32}, []api.ValueType{i32}).
+		WithParameterNames("ptr", "len").
+		Export("sample").
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(hostListRoots), []api.ValueType{i32, i32}, []api.ValueType{i32}).
+		WithParameterNames("ptr", "len").
+		Export("list_roots").
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(hostInputResponse), []api.ValueType{i32}, nil).
+		WithParameterNames("ptr").
+		Export("input_response").
 		Instantiate(ctx)
 	return err
 }

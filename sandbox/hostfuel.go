@@ -95,6 +95,12 @@ func hostPrice(module, name string) func(s *callState, params []uint64) int64 {
 			}
 			return notifyCost
 		}
+	case "elicit", "sample", "list_roots": // (ptr, len): a larger request is refused unread
+		return func(s *callState, p []uint64) int64 {
+			return notifyCost + copyCost(min(api.DecodeU32(p[1]), MaxInputRequest))
+		}
+	case "input_response": // (ptr): copies the pending answer
+		return func(s *callState, _ []uint64) int64 { return copyCost(uint32(min(len(s.questions.pending), 1<<31))) }
 	case "call_input": // (ptr): copies the call document
 		return func(s *callState, _ []uint64) int64 { return copyCost(uint32(min(len(s.input), 1<<31))) }
 	}

@@ -33,9 +33,14 @@ const (
 	OutcomeCanceled
 	// OutcomeFuelExhausted: the call used all of Limits.Fuel.
 	OutcomeFuelExhausted
+	// OutcomeInputRequired: the module asked its caller for input (ABI
+	// v2: elicit, sample, list_roots) that Request.Inputs did not answer;
+	// Result.Input holds the question. Neither a failure nor a limit: the
+	// front end asks the caller and runs the call again with the answer.
+	OutcomeInputRequired
 )
 
-var outcomeNames = [...]string{"ok", "tool_error", "timeout", "memory_limit", "trap", "output_too_large", "bad_module", "canceled", "fuel_exhausted"}
+var outcomeNames = [...]string{"ok", "tool_error", "timeout", "memory_limit", "trap", "output_too_large", "bad_module", "canceled", "fuel_exhausted", "input_required"}
 
 func (o Outcome) String() string {
 	if int(o) < len(outcomeNames) {
@@ -75,6 +80,8 @@ type Result struct {
 	// Notifications counts the progress reports and log messages the
 	// module sent its caller (ABI v2), and those a limit dropped.
 	Notifications NotifyStats
+	// Input is the question that stopped the call (OutcomeInputRequired).
+	Input *InputRequest
 }
 
 // Usage is what a call used of its limits.

@@ -31,6 +31,7 @@ const (
 	ReadNanotime = "nanotime" // Time: the monotonic clock, nanoseconds
 	ReadRandom   = "random"   // Data: the bytes
 	ReadHTTP     = "http"     // Request: the guest's request document; Data: the response document
+	ReadInput    = "input"    // Request: the function and the guest's request document; Data: the answer
 )
 
 // Read is one thing the guest read from the host.
@@ -221,6 +222,29 @@ func (s *callState) exchange(ctx context.Context, raw []byte) []byte {
 	}
 	s.logReplayed(raw, r.Data)
 	return r.Data
+}
+
+// askInput answers one request for input (input.go): through the caller's
+// Inputs (and recorded), or with the recorded answer when replaying. A
+// question the recording has no answer for is asked live, which, with no
+// Inputs in a replay, stops the call as the recorded one stopped.
+func (s *callState) askInput(kind InputKind, doc []byte) int {
+	t := s.tape
+	asked := append([]byte(string(kind)+" "), doc...)
+	if t != nil && t.play != nil && t.pos < len(t.play) {
+		if r, ok := t.next(ReadInput); ok {
+			if !bytes.Equal(r.Request, asked) {
+				t.diverge("the guest's request for input differs from the recorded one: recorded %s, replayed %s (the recorded answer is given)",
+					clip(r.Request), clip(asked))
+			}
+			return s.questions.give(r.Data)
+		}
+	}
+	n := s.questions.ask(kind, doc) // stops the call when unanswered
+	if t != nil && t.play == nil {
+		t.rec.add(Read{Kind: ReadInput, Request: asked, Data: bytes.Clone(s.questions.pending)})
+	}
+	return n
 }
 
 // responseBytes encodes the response document the guest reads.

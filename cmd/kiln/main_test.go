@@ -65,6 +65,7 @@ func TestRunExitStatuses(t *testing.T) {
 		{"trap", []string{"run", fixture("recurse")}, 5, "", "crashed"},
 		{"output too large", []string{"run", fixture("flood"), "--output", "64KiB"}, 6, "", "65536 bytes (--output)"},
 		{"bad module", []string{"run", fixture("badimport")}, 7, "", ""},
+		{"input required", []string{"run", fixture("ask"), "--args", `{"case":1}`}, 10, "", "asked its caller for input (elicit)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -29,6 +29,7 @@ var outcomeStatus = map[sandbox.Outcome]int{
 	sandbox.OutcomeBadModule:      7,
 	sandbox.OutcomeCanceled:       8,
 	sandbox.OutcomeFuelExhausted:  9,
+	sandbox.OutcomeInputRequired:  10,
 }
 
 const runHelp = `Calls one tool of a module in a fresh sandbox and prints the tool's result
@@ -43,7 +44,7 @@ Exit status:
      not matching the tool's input schema)
   3  timeout          4  memory limit      5  trap (the module crashed)
   6  output too large 7  bad module        8  canceled (interrupted)
-  9  fuel exhausted`
+  9  fuel exhausted   10 input required (the tool asked its caller for input)`
 
 // maxArgsBytes bounds arguments read from a file or stdin.
 const maxArgsBytes = 64 << 20
@@ -255,6 +256,8 @@ func stoppedMessage(res sandbox.Result, lim sandbox.Limits) string {
 		return "the call was interrupted"
 	case sandbox.OutcomeBadModule:
 		return "the module cannot run on this host: " + res.Detail
+	case sandbox.OutcomeInputRequired:
+		return fmt.Sprintf("the tool asked its caller for input (%s), which kiln run cannot answer: serve it and call it from an MCP client", res.Input.Kind)
 	}
 	return "the tool crashed: " + res.Detail
 }

@@ -39,7 +39,9 @@ func (h *Host) authenticate(w http.ResponseWriter, r *http.Request, serverID str
 		// The call's actor is the OAuth token (and through it the user);
 		// its mcp:tool: scopes limit it as a key's tool list does.
 		tools, _ := auth.ToolScopes(at.Scopes)
-		return store.APIKey{ID: "oauth:" + at.ID, Tools: tools}, true
+		// UserID: the subject, which outlives the token, names the caller
+		// a multi-round call's state is bound to (input.go).
+		return store.APIKey{ID: "oauth:" + at.ID, UserID: &at.Subject, Tools: tools}, true
 	}
 	key, err := h.keys.Check(r.Context(), token)
 	switch {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/kilnhq/kiln/pkg/store"
@@ -23,6 +24,9 @@ type request struct {
 	d     *deployment
 	plan  tier.Plan
 	keyID string
+	// caller is who calls, as multi-round states are bound to it
+	// (callerOf).
+	caller string
 	// tools are the only tools the caller may list and call (a server
 	// key's tool list, an access token's mcp:tool: scopes); empty: all.
 	tools store.StringList
@@ -114,8 +118,18 @@ func (h *Host) call(ctx context.Context, r *request, t *tool, req *mcp.CallToolR
 	if r.d.recordPayloads && json.Valid(args) {
 		exec.Arguments = store.JSON(args)
 	}
-	result, err := h.run(ctx, r, t, args, req, &exec)
+	ans, err := h.openInputs(r, t, args, req)
+	if err != nil {
+		return nil, err // a requestState refused: not an execution
+	}
+	result, err := h.run(ctx, r, t, args, req, &exec, ans)
 	var busy *sandbox.BusyError
+	var rpcErr *jsonrpc.Error
+	if errors.As(err, &rpcErr) {
+		// The call stopped for input the client cannot give this way.
+		h.record(&exec)
+		return nil, err
+	}
 	if errors.As(err, &busy) {
 		// Not an execution: the module never started.
 		return h.refuse(r, busy), nil
@@ -149,7 +163,7 @@ func (h *Host) refuse(r *request, busy *sandbox.BusyError) *mcp.CallToolResult {
 
 // run does the call and fills exec's outcome and costs. An error is a
 // failure of the host, not of the tool or its caller.
-func (h *Host) run(ctx context.Context, r *request, t *tool, args json.RawMessage, req *mcp.CallToolRequest, exec *store.Execution) (*mcp.CallToolResult, error) {
+func (h *Host) run(ctx context.Context, r *request, t *tool, args json.RawMessage, req *mcp.CallToolRequest, exec *store.Execution, ans *answers) (*mcp.CallToolResult, error) {
 	env, secrets, err := h.callEnv(r, t)
 	if err != nil {
 		var missing *missingEnvError
@@ -165,6 +179,7 @@ func (h *Host) run(ctx context.Context, r *request, t *tool, args json.RawMessag
 			Fuel: uint64(r.plan.Fuel), Memory: uint64(r.plan.MemoryBytes), Timeout: r.plan.Timeout,
 			OutputBytes: int(r.plan.OutputBytes), LogBytes: h.cfg.LogBytes,
 		},
+		Inputs: ans,
 	}
 	if r.plan.HTTPRequestsPerCall > 0 {
 		policy := h.cfg.Egress
@@ -202,6 +217,10 @@ func (h *Host) run(ctx context.Context, r *request, t *tool, args json.RawMessag
 		unsent = fw.dropped
 	}
 	exec.Logs = logsJSON(res, unsent)
+	if res.Outcome == sandbox.OutcomeInputRequired {
+		h.forwardLogs(ctx, r, req.Session, res.Logs)
+		return h.inputRequired(r, t, args, req, res.Input, ans, exec)
+	}
 	if res.Outcome != sandbox.OutcomeOK && res.Outcome != sandbox.OutcomeToolError {
 		h.log.InfoContext(ctx, "tool call stopped", "server", r.d.srv.ID, "tool", t.name, "outcome", res.Outcome, "detail", res.Detail)
 	}

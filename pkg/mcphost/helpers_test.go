@@ -99,6 +99,7 @@ type envOptions struct {
 	egress         egress.Policy
 	egressOptions  []egress.Option
 	recordingBytes int
+	inputs         mcphost.InputLimits
 }
 
 func newEnv(t testing.TB, s *store.Store, opts envOptions) *env {
@@ -124,6 +125,7 @@ func newEnv(t testing.TB, s *store.Store, opts envOptions) *env {
 		Logger:    slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Limiter:   opts.limiter, IPRequestsPerMinute: opts.ipLimit,
 		ResyncInterval: opts.resync, Egress: opts.egress, EgressOptions: opts.egressOptions, RecordingBytes: opts.recordingBytes,
+		Inputs: opts.inputs,
 	}
 	if opts.payloads {
 		cfg.RecordPayloads = func(store.Server) bool { return true }

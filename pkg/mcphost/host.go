@@ -26,6 +26,7 @@ package mcphost
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -117,6 +118,9 @@ type Config struct {
 	// AccessCacheSize bounds the API keys, and separately the customers'
 	// plans, kept in memory (access.go; default apikey.DefaultCacheSize).
 	AccessCacheSize int
+	// Inputs bound the multi-round calls of modules that ask their
+	// caller for input (input.go).
+	Inputs InputLimits
 }
 
 // Defaults of Config.
@@ -150,6 +154,10 @@ type Host struct {
 	locks   keyedMutex
 	mcp     *mcp.StreamableHTTPHandler
 	handler http.Handler
+
+	// stateKey authenticates the requestStates of multi-round calls
+	// (input.go), derived from the master key.
+	stateKey []byte
 
 	// node identifies this process in notifications, so it can skip its own.
 	node string
@@ -204,6 +212,9 @@ func New(cfg Config) (*Host, error) {
 		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), publicHost: pub.Host,
 		reg: newRegistry(), modules: newModuleCache(), node: newNodeID(),
 		loaded: make(chan struct{}),
+	}
+	if h.stateKey, err = cfg.Secrets.DeriveKey(inputStatePurpose, sha256.Size); err != nil {
+		return nil, fmt.Errorf("mcphost: %w", err)
 	}
 	if h.keys, err = apikey.NewCache(h.store, apikey.CacheConfig{Size: cfg.AccessCacheSize, TTL: cfg.ResyncInterval, Logger: cfg.Logger}); err != nil {
 		return nil, err

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/kilnhq/kiln/pkg/auth"
+	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -98,7 +100,7 @@ func (h *Host) serveMCP(w http.ResponseWriter, r *http.Request) {
 	if !h.allowPlan(w, r, d, plan, msgs) {
 		return
 	}
-	req := &request{d: d, plan: plan, keyID: key.ID, tools: key.Tools, env: env, httpCtx: ctx, callID: msgs.callID}
+	req := &request{d: d, plan: plan, keyID: key.ID, caller: callerOf(key), tools: key.Tools, env: env, httpCtx: ctx, callID: msgs.callID}
 	if msgs.calls != 1 {
 		h.mcp.ServeHTTP(w, r.WithContext(withRequest(ctx, req)))
 		return
@@ -145,4 +147,14 @@ func writeError(w http.ResponseWriter, status int, id json.RawMessage, msg strin
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(body) // the client may be gone; nothing to do about it
+}
+
+// callerOf names who calls, for the requestStates of multi-round calls
+// (input.go): an API key, or an OAuth token's subject, which stays the
+// same when the client refreshes its token between rounds.
+func callerOf(key store.APIKey) string {
+	if strings.HasPrefix(key.ID, "oauth:") && key.UserID != nil {
+		return "user:" + *key.UserID
+	}
+	return "key:" + key.ID
 }

@@ -55,6 +55,9 @@ func conformanceServer(t *testing.T) (*env, string) {
 		"test_logging_tool", "test_streaming_elicitation"} {
 		tools = append(tools, toolSpec{name, name, goMod})
 	}
+	for _, name := range inputToolNames {
+		tools = append(tools, toolSpec{name, name, goMod})
+	}
 	for _, name := range []string{"test_embedded_resource", "test_multiple_content_types", "json_schema_2020_12_tool", "test_x_mcp_header"} {
 		tools = append(tools, toolSpec{name, name, watMod})
 	}
@@ -64,6 +67,17 @@ func conformanceServer(t *testing.T) (*env, string) {
 	front := httptest.NewServer(mux)
 	t.Cleanup(front.Close)
 	return e, front.URL + "/mcp/" + srv.ID
+}
+
+// inputToolNames are the fixture tools that ask their caller for input
+// (testdata/conformance/input.go): SEP-2322's multi-round scenarios and
+// SEP-2575's capability check.
+var inputToolNames = []string{
+	"test_input_required_result_elicitation", "test_input_required_result_sampling",
+	"test_input_required_result_list_roots", "test_input_required_result_request_state",
+	"test_input_required_result_tampered_state", "test_input_required_result_multi_round",
+	"test_input_required_result_multiple_inputs", "test_input_required_result_capabilities",
+	"test_missing_capability",
 }
 
 // TestConformance runs the official MCP conformance suite's server

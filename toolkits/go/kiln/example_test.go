@@ -46,3 +46,66 @@ func Example_progressAndLogging() {
 	// import_pages
 	// 1
 }
+
+type purgeIn struct {
+	Table string `json:"table"`
+}
+
+type purgeOut struct {
+	Deleted int `json:"deleted"`
+}
+
+// purge asks the user to confirm before it deletes anything: the question
+// comes first, the action after it, because the host runs the tool again
+// from the start once the user has answered.
+func purge(ctx context.Context, in purgeIn) (purgeOut, error) {
+	action, answer, err := kiln.Elicit(ctx, "Delete every row of "+in.Table+"?", map[string]any{
+		"type":       "object",
+		"properties": map[string]any{"confirm": map[string]any{"type": "boolean", "title": "Delete"}},
+		"required":   []string{"confirm"},
+	})
+	if err != nil {
+		return purgeOut{}, err
+	}
+	if action != kiln.ActionAccept || answer["confirm"] != true {
+		return purgeOut{}, fmt.Errorf("not confirmed (%s): nothing was deleted", action)
+	}
+	return purgeOut{Deleted: 42}, nil
+}
+
+// A tool that asks the user to confirm a destructive action (elicitation).
+func ExampleElicit() {
+	tool := kiln.NewTool("purge", "Deletes every row of a table, after the user confirms", purge).
+		WithAnnotations(kiln.Annotations{DestructiveHint: kiln.Bool(true)})
+	fmt.Println(tool.Name())
+	// Output: purge
+}
+
+// summarise asks the client's model for a summary of a text.
+func summarise(ctx context.Context, in struct {
+	Text string `json:"text"`
+}) (string, error) {
+	res, err := kiln.Sample(ctx, kiln.SampleRequest{
+		SystemPrompt: "You summarise texts in one sentence.",
+		Messages:     []kiln.SamplingMessage{{Role: "user", Text: in.Text}},
+		MaxTokens:    100,
+	})
+	return res.Text, err
+}
+
+// A tool that asks the client's model (sampling).
+func ExampleSample() {
+	fmt.Println(kiln.NewTool("summarise", "Summarises a text with the client's model", summarise).Name())
+	// Output: summarise
+}
+
+// listRoots lists the client's roots, the folders the user opened.
+func listRoots(ctx context.Context, _ struct{}) ([]kiln.Root, error) {
+	return kiln.Roots(ctx)
+}
+
+// A tool that asks the client for its roots.
+func ExampleRoots() {
+	fmt.Println(kiln.NewTool("roots", "Lists the client's roots", listRoots).Name())
+	// Output: roots
+}

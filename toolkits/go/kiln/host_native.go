@@ -27,3 +27,6 @@ func (stdioHost) progress(progress, total float64, message string) {
 func (stdioHost) httpRequest([]byte) []byte {
 	return []byte(`{"error":"HTTP requests go through the Kiln host; run the tool with kiln run"}`)
 }
+
+// input has no one to ask outside Kiln.
+func (stdioHost) input(string, []byte) []byte { return nil }

@@ -19,6 +19,18 @@ func hostHTTPRequest(ptr unsafe.Pointer, n uint32) uint32
 //go:wasmimport kiln http_response
 func hostHTTPResponse(ptr unsafe.Pointer)
 
+//go:wasmimport kiln elicit
+func hostElicit(ptr unsafe.Pointer, n uint32) uint32
+
+//go:wasmimport kiln sample
+func hostSample(ptr unsafe.Pointer, n uint32) uint32
+
+//go:wasmimport kiln list_roots
+func hostListRoots(ptr unsafe.Pointer, n uint32) uint32
+
+//go:wasmimport kiln input_response
+func hostInputResponse(ptr unsafe.Pointer)
+
 // wasmHost calls the host functions of toolkits/ABI.md.
 type wasmHost struct{}
 
@@ -43,4 +55,24 @@ func (wasmHost) httpRequest(req []byte) []byte {
 		hostHTTPResponse(unsafe.Pointer(unsafe.SliceData(resp)))
 	}
 	return resp
+}
+
+// input calls kiln.elicit, kiln.sample or kiln.list_roots; when the host
+// has no answer yet it ends the call inside that function.
+func (wasmHost) input(kind string, doc []byte) []byte {
+	ptr, n := unsafe.Pointer(unsafe.SliceData(doc)), uint32(len(doc))
+	var size uint32
+	switch kind {
+	case "elicit":
+		size = hostElicit(ptr, n)
+	case "sample":
+		size = hostSample(ptr, n)
+	default:
+		size = hostListRoots(ptr, n)
+	}
+	answer := make([]byte, size)
+	if size > 0 {
+		hostInputResponse(unsafe.Pointer(unsafe.SliceData(answer)))
+	}
+	return answer
 }

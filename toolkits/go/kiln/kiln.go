@@ -338,6 +338,9 @@ type host interface {
 	logMessage(level Level, doc []byte)
 	progress(progress, total float64, message string)
 	httpRequest(req []byte) []byte
+	// input asks the caller (input.go): kind is the host function, doc
+	// its request; nil when there is no one to ask.
+	input(kind string, doc []byte) []byte
 }
 
 // serve implements one call and returns the process exit status.

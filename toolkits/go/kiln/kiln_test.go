@@ -14,6 +14,8 @@ type recorder struct {
 	results [][]byte
 	logs    []string // level, then the document
 	reports []string
+	// answer answers input requests (input.go); nil: no one to ask.
+	answer func(kind string, doc []byte) []byte
 }
 
 func (r *recorder) result(data []byte) { r.results = append(r.results, data) }
@@ -24,6 +26,13 @@ func (r *recorder) progress(progress, total float64, message string) {
 	r.reports = append(r.reports, fmt.Sprintf("%g/%g %s", progress, total, message))
 }
 func (r *recorder) httpRequest([]byte) []byte { return []byte(`{"error":"no network in tests"}`) }
+
+func (r *recorder) input(kind string, doc []byte) []byte {
+	if r.answer == nil {
+		return nil
+	}
+	return r.answer(kind, doc)
+}
 
 type greetIn struct {
 	Name  string   `json:"name" description:"Who to greet"`

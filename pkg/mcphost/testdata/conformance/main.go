@@ -70,7 +70,7 @@ func streaming(context.Context, none) (kiln.Result, error) {
 }
 
 func main() {
-	kiln.Run(kiln.Module{Tools: []kiln.Tool{
+	kiln.Run(kiln.Module{Tools: append([]kiln.Tool{
 		kiln.NewTool("test_simple_text", "Tests simple text content response", simpleText).
 			WithAnnotations(kiln.Annotations{ReadOnlyHint: true, OpenWorldHint: kiln.Bool(false)}),
 		kiln.NewTool("test_image_content", "Tests image content response", image),
@@ -80,5 +80,5 @@ func main() {
 		kiln.NewTool("test_tool_with_progress", "Tests tool that reports progress notifications", progress),
 		kiln.NewTool("test_logging_tool", "Emits a log line the client did not ask for (SEP-2575)", loggingTool),
 		kiln.NewTool("test_streaming_elicitation", "Answers on the response stream (SEP-2575)", streaming),
-	}})
+	}, inputTools()...)})
 }

@@ -12,6 +12,7 @@ const outcomes = {
   output_too_large: 'returned more output than allowed',
   bad_module: 'could not run: the module does not fit the ABI',
   canceled: 'was canceled by the caller',
+  input_required: 'stopped to ask the caller for input (elicitation, sampling or roots)',
 };
 
 export function outcomeText(o) { return outcomes[o] || o; }

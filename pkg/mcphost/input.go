@@ -1,0 +1,373 @@
+package mcphost
+
+import (
+	"cmp"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/kilnhq/kiln/pkg/store"
+	"github.com/kilnhq/kiln/sandbox"
+)
+
+// A module's requests for input (ABI v2: kiln.elicit, kiln.sample,
+// kiln.list_roots) in stateless serving, through MCP 2026-07-28's
+// multi-round tool results (SEP-2322). A call cannot wait for the client:
+// when the module asks something the call has no answer for, the sandbox
+// stops it (OutcomeInputRequired) and the call answers "input_required"
+// with the question in inputRequests and a requestState. The client
+// retries the same call with inputResponses and that state; the host
+// verifies the state and runs the module again from the start. Its
+// questions are answered in order: the i-th from the state's i-th recorded
+// answer when it was given to the same question (kind, key and document),
+// else from the retry's inputResponses by key, else the call stops again.
+//
+// The state carries only answers the client gave (no secret of the
+// module's), but it is authenticated (HMAC-SHA256 under a key derived from
+// the master key) and bound to the server, the caller, the tool, the
+// arguments and an expiry, so that a state cannot be edited, moved to
+// another call or kept for later. It is not single-use: replaying it
+// within its expiry, by the same caller with the same arguments, runs the
+// tool again with answers that caller gave, which the caller could do by
+// answering again (see sandbox/RATIONALE.md).
+
+// inputStatePurpose names the key requestStates are authenticated with
+// (secrets.Box.DeriveKey).
+const inputStatePurpose = "kiln mcp request state v1"
+
+// InputLimits bound the multi-round calls of a module asking for input.
+// The zero value means the defaults.
+type InputLimits struct {
+	// Rounds caps the input-required answers of one call (default 10, the
+	// retries go-sdk's client makes).
+	Rounds int
+	// PerCall caps the requests for input a module makes in one call
+	// (default 8).
+	PerCall int
+	// StateBytes caps a requestState (default 64 KiB): answers the client
+	// sent beyond it end the call with a tool error.
+	StateBytes int
+	// StateTTL is how long a requestState is accepted (default 10 min).
+	StateTTL time.Duration
+}
+
+func (l InputLimits) withDefaults() InputLimits {
+	if l.Rounds <= 0 {
+		l.Rounds = 10
+	}
+	if l.PerCall <= 0 {
+		l.PerCall = 8
+	}
+	if l.StateBytes <= 0 {
+		l.StateBytes = 64 << 10
+	}
+	if l.StateTTL <= 0 {
+		l.StateTTL = 10 * time.Minute
+	}
+	return l
+}
+
+// inputState is what a requestState holds.
+type inputState struct {
+	Server  string          `json:"srv"`
+	Caller  string          `json:"who"`
+	Tool    string          `json:"tool"`
+	Args    string          `json:"args"` // SHA-256 of the arguments
+	Expires int64           `json:"exp"`  // Unix seconds, by the store's clock
+	Round   int             `json:"round"`
+	Answers []recordedInput `json:"answers"`
+}
+
+// recordedInput is the answer the module got to its Index-th request.
+type recordedInput struct {
+	Hash     string          `json:"h"`
+	Response json.RawMessage `json:"r"`
+}
+
+// invalidParams is the JSON-RPC error a bad retry gets.
+func invalidParams(format string, args ...any) error {
+	return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf(format, args...)}
+}
+
+// argsHash identifies a call's arguments in its state.
+func argsHash(args json.RawMessage) string {
+	sum := sha256.Sum256(args)
+	return hex.EncodeToString(sum[:])
+}
+
+// sealState encodes and authenticates a state.
+func (h *Host) sealState(s inputState) (string, error) {
+	payload, err := json.Marshal(s)
+	if err != nil {
+		return "", fmt.Errorf("mcphost: encoding a request state: %w", err)
+	}
+	enc := base64.RawURLEncoding
+	return enc.EncodeToString(payload) + "." + enc.EncodeToString(h.stateMAC(payload)), nil
+}
+
+func (h *Host) stateMAC(payload []byte) []byte {
+	m := hmac.New(sha256.New, h.stateKey)
+	m.Write(payload)
+	return m.Sum(nil)
+}
+
+// openState verifies a requestState and that it belongs to this call.
+// Every refusal is a JSON-RPC error saying why.
+func (h *Host) openState(token string, want inputState) (inputState, error) {
+	lim := h.cfg.Inputs.withDefaults()
+	if len(token) > lim.StateBytes { // the host issues none larger
+		return inputState{}, invalidParams("requestState is larger than any state this server issues")
+	}
+	enc := base64.RawURLEncoding
+	p, m, ok := strings.Cut(token, ".")
+	payload, err1 := enc.DecodeString(p)
+	mac, err2 := enc.DecodeString(m)
+	if !ok || err1 != nil || err2 != nil || !hmac.Equal(mac, h.stateMAC(payload)) {
+		return inputState{}, invalidParams("requestState failed its integrity check: it was not issued by this server or was changed; call the tool again without it")
+	}
+	var s inputState
+	if err := json.Unmarshal(payload, &s); err != nil {
+		return inputState{}, invalidParams("requestState cannot be read")
+	}
+	switch {
+	case s.Server != want.Server || s.Caller != want.Caller:
+		return inputState{}, invalidParams("requestState was issued to another caller or server; call the tool again without it")
+	case s.Tool != want.Tool || s.Args != want.Args:
+		return inputState{}, invalidParams("requestState was issued for another tool call (tool or arguments differ); call the tool again without it")
+	case h.store.Now().Unix() > s.Expires:
+		return inputState{}, invalidParams("requestState has expired (it is valid for %v); call the tool again without it", lim.StateTTL)
+	}
+	return s, nil
+}
+
+// answers implements sandbox.Inputs for one run of a call: the recorded
+// answers first, then the retry's inputResponses by key. It notes what it
+// gave, for the next state, and why it refused, for the caller.
+type answers struct {
+	recorded  []recordedInput
+	responses mcp.InputResponseMap
+	perCall   int
+	round     int // the rounds before this one
+	given     []recordedInput
+	used      map[string]bool
+	err       error  // a response of the wrong kind: a JSON-RPC error
+	tooMany   string // the module passed PerCall: a tool error
+}
+
+// Answer implements sandbox.Inputs.
+func (a *answers) Answer(q sandbox.InputRequest) (json.RawMessage, bool) {
+	if q.Index >= a.perCall {
+		a.tooMany = fmt.Sprintf("it asked for input more than %d times in one call", a.perCall)
+		return nil, false
+	}
+	if q.Index < len(a.recorded) && a.recorded[q.Index].Hash == q.Hash {
+		a.given = append(a.given, a.recorded[q.Index])
+		return a.recorded[q.Index].Response, true
+	}
+	a.recorded = nil // a different question: what followed it no longer applies
+	resp, ok := a.responses[q.Key]
+	if !ok || a.used[q.Key] {
+		return nil, false
+	}
+	doc, err := responseFor(q, resp)
+	if err != nil {
+		a.err = err
+		return nil, false
+	}
+	if a.used == nil {
+		a.used = map[string]bool{}
+	}
+	a.used[q.Key] = true
+	a.given = append(a.given, recordedInput{Hash: q.Hash, Response: doc})
+	return doc, true
+}
+
+// responseFor checks that a client's response answers the request of its
+// key, and encodes it as the module receives it.
+func responseFor(q sandbox.InputRequest, resp mcp.InputResponse) (json.RawMessage, error) {
+	ok := false
+	switch resp.(type) {
+	case *mcp.ElicitResult:
+		ok = q.Kind == sandbox.InputElicit
+	case *mcp.CreateMessageResult, *mcp.CreateMessageWithToolsResult:
+		ok = q.Kind == sandbox.InputSample
+	case *mcp.ListRootsResult:
+		ok = q.Kind == sandbox.InputRoots
+	}
+	if !ok {
+		return nil, invalidParams("inputResponses[%q] does not answer a %s request", q.Key, inputMethod(q.Kind))
+	}
+	if e, isElicit := resp.(*mcp.ElicitResult); isElicit {
+		if err := checkElicitAnswer(q, e); err != nil {
+			return nil, err
+		}
+	}
+	doc, err := json.Marshal(resp)
+	if err != nil {
+		return nil, invalidParams("inputResponses[%q] cannot be encoded: %v", q.Key, err)
+	}
+	return doc, nil
+}
+
+// checkElicitAnswer holds an accepted elicitation's content to the schema
+// the module asked with, so that the module gets what it asked for.
+func checkElicitAnswer(q sandbox.InputRequest, e *mcp.ElicitResult) error {
+	switch e.Action {
+	case "accept":
+	case "decline", "cancel":
+		return nil
+	default:
+		return invalidParams("inputResponses[%q]: action %q is not accept, decline or cancel", q.Key, e.Action)
+	}
+	var p struct {
+		Schema json.RawMessage `json:"requestedSchema"`
+	}
+	if err := json.Unmarshal(q.Params, &p); err != nil {
+		return fmt.Errorf("mcphost: reading a checked elicitation request: %w", err)
+	}
+	schema, err := resolveSchema(p.Schema)
+	if err != nil {
+		return invalidParams("the tool's requested schema for %q cannot check answers: %v", q.Key, err)
+	}
+	content := map[string]any{}
+	if e.Content != nil {
+		content = e.Content
+	}
+	if err := schema.Validate(content); err != nil {
+		return invalidParams("inputResponses[%q] does not match the requested schema: %v", q.Key, err)
+	}
+	return nil
+}
+
+// inputMethod is the MCP method of a kind of input request.
+func inputMethod(k sandbox.InputKind) string {
+	switch k {
+	case sandbox.InputElicit:
+		return "elicitation/create"
+	case sandbox.InputSample:
+		return "sampling/createMessage"
+	}
+	return "roots/list"
+}
+
+// inputRequest makes the MCP input request the module asked for.
+func inputRequest(q *sandbox.InputRequest) (mcp.InputRequest, error) {
+	var v mcp.InputRequest
+	switch q.Kind {
+	case sandbox.InputElicit:
+		v = &mcp.ElicitParams{}
+	case sandbox.InputSample:
+		v = &mcp.CreateMessageParams{}
+	default:
+		return &mcp.ListRootsParams{}, nil
+	}
+	if err := json.Unmarshal(q.Params, v); err != nil {
+		return nil, fmt.Errorf("the module's %s request cannot be sent: %w", q.Kind, err)
+	}
+	if e, ok := v.(*mcp.ElicitParams); ok {
+		// Answers are checked against it (checkElicitAnswer).
+		raw, _ := json.Marshal(e.RequestedSchema)
+		if _, err := resolveSchema(raw); err != nil {
+			return nil, fmt.Errorf("its requested schema for %q cannot be used: %w", q.Key, err)
+		}
+	}
+	return v, nil
+}
+
+// missingCapability is the SEP-2575 error for a client that did not
+// declare what the module's request needs; nil when it did.
+func missingCapability(caps *mcp.ClientCapabilities, q *sandbox.InputRequest, tool string) error {
+	need := &mcp.ClientCapabilities{}
+	switch {
+	case q.Kind == sandbox.InputElicit && (caps == nil || caps.Elicitation == nil):
+		need.Elicitation = &mcp.ElicitationCapabilities{}
+	case q.Kind == sandbox.InputSample && (caps == nil || caps.Sampling == nil):
+		need.Sampling = &mcp.SamplingCapabilities{}
+	case q.Kind == sandbox.InputRoots && (caps == nil || caps.RootsV2 == nil && !caps.Roots.ListChanged):
+		need.RootsV2 = &mcp.RootCapabilities{}
+	default:
+		return nil
+	}
+	data, _ := json.Marshal(mcp.MissingRequiredClientCapabilityData{RequiredCapabilities: need})
+	return &jsonrpc.Error{Code: mcp.CodeMissingRequiredClientCapabilities, Data: data,
+		Message: fmt.Sprintf("The tool %q asks the client for input (%s), which needs the client to declare that capability; this client did not.", tool, inputMethod(q.Kind))}
+}
+
+// openInputs reads a call's retry fields: the requestState, verified, and
+// the inputResponses. A first call has neither.
+func (h *Host) openInputs(r *request, t *tool, args json.RawMessage, req *mcp.CallToolRequest) (*answers, error) {
+	lim := h.cfg.Inputs.withDefaults()
+	a := &answers{responses: req.Params.InputResponses, perCall: lim.PerCall}
+	if req.Params.RequestState == "" {
+		return a, nil
+	}
+	s, err := h.openState(req.Params.RequestState, h.stateFor(r, t, args))
+	if err != nil {
+		return nil, err
+	}
+	a.recorded, a.round = s.Answers, s.Round
+	return a, nil
+}
+
+// stateFor is the binding of a call's state: server, caller, tool,
+// arguments.
+func (h *Host) stateFor(r *request, t *tool, args json.RawMessage) inputState {
+	return inputState{Server: r.d.srv.ID, Caller: r.caller, Tool: t.name, Args: argsHash(args)}
+}
+
+// inputRequired answers a call the module stopped with a request for
+// input: an input-required result with the request and the state of the
+// answers so far, or, when the client cannot answer or a limit is passed,
+// an error that says so. exec keeps the outcome input_required; its detail
+// says what the client was told.
+func (h *Host) inputRequired(r *request, t *tool, args json.RawMessage, req *mcp.CallToolRequest, q *sandbox.InputRequest, ans *answers, exec *store.Execution) (*mcp.CallToolResult, error) {
+	lim := h.cfg.Inputs.withDefaults()
+	refuse := func(msg string) (*mcp.CallToolResult, error) {
+		exec.Detail = msg
+		return toolError(msg), nil
+	}
+	switch {
+	case ans.err != nil:
+		exec.Detail = ans.err.Error()
+		return nil, ans.err
+	case ans.tooMany != "":
+		return refuse(fmt.Sprintf("The tool %q stopped: %s, the limit of this server.", t.name, ans.tooMany))
+	case req.ProtocolVersion() < multiRoundVersion:
+		return refuse(fmt.Sprintf("The tool %q asks the client for input (%s), which Kiln can only do with MCP protocol %s "+
+			"(multi-round tool results); this client speaks %s. Use a client that supports %s.",
+			t.name, inputMethod(q.Kind), multiRoundVersion, cmp.Or(req.ProtocolVersion(), "an older revision"), multiRoundVersion))
+	case ans.round+1 > lim.Rounds:
+		return refuse(fmt.Sprintf("The tool %q asked for input in more than %d rounds, the limit of this server.", t.name, lim.Rounds))
+	}
+	if err := missingCapability(req.ClientCapabilities(), q, t.name); err != nil {
+		exec.Detail = err.Error()
+		return nil, err
+	}
+	ir, err := inputRequest(q)
+	if err != nil {
+		return refuse(fmt.Sprintf("The tool %q stopped: %v.", t.name, err))
+	}
+	s := h.stateFor(r, t, args)
+	s.Round, s.Answers = ans.round+1, ans.given
+	s.Expires = h.store.Now().Add(lim.StateTTL).Unix()
+	token, err := h.sealState(s)
+	if err != nil {
+		return nil, err
+	}
+	if len(token) > lim.StateBytes {
+		return refuse(fmt.Sprintf("The tool %q stopped: the answers it was given pass the %d byte limit of a request state.", t.name, lim.StateBytes))
+	}
+	return &mcp.CallToolResult{InputRequests: mcp.InputRequestMap{q.Key: ir}, RequestState: token}, nil
+}
+
+// multiRoundVersion is the first MCP revision with multi-round tool
+// results (SEP-2322).
+const multiRoundVersion = "2026-07-28"
