@@ -136,8 +136,9 @@ func (e *Engine) snapshotOf(ctx context.Context, m *Module, p *modulePool, lim L
 func (e *Engine) recycle(p *modulePool, w *warmInstance, clean bool) {
 	ctx := context.Background()
 	if clean && w.calls < e.pools.recycleAfter && (e.skipRestore || w.restore(p.snap) == nil) {
+		copied := int64(w.mem.restored) // w is another call's once put
 		if e.pools.put(p, w) {
-			e.pools.count(func(s *WarmStats) { s.Restored++ })
+			e.pools.count(func(s *WarmStats) { s.Restored++; s.RestoredBytes += copied })
 			return
 		}
 		_ = w.close(ctx) // the pool has its share; closing only frees memory
