@@ -129,10 +129,17 @@ func (m *limitedMemory) restoreFrom(snap []byte) error {
 		off, end := min(r.start-base, uint64(len(snap))), min(r.end-base, uint64(len(snap)))
 		m.restored += end - off
 		copy(m.buf[off:end], snap[off:end])
-		if err := m.region.protect(r.start-base, r.end-r.start); err != nil {
-			m.synced = false // the next restore copies everything
-			return err
-		}
+	}
+	if len(m.written) == 0 {
+		return nil
+	}
+	// One protect over the span of the written ranges (in address order):
+	// each call costs a TLB flush on every core running the process, far
+	// more than protecting pages between them that are protected already.
+	first, last := m.written[0].start-base, m.written[len(m.written)-1].end-base
+	if err := m.region.protect(first, last-first); err != nil {
+		m.synced = false // the next restore copies everything
+		return err
 	}
 	return nil
 }
