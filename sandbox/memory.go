@@ -71,7 +71,10 @@ func (m *limitedMemory) Reallocate(size uint64) []byte {
 	}
 	if m.region != nil && !m.untracked {
 		if size <= uint64(len(m.region.buf)) {
-			m.buf = m.region.buf[:size]
+			// Capacity is what the pools count as the instance's memory
+			// (pool.go): the size, not the mapping, most of which is
+			// never touched and so never resident.
+			m.buf = m.region.buf[:size:size]
 			m.peak = max(m.peak, size)
 			return m.buf
 		}
