@@ -78,6 +78,10 @@ type Config struct {
 	// replaced by a new clone of the snapshot (default 1000), in case
 	// state outside memory and globals exists that restore does not know.
 	RecycleAfter int
+	// CopyRestore restores warm instances by copying their whole memory,
+	// even where the kernel can report the pages a call wrote
+	// (dirty_linux.go; for comparison and benchmarks).
+	CopyRestore bool
 
 	// NoInterpreter makes a module's first load wait for wazero's compiler
 	// instead of serving its calls from the interpreter meanwhile (tier.go).
@@ -140,6 +144,9 @@ type Engine struct {
 
 	pools *warmPools     // nil with Config.FreshInstances
 	bg    sync.WaitGroup // restores and clones after calls (pool_call.go)
+	// dirty reports the pages a call wrote, for restores; nil when the
+	// kernel cannot, with CopyRestore, or without pools.
+	dirty *dirtyTracker
 }
 
 // NewEngine creates an engine with its own wazero runtime.
@@ -184,6 +191,9 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 		gate:  newGate(cfg.MaxConcurrentCalls, cfg.MemoryBudget, max(cfg.QueueWait, 0)),
 		pools: pools,
 		tiers: newTiers(cfg.BackgroundCompiles, maxInterpreted),
+	}
+	if pools != nil && !cfg.CopyRestore {
+		e.dirty = newDirtyTracker()
 	}
 	applyShareDefaults(e, cfg)
 	e.bgCtx, e.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -251,7 +261,7 @@ func (e *Engine) Close(ctx context.Context) error {
 	if e.irt != nil {
 		err = errors.Join(err, e.irt.Close(ctx))
 	}
-	err = errors.Join(err, e.rt.Close(ctx))
+	err = errors.Join(err, e.rt.Close(ctx), e.dirty.close())
 	if e.cache != nil {
 		err = errors.Join(err, e.cache.Close(ctx))
 	}

@@ -19,6 +19,19 @@ type limitedMemory struct {
 	// initial is set when the initial memory was past the limit (see
 	// Reallocate); the meter then ends the call at its first check.
 	initial *initialMemoryError
+	// tracker, when set before the first allocation, puts the memory in a
+	// tracked mapping (dirty_linux.go) of limit bytes, region; a grow past
+	// it moves the memory to the Go heap (untracked), and the instance
+	// cannot be restored anyway (its size differs from the snapshot's).
+	tracker   *dirtyTracker
+	region    *trackedRegion
+	untracked bool
+	// synced: the tracked memory equals the snapshot except for the pages
+	// the kernel reports written (restoreFrom has copied it whole once).
+	synced  bool
+	written []pageRegion
+	// restored is how many bytes the last restoreFrom copied.
+	restored uint64
 }
 
 // initialMemoryError: the module's initial memory exceeds the call's limit.
@@ -52,6 +65,21 @@ func (m *limitedMemory) Reallocate(size uint64) []byte {
 		// ends the call before any of its code runs.
 		m.initial = &initialMemoryError{pages: uint32(size / pageSize), limit: uint32(m.limit / pageSize)}
 	}
+	if initial && m.tracker != nil && m.limit >= dirtyTrackingMinBytes {
+		// Untracked when the kernel refuses: restore then copies it all.
+		m.region, _ = m.tracker.track(int((m.limit + hostPage - 1) / hostPage * hostPage))
+	}
+	if m.region != nil && !m.untracked {
+		if size <= uint64(len(m.region.buf)) {
+			// Capacity is what the pools count as the instance's memory
+			// (pool.go): the size, not the mapping, most of which is
+			// never touched and so never resident.
+			m.buf = m.region.buf[:size:size]
+			m.peak = max(m.peak, size)
+			return m.buf
+		}
+		m.untracked = true
+	}
 	if size > uint64(cap(m.buf)) {
 		// Double like append would, but never reserve beyond the limit.
 		newCap := max(size, min(2*uint64(cap(m.buf)), m.limit))
@@ -71,4 +99,50 @@ func (m *limitedMemory) Free() {
 		m.inspect(m.buf)
 	}
 	m.buf = nil
+	if m.region != nil {
+		// Nothing refers to the mapping now; an unmap cannot fail here.
+		_ = m.region.close()
+		m.region = nil
+	}
+}
+
+// restoreFrom makes the memory equal to snap (of the same length): only
+// the pages written since the last restore when they are tracked, else
+// all of it.
+func (m *limitedMemory) restoreFrom(snap []byte) error {
+	m.restored = uint64(len(snap))
+	if m.region == nil || m.untracked {
+		copy(m.buf, snap)
+		return nil
+	}
+	// Pages past the memory's size can be written only after a grow,
+	// which makes the instance unrestorable: they are not tracked.
+	base, size := m.region.base(), (uint64(len(snap))+hostPage-1)/hostPage*hostPage
+	var err error
+	if m.synced {
+		m.written, err = m.tracker.written(m.region, size, m.written[:0])
+	}
+	if !m.synced || err != nil {
+		copy(m.buf, snap)
+		m.synced = true
+		return m.region.protect(0, size)
+	}
+	m.restored = 0
+	for _, r := range m.written {
+		off, end := min(r.start-base, uint64(len(snap))), min(r.end-base, uint64(len(snap)))
+		m.restored += end - off
+		copy(m.buf[off:end], snap[off:end])
+	}
+	if len(m.written) == 0 {
+		return nil
+	}
+	// One protect over the span of the written ranges (in address order):
+	// each call costs a TLB flush on every core running the process, far
+	// more than protecting pages between them that are protected already.
+	first, last := m.written[0].start-base, m.written[len(m.written)-1].end-base
+	if err := m.region.protect(first, last-first); err != nil {
+		m.synced = false // the next restore copies everything
+		return err
+	}
+	return nil
 }

@@ -22,8 +22,11 @@ type WarmStats struct {
 	Cloned      int64 // instances made from a snapshot
 	Served      int64 // calls served on a warm instance
 	Restored    int64 // instances restored after a call and kept
-	Discarded   int64 // instances closed after a call that could not be restored exactly
-	Evicted     int64 // idle instances and snapshots dropped to stay within the bounds
+	// RestoredBytes is the memory those restores copied: all of it, or
+	// only the pages the calls wrote (dirty_linux.go).
+	RestoredBytes int64
+	Discarded     int64 // instances closed after a call that could not be restored exactly
+	Evicted       int64 // idle instances and snapshots dropped to stay within the bounds
 }
 
 // warmPools holds, per reactor module, the snapshot taken after its

@@ -141,9 +141,13 @@ func (e *Engine) snapshotOf(ctx context.Context, m *Module, p *modulePool, lim L
 // instance has served RecycleAfter calls, closes it and keeps a new clone.
 func (e *Engine) recycle(p *modulePool, w *warmInstance, clean bool) {
 	ctx := context.Background()
+	var copied int64 // read before put: w is another call's once put
 	if clean && w.calls < e.pools.recycleAfter && (e.skipRestore || w.restore(p.snap) == nil) {
+		if !e.skipRestore {
+			copied = int64(w.mem.restored)
+		}
 		if e.pools.put(p, w) {
-			e.pools.count(func(s *WarmStats) { s.Restored++ })
+			e.pools.count(func(s *WarmStats) { s.Restored++; s.RestoredBytes += copied })
 			return
 		}
 		_ = w.close(ctx) // the pool has its share; closing only frees memory

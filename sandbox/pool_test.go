@@ -13,6 +13,22 @@ import (
 // answers).
 func TestWarmPoolsAreBounded(t *testing.T) {
 	a, b := isolation(t), hostile(t)
+	t.Run("memory counts the size, not the limit", func(t *testing.T) {
+		// A snapshot and an idle instance of the isolation module (3.5 MiB
+		// each) fit in 16 MiB; the instance the snapshot was taken of was
+		// created under the call's limit (DefaultLimits, far more), and a
+		// tracked memory's mapping has that size (dirty_linux.go): what
+		// counts is the memory, not the mapping.
+		e := newEngine(t, sandbox.Config{WarmMemory: 16 << 20})
+		ma := load(t, e, a)
+		for range 3 {
+			call(t, e, ma, "echo", `{"text":"a"}`, limits())
+			e.Settle()
+		}
+		if st := e.WarmStats(); st.Evicted != 0 || st.Initialised != 1 || st.Restored != 3 {
+			t.Fatalf("an instance within WarmMemory was evicted: %+v", st)
+		}
+	})
 	t.Run("instances", func(t *testing.T) {
 		e := newEngine(t, sandbox.Config{WarmInstances: 1})
 		ma, mb := load(t, e, a), load(t, e, b)

@@ -42,10 +42,10 @@ type warmInstance struct {
 // arguments, environment or stdin (a reactor's call comes through
 // kiln.call_input). setup is the state host functions see until a call
 // takes over, and must have a meter.
-func (e *Engine) newWarm(ctx context.Context, compiled wazero.CompiledModule, names []string, limit uint64, setup *callState) (*warmInstance, error) {
+func (e *Engine) newWarm(ctx context.Context, compiled wazero.CompiledModule, names []string, limit uint64, setup *callState, tracker *dirtyTracker) (*warmInstance, error) {
 	// No inspect hook: a warm instance's memory is inspected after each
 	// call instead (runWarm), not when it is freed in its snapshot state.
-	w := &warmInstance{mem: &limitedMemory{limit: limit}, slot: &callSlot{state: setup}}
+	w := &warmInstance{mem: &limitedMemory{limit: limit, tracker: tracker}, slot: &callSlot{state: setup}}
 	setup.meter.mem = w.mem
 	cfg := wazero.NewModuleConfig().WithName("").WithStartFunctions().
 		WithStdout(w.slot).WithStderr(w.slot).WithRandSource(w.slot).
@@ -102,11 +102,9 @@ func (w *warmInstance) restore(s *snapshot) error {
 	if mem.Size() != uint32(len(s.memory)) {
 		return fmt.Errorf("sandbox: memory is %d bytes, the snapshot %d", mem.Size(), len(s.memory))
 	}
-	buf, ok := mem.Read(0, mem.Size())
-	if !ok {
-		return errors.New("sandbox: reading the memory to restore")
+	if err := w.mem.restoreFrom(s.memory); err != nil {
+		return err
 	}
-	copy(buf, s.memory)
 	for i, g := range w.globals {
 		g.Set(s.globals[i])
 	}
@@ -118,7 +116,8 @@ func (w *warmInstance) restore(s *snapshot) error {
 // any of its code: a fresh instance whose memory and globals are then
 // overwritten, which is exact for a restorable module.
 func (e *Engine) clone(ctx context.Context, compiled wazero.CompiledModule, names []string, s *snapshot) (*warmInstance, error) {
-	w, err := e.newWarm(ctx, compiled, names, uint64(len(s.memory)), e.setupState(ctx, DefaultLimits()))
+	// Tracked (dirty_linux.go) when the kernel can, as initialise's.
+	w, err := e.newWarm(ctx, compiled, names, uint64(len(s.memory)), e.setupState(ctx, DefaultLimits()), e.dirty)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +141,7 @@ func (e *Engine) clone(ctx context.Context, compiled wazero.CompiledModule, name
 func (e *Engine) initialise(ctx context.Context, compiled wazero.CompiledModule, names []string, lim Limits, t *tape) (w *warmInstance, s *snapshot, tooBig bool, err error) {
 	setup := e.setupState(ctx, lim)
 	setup.tape = t
-	w, err = e.newWarm(ctx, compiled, names, uint64(lim.memoryPages())*pageSize, setup)
+	w, err = e.newWarm(ctx, compiled, names, uint64(lim.memoryPages())*pageSize, setup, e.dirty)
 	if err != nil {
 		return nil, nil, false, err
 	}

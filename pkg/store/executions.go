@@ -67,8 +67,13 @@ func (s *Store) RecordExecutions(ctx context.Context, es []*Execution) error {
 		return nil
 	}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		stmt, err := s.prepared.get(ctx, s.pool, insertExecutionSQL)
+		if err != nil {
+			return err
+		}
+		in := tx.StmtxContext(ctx, stmt)
 		for _, e := range es {
-			if err := s.insertExecution(ctx, tx, e); err != nil {
+			if err := insertExecutionWith(ctx, in, s.now, e); err != nil {
 				return err
 			}
 		}
@@ -77,17 +82,35 @@ func (s *Store) RecordExecutions(ctx context.Context, es []*Execution) error {
 	return wrap(err, "record %d executions", len(es))
 }
 
-func (s *Store) insertExecution(ctx context.Context, q sqlx.ExtContext, e *Execution) error {
-	if e.StartedAt.IsZero() {
-		e.StartedAt = s.now()
-	}
-	e.StartedAt = utc(e.StartedAt)
-	return q.QueryRowxContext(ctx, q.Rebind(`
+// insertExecutionSQL is in the ? form; prepared statements are rebound
+// for the dialect (prepared.get).
+const insertExecutionSQL = `
 		INSERT INTO executions (customer_id, server_id, tool_name, module_hash, actor, outcome,
 			fuel_used, memory_peak, duration_ns, arguments, result, logs, detail, started_at, recording)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		RETURNING id`),
-		e.CustomerID, e.ServerID, e.ToolName, e.ModuleHash, e.Actor, e.Outcome,
+		RETURNING id`
+
+func (s *Store) insertExecution(ctx context.Context, q sqlx.ExtContext, e *Execution) error {
+	return insertExecutionWith(ctx, queryRower{q}, s.now, e)
+}
+
+// rowQuerier runs insertExecutionSQL: a prepared statement, or a query.
+type rowQuerier interface {
+	QueryRowxContext(ctx context.Context, args ...any) *sqlx.Row
+}
+
+type queryRower struct{ q sqlx.ExtContext }
+
+func (r queryRower) QueryRowxContext(ctx context.Context, args ...any) *sqlx.Row {
+	return r.q.QueryRowxContext(ctx, r.q.Rebind(insertExecutionSQL), args...)
+}
+
+func insertExecutionWith(ctx context.Context, q rowQuerier, now func() time.Time, e *Execution) error {
+	if e.StartedAt.IsZero() {
+		e.StartedAt = now()
+	}
+	e.StartedAt = utc(e.StartedAt)
+	return q.QueryRowxContext(ctx, e.CustomerID, e.ServerID, e.ToolName, e.ModuleHash, e.Actor, e.Outcome,
 		e.FuelUsed, e.MemoryPeak, int64(e.Duration), e.Arguments, e.Result, e.Logs, e.Detail, e.StartedAt, e.Recording).Scan(&e.ID)
 }
 

@@ -61,6 +61,9 @@ type Store struct {
 	// afterCommit, on a Store bound to a transaction by InTx, collects
 	// what must run once it commits (SQLite notifications).
 	afterCommit *[]func()
+	// prepared are statements prepared once, shared by every Store made
+	// from one Open (prepared.go).
+	prepared *preparedStmts
 }
 
 // Open connects to the database. An empty databaseURL means the SQLite file
@@ -105,7 +108,7 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 	if err := db.PingContext(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("store: connect to %s: %w", dialect, err), db.Close())
 	}
-	s := &Store{pool: db, db: db, dialect: dialect, clock: time.Now, url: databaseURL, local: newLocalBus()}
+	s := &Store{pool: db, db: db, dialect: dialect, clock: time.Now, url: databaseURL, local: newLocalBus(), prepared: &preparedStmts{}}
 	if dialect == schema.Postgres {
 		if err := db.GetContext(ctx, &s.pgSchema, `SELECT current_schema()`); err != nil {
 			return nil, errors.Join(fmt.Errorf("store: read the current schema: %w", err), db.Close())
@@ -148,7 +151,7 @@ func (s *Store) Close() error {
 	if s.tx != nil {
 		return fmt.Errorf("store: close: %w", errBoundToTx)
 	}
-	if err := s.pool.Close(); err != nil {
+	if err := errors.Join(s.prepared.close(), s.pool.Close()); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
 	return nil

@@ -36,6 +36,9 @@ func kilnInit() {
 	// instead of growing the memory, which makes the host discard the
 	// instance rather than restore it.
 	runtime.GC()
+	// The collection emptied the allocator's per-size caches; priming
+	// again (its caches are filled now) refills those a call uses.
+	served.warm()
 }
 
 // kilnCall is the reactor's call entry: the host passes the call
