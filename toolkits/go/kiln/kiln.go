@@ -73,6 +73,12 @@ type Module struct {
 	// Egress lists the hosts the module may reach over the host HTTP function
 	// (for example "api.github.com" or "*.example.com").
 	Egress []string
+	// Prompts, Resources and ResourceTemplates are what the module offers
+	// beside its tools (catalog.go): create them with StaticPrompt or
+	// Prompt, TextResource, BlobResource or Resource, and ResourceTemplate.
+	Prompts           []PromptDef
+	Resources         []ResourceDef
+	ResourceTemplates []TemplateDef
 }
 
 // EnvVar declares one environment variable a module reads.
@@ -366,6 +372,14 @@ func (m Module) answer(name string, args func() ([]byte, error), h host) int {
 		return 0
 	}
 	ctx := context.WithValue(context.Background(), hostKey{}, h)
+	if name == promptEntry || name == resourceEntry {
+		input, err := args()
+		if err != nil {
+			input = nil
+		}
+		h.result(m.answerEntry(ctx, name, input))
+		return 0
+	}
 	res := m.call(ctx, name, args)
 	data, err := res.appendJSON(nil)
 	if err != nil { // only a handler's own Result with invalid JSON gets here
@@ -408,12 +422,16 @@ func (m Module) manifest() ([]byte, error) {
 	if len(m.Tools) == 0 {
 		return nil, errors.New("module declares no tools")
 	}
+	if err := m.checkCatalog(); err != nil {
+		return nil, err
+	}
 	out := struct {
 		ABI    int         `json:"abi"`
 		Tools  []toolEntry `json:"tools"`
 		Env    []EnvVar    `json:"env,omitempty"`
 		Egress []string    `json:"egress,omitempty"`
-	}{ABI: ABIVersion, Env: m.Env, Egress: m.Egress}
+		catalogManifest
+	}{ABI: ABIVersion, Env: m.Env, Egress: m.Egress, catalogManifest: m.catalog()}
 	seen := map[string]bool{}
 	for _, t := range m.Tools {
 		if t.err != nil {
