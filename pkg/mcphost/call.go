@@ -150,27 +150,14 @@ func (h *Host) refuse(r *request, busy *sandbox.BusyError) *mcp.CallToolResult {
 // run does the call and fills exec's outcome and costs. An error is a
 // failure of the host, not of the tool or its caller.
 func (h *Host) run(ctx context.Context, r *request, t *tool, args json.RawMessage, req *mcp.CallToolRequest, exec *store.Execution) (*mcp.CallToolResult, error) {
-	env, secrets, err := h.callEnv(r, t)
+	sreq, err := h.sandboxRequest(r, t, args)
+	var missing *missingEnvError
+	if errors.As(err, &missing) {
+		exec.Outcome, exec.Detail = sandbox.OutcomeToolError.String(), missing.message(t.name)
+		return toolError(exec.Detail), nil
+	}
 	if err != nil {
-		var missing *missingEnvError
-		if errors.As(err, &missing) {
-			exec.Outcome, exec.Detail = sandbox.OutcomeToolError.String(), missing.message(t.name)
-			return toolError(exec.Detail), nil
-		}
 		return nil, err
-	}
-	sreq := sandbox.Request{
-		Tool: t.moduleTool, Args: args, Env: env,
-		Limits: sandbox.Limits{
-			Fuel: uint64(r.plan.Fuel), Memory: uint64(r.plan.MemoryBytes), Timeout: r.plan.Timeout,
-			OutputBytes: int(r.plan.OutputBytes), LogBytes: h.cfg.LogBytes,
-		},
-	}
-	if r.plan.HTTPRequestsPerCall > 0 {
-		policy := h.cfg.Egress
-		policy.Allow = r.d.allow
-		policy.MaxRequests = r.plan.HTTPRequestsPerCall
-		sreq.Network = &sandbox.Network{Policy: policy, Secrets: secrets, Options: h.cfg.EgressOptions}
 	}
 	fw := newForwarder(ctx, req, t.name)
 	if fw != nil {
@@ -188,16 +175,11 @@ func (h *Host) run(ctx context.Context, r *request, t *tool, args json.RawMessag
 	if err != nil {
 		return nil, fmt.Errorf("mcphost: running %s: %w", t.name, err)
 	}
-	exec.Outcome = res.Outcome.String()
-	exec.FuelUsed = int64(min(res.FuelUsed, 1<<63-1))
-	exec.MemoryPeak = int64(min(res.PeakMemory, 1<<63-1))
-	exec.Duration = res.Duration
-	exec.Detail = res.Detail
 	unsent := 0
 	if fw != nil {
 		unsent = fw.dropped
 	}
-	exec.Logs = logsJSON(res, unsent)
+	fillExecution(exec, res, unsent)
 	if res.Outcome != sandbox.OutcomeOK && res.Outcome != sandbox.OutcomeToolError {
 		h.log.InfoContext(ctx, "tool call stopped", "server", r.d.srv.ID, "tool", t.name, "outcome", res.Outcome, "detail", res.Detail)
 	}
@@ -215,6 +197,40 @@ func (h *Host) run(ctx context.Context, r *request, t *tool, args json.RawMessag
 		return toolError(msg), nil
 	}
 	return out, nil
+}
+
+// sandboxRequest is the sandbox's request for a call of t: its env and
+// secrets, the plan's limits and the server's network policy. A
+// *missingEnvError when a required env var has no value.
+func (h *Host) sandboxRequest(r *request, t *tool, args json.RawMessage) (sandbox.Request, error) {
+	env, secrets, err := h.callEnv(r, t)
+	if err != nil {
+		return sandbox.Request{}, err
+	}
+	sreq := sandbox.Request{
+		Tool: t.moduleTool, Args: args, Env: env,
+		Limits: sandbox.Limits{
+			Fuel: uint64(r.plan.Fuel), Memory: uint64(r.plan.MemoryBytes), Timeout: r.plan.Timeout,
+			OutputBytes: int(r.plan.OutputBytes), LogBytes: h.cfg.LogBytes,
+		},
+	}
+	if r.plan.HTTPRequestsPerCall > 0 {
+		policy := h.cfg.Egress
+		policy.Allow = r.d.allow
+		policy.MaxRequests = r.plan.HTTPRequestsPerCall
+		sreq.Network = &sandbox.Network{Policy: policy, Secrets: secrets, Options: h.cfg.EgressOptions}
+	}
+	return sreq, nil
+}
+
+// fillExecution copies what the sandbox measured into the execution row.
+func fillExecution(exec *store.Execution, res sandbox.Result, unsent int) {
+	exec.Outcome = res.Outcome.String()
+	exec.FuelUsed = int64(min(res.FuelUsed, 1<<63-1))
+	exec.MemoryPeak = int64(min(res.PeakMemory, 1<<63-1))
+	exec.Duration = res.Duration
+	exec.Detail = res.Detail
+	exec.Logs = logsJSON(res, unsent)
 }
 
 // missingEnvError: a required env var has no value for this call.
