@@ -487,3 +487,27 @@ func (c *Catalog) Add(owner string, m *Manifest) error {
 	}
 	return nil
 }
+
+// Owned is one module's manifest document and the phrase naming it in a
+// clash (such as `the module of tool "x"`).
+type Owned struct {
+	Owner string
+	Doc   []byte
+}
+
+// CheckUnion parses the manifests of a server's modules, each given once,
+// and returns a *ClashError if two declare the same prompt, resource or
+// template. The API and the wizard run it in the transaction of a deploy.
+func CheckUnion(mods []Owned) error {
+	c := NewCatalog()
+	for _, o := range mods {
+		m, err := Parse(o.Doc)
+		if err != nil {
+			return fmt.Errorf("%s: %w", o.Owner, err)
+		}
+		if err := c.Add(o.Owner, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
