@@ -35,6 +35,15 @@ import (
 // network, as its tools do; a caller allowed all of them could run that
 // code anyway. What a caller may not reach is left out of the lists and
 // answered as unknown, as tools are (toolaccess.go).
+//
+// Subscriptions: a stateless server keeps no stream to send
+// notifications/resources/updated on, so the server declares resources
+// without subscribe (or listChanged). Before 2026-07-28, resources/subscribe
+// and unsubscribe are answered -32601 (method not found: the SDK, which has
+// no subscribe handler); on 2026-07-28 a subscriptions/listen naming
+// resources is acknowledged with no resource subscriptions agreed, as the
+// protocol has a server do for what it does not offer. Clients read the
+// resource again to see changes.
 
 // catalog is one deployment's prompts, resources and templates.
 type catalog struct {
@@ -413,21 +422,6 @@ func refNotFound(ref *mcp.CompleteReference) error {
 		what = ref.URI
 	}
 	return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("%s: no prompt or resource template %q on this server", ref.Type, what)}
-}
-
-// refuseSubscriptions answers resources/subscribe and unsubscribe with a
-// sentence: a stateless server keeps no stream to send
-// notifications/resources/updated on, so it cannot honour one (and the
-// 2026-07-28 revision replaces them with subscriptions/listen, which this
-// host does not serve either). Clients read the resource again instead.
-func refuseSubscriptions(next mcp.MethodHandler) mcp.MethodHandler {
-	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
-		if method == "resources/subscribe" || method == "resources/unsubscribe" {
-			return nil, &jsonrpc.Error{Code: jsonrpc.CodeMethodNotFound, Message: method +
-				" is not supported: this Kiln server is stateless and cannot send notifications/resources/updated; read the resource again to see changes"}
-		}
-		return next(ctx, method, req)
-	}
 }
 
 // filterCatalog keeps, in a list result, what the caller may reach.

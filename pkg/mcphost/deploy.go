@@ -170,7 +170,7 @@ func (h *Host) build(ctx context.Context, st state) (*deployment, error) {
 	d.server = h.newServer(st.srv, d.catalog)
 	// Added first, so that they run innermost: the span covers the
 	// handler, and the metrics' duration covers the span.
-	d.server.AddReceivingMiddleware(limitTools, refuseSubscriptions, h.traceOperations(d))
+	d.server.AddReceivingMiddleware(limitTools, h.traceOperations(d))
 	if h.cfg.Observer != nil {
 		d.server.AddReceivingMiddleware(h.observeOperations(d, h.cfg.Observer))
 	}
