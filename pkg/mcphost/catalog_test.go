@@ -4,10 +4,10 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"time"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -93,7 +93,7 @@ func TestPromptsAndResources(t *testing.T) {
 		t.Fatalf("templates %+v, %v", templates, err)
 	}
 	for ref, want := range map[mcp.CompleteReference][]string{
-		{Type: "ref/prompt", Name: "greet"}:               {"Ada", "Alan"},
+		{Type: "ref/prompt", Name: "greet"}:              {"Ada", "Alan"},
 		{Type: "ref/resource", URI: "notes://note/{id}"}: {"a1", "a2"},
 	} {
 		arg := mcp.CompleteParamsArgument{Name: "who", Value: "A"}
@@ -213,4 +213,3 @@ func TestKeyLimitedPromptsAndResources(t *testing.T) {
 		t.Errorf("a key allowed every tool of the module reads %q, %v", got, err)
 	}
 }
-
