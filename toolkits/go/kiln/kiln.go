@@ -37,6 +37,18 @@
 //	kiln.NewTool("word_count", "Counts the words in a text", count).
 //		WithAnnotations(kiln.Annotations{ReadOnlyHint: true, OpenWorldHint: kiln.Bool(false)})
 //
+// Beside its tools a module may offer MCP prompts and resources
+// (catalog.go): static ones, which the host serves from the manifest, and
+// dynamic ones, whose handlers run in the sandbox like a tool:
+//
+//	kiln.Run(kiln.Module{
+//		Tools:   tools,
+//		Prompts: []kiln.PromptDef{kiln.StaticPrompt("review", "Asks for a review", kiln.UserText("Review:\n{{code}}")).
+//			WithArguments(kiln.PromptArgument{Name: "code", Required: true})},
+//		Resources: []kiln.ResourceDef{kiln.TextResource("notes://readme", "readme", "text/markdown", "# Notes")},
+//		ResourceTemplates: []kiln.TemplateDef{kiln.ResourceTemplate("notes://note/{id}", "note", readNote)},
+//	})
+//
 // Build it with `kiln build DIR -o tool.wasm`. Outside Kiln (go run on your
 // machine) the result is printed to stdout, which makes quick checks easy:
 //
