@@ -71,7 +71,9 @@ func TestInspectorPromptsAndResources(t *testing.T) {
 	if len(resources.Resources) != 3 {
 		t.Errorf("resources/list: %+v", resources)
 	}
-	var templates struct{ ResourceTemplates []struct{ URITemplate string } }
+	var templates struct {
+		ResourceTemplates []struct{ URITemplate string }
+	}
 	inspect(t, modules, url, srv.key, &templates, "--method", "resources/templates/list")
 	if len(templates.ResourceTemplates) != 1 || templates.ResourceTemplates[0].URITemplate != "notes://note/{id}" {
 		t.Errorf("resources/templates/list: %+v", templates)
