@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/kilnhq/kiln/sandbox/manifest"
 )
 
 // Request is one tool call.
@@ -94,7 +96,7 @@ func (e *Engine) call(ctx context.Context, m *Module, req Request) (Result, erro
 	if m.Manifest.Plain {
 		res.answerPlain(stdout.buf.Bytes())
 	} else {
-		res.answerABI(state)
+		res.answerABI(state, req.Tool)
 	}
 	req.Record.finish(res)
 	return res, nil
@@ -103,7 +105,11 @@ func (e *Engine) call(ctx context.Context, m *Module, req Request) (Result, erro
 // answerABI reads an ABI module's answer: its result document. A non-zero
 // exit is a crash, such as a Go panic: an ABI module reports tool errors
 // in its result.
-func (res *Result) answerABI(state *callState) {
+func (res *Result) answerABI(state *callState, tool string) {
+	parse := parseAnswer
+	if tool == manifest.PromptEntry || tool == manifest.ResourceEntry {
+		parse = func(data []byte) (Answer, error) { return parseEntryAnswer(tool, data) }
+	}
 	var err error
 	switch {
 	case res.Outcome == OutcomeToolError:
@@ -115,7 +121,7 @@ func (res *Result) answerABI(state *callState) {
 	case !state.resultSet:
 		res.Outcome, res.Detail = OutcomeTrap, "the module exited without calling kiln.result"
 	default:
-		if res.Answer, err = parseAnswer(state.result); err != nil {
+		if res.Answer, err = parse(state.result); err != nil {
 			res.Outcome, res.Detail = OutcomeTrap, err.Error()
 		} else if res.Answer.IsError {
 			res.Outcome = OutcomeToolError
@@ -146,16 +152,30 @@ func checkRequest(m *Module, req Request) ([]byte, error) {
 	if err := req.Limits.validate(); err != nil {
 		return nil, &RequestError{Reason: strings.TrimPrefix(err.Error(), "sandbox: ")}
 	}
+	if entry, err := entryRequest(m, req); entry {
+		if err != nil {
+			return nil, err
+		}
+		return req.Args, checkEnv(m, req)
+	}
 	tool, ok := m.Manifest.Tool(req.Tool)
 	if !ok {
 		return nil, &RequestError{Reason: fmt.Sprintf("the module has no tool %q", req.Tool)}
 	}
-	for name := range req.Env {
-		if _, ok := m.Manifest.EnvVar(name); !ok {
-			return nil, &RequestError{Reason: fmt.Sprintf("env var %s is not declared by the module", name)}
-		}
+	if err := checkEnv(m, req); err != nil {
+		return nil, err
 	}
 	return m.checkArguments(req.Tool, tool.InputSchema, req.Args)
+}
+
+// checkEnv refuses env vars the module does not declare.
+func checkEnv(m *Module, req Request) error {
+	for name := range req.Env {
+		if _, ok := m.Manifest.EnvVar(name); !ok {
+			return &RequestError{Reason: fmt.Sprintf("env var %s is not declared by the module", name)}
+		}
+	}
+	return nil
 }
 
 // classify maps how the instance stopped to an outcome. OutcomeOK here

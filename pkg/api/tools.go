@@ -103,6 +103,9 @@ func (s *Server) createTool(c echo.Context) error {
 		if err := tx.CreateTool(ctx, &tool, &nt.version, func(n int) error { return tier.CheckTools(plan, n) }); err != nil {
 			return err
 		}
+		if err := tx.CheckCatalog(ctx, srv.ID); err != nil {
+			return err
+		}
 		details := map[string]any{"server": srv.ID, "name": tool.Name, "module_hash": nt.version.ModuleHash, "source": nt.version.Source}
 		if nt.version.LibraryName != nil {
 			details["library"] = *nt.version.LibraryName + "@" + *nt.version.LibraryVersion
@@ -110,9 +113,12 @@ func (s *Server) createTool(c echo.Context) error {
 		return s.audit(c, tx, srv.CustomerID, actionToolCreate, tool.ID, details)
 	})
 	var le *tier.LimitError
+	var clash *manifest.ClashError
 	switch {
 	case errors.As(err, &le):
 		return limitExceeded(le)
+	case errors.As(err, &clash):
+		return conflict("server %s cannot serve this tool: %v; a server's prompts and resources are the union of its modules', so each prompt name, resource URI and template must be declared by one module only", srv.ID, clash)
 	case errors.Is(err, store.ErrConflict):
 		return conflict("server %s has a tool named %q; choose another name with \"name\"", srv.ID, name)
 	case errors.Is(err, store.ErrNotFound):

@@ -164,29 +164,16 @@ func (h *Host) refuse(r *request, busy *sandbox.BusyError) *mcp.CallToolResult {
 // run does the call and fills exec's outcome and costs. An error is a
 // failure of the host, not of the tool or its caller.
 func (h *Host) run(ctx context.Context, r *request, t *tool, args json.RawMessage, req *mcp.CallToolRequest, exec *store.Execution, ans *answers) (*mcp.CallToolResult, error) {
-	env, secrets, err := h.callEnv(r, t)
+	sreq, secrets, err := h.sandboxRequest(r, t, args)
+	var missing *missingEnvError
+	if errors.As(err, &missing) {
+		exec.Outcome, exec.Detail = sandbox.OutcomeToolError.String(), missing.message(t.name)
+		return toolError(exec.Detail), nil
+	}
 	if err != nil {
-		var missing *missingEnvError
-		if errors.As(err, &missing) {
-			exec.Outcome, exec.Detail = sandbox.OutcomeToolError.String(), missing.message(t.name)
-			return toolError(exec.Detail), nil
-		}
 		return nil, err
 	}
-	sreq := sandbox.Request{
-		Tool: t.moduleTool, Args: args, Env: env,
-		Limits: sandbox.Limits{
-			Fuel: uint64(r.plan.Fuel), Memory: uint64(r.plan.MemoryBytes), Timeout: r.plan.Timeout,
-			OutputBytes: int(r.plan.OutputBytes), LogBytes: h.cfg.LogBytes,
-		},
-		Inputs: ans,
-	}
-	if r.plan.HTTPRequestsPerCall > 0 {
-		policy := h.cfg.Egress
-		policy.Allow = r.d.allow
-		policy.MaxRequests = r.plan.HTTPRequestsPerCall
-		sreq.Network = &sandbox.Network{Policy: policy, Secrets: secrets, Options: h.cfg.EgressOptions}
-	}
+	sreq.Inputs = ans
 	h.startRecording(r.d, &sreq) // recording.go
 	fw := newForwarder(ctx, req, t.name)
 	if fw != nil {
@@ -207,16 +194,11 @@ func (h *Host) run(ctx context.Context, r *request, t *tool, args json.RawMessag
 	if exec.Recording, err = h.recordingJSON(r.d.srv.ID, sreq, secrets); err != nil {
 		h.log.ErrorContext(ctx, "the call's recording is not kept", "server", r.d.srv.ID, "tool", t.name, "error", err)
 	}
-	exec.Outcome = res.Outcome.String()
-	exec.FuelUsed = int64(min(res.FuelUsed, 1<<63-1))
-	exec.MemoryPeak = int64(min(res.PeakMemory, 1<<63-1))
-	exec.Duration = res.Duration
-	exec.Detail = res.Detail
 	unsent := 0
 	if fw != nil {
 		unsent = fw.dropped
 	}
-	exec.Logs = logsJSON(res, unsent)
+	fillExecution(exec, res, unsent)
 	if res.Outcome == sandbox.OutcomeInputRequired {
 		h.forwardLogs(ctx, r, req.Session, res.Logs)
 		return h.inputRequired(r, t, args, req, res.Input, ans, exec)
@@ -238,6 +220,41 @@ func (h *Host) run(ctx context.Context, r *request, t *tool, args json.RawMessag
 		return toolError(msg), nil
 	}
 	return out, nil
+}
+
+// sandboxRequest is the sandbox's request for a call of t: its env and
+// secrets (also returned, by name, for the call's recording), the plan's
+// limits and the server's network policy. A
+// *missingEnvError when a required env var has no value.
+func (h *Host) sandboxRequest(r *request, t *tool, args json.RawMessage) (sandbox.Request, []egress.Secret, error) {
+	env, secrets, err := h.callEnv(r, t)
+	if err != nil {
+		return sandbox.Request{}, nil, err
+	}
+	sreq := sandbox.Request{
+		Tool: t.moduleTool, Args: args, Env: env,
+		Limits: sandbox.Limits{
+			Fuel: uint64(r.plan.Fuel), Memory: uint64(r.plan.MemoryBytes), Timeout: r.plan.Timeout,
+			OutputBytes: int(r.plan.OutputBytes), LogBytes: h.cfg.LogBytes,
+		},
+	}
+	if r.plan.HTTPRequestsPerCall > 0 {
+		policy := h.cfg.Egress
+		policy.Allow = r.d.allow
+		policy.MaxRequests = r.plan.HTTPRequestsPerCall
+		sreq.Network = &sandbox.Network{Policy: policy, Secrets: secrets, Options: h.cfg.EgressOptions}
+	}
+	return sreq, secrets, nil
+}
+
+// fillExecution copies what the sandbox measured into the execution row.
+func fillExecution(exec *store.Execution, res sandbox.Result, unsent int) {
+	exec.Outcome = res.Outcome.String()
+	exec.FuelUsed = int64(min(res.FuelUsed, 1<<63-1))
+	exec.MemoryPeak = int64(min(res.PeakMemory, 1<<63-1))
+	exec.Duration = res.Duration
+	exec.Detail = res.Detail
+	exec.Logs = logsJSON(res, unsent)
 }
 
 // missingEnvError: a required env var has no value for this call.

@@ -115,6 +115,9 @@ type deployment struct {
 	// declared egress hosts.
 	allow          []egress.Rule
 	recordPayloads bool
+	// catalog holds the prompts and resources of the server's modules
+	// (catalog.go).
+	catalog *catalog
 }
 
 // tool is one served tool: which module runs it and its checked schemas.
@@ -155,35 +158,23 @@ func (h *Host) build(ctx context.Context, st state) (*deployment, error) {
 		d.allow = rules
 	}
 
-	d.server = mcp.NewServer(&mcp.Implementation{
-		Name: st.srv.Name, Version: strconv.FormatInt(st.srv.Version, 10),
-	}, &mcp.ServerOptions{
-		Instructions: st.srv.Description,
-		Logger:       h.sdkLog,
-		// Tools without listChanged: a stateless server has no stream to
-		// announce changes on; clients see them on their next tools/list.
-		// Logging: module log lines reach the client as notifications.
-		Capabilities: &mcp.ServerCapabilities{
-			Tools:   &mcp.ToolCapabilities{},
-			Logging: &mcp.LoggingCapabilities{},
-		},
-	})
+	loaded, failed, err := h.loadTools(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	var clashes map[string]error
+	d.catalog, clashes = newCatalog(loaded)
+	for name, err := range clashes {
+		failed[name] = err
+	}
+	d.server = h.newServer(st.srv, d.catalog)
 	// Added first, so that they run innermost: the span covers the
 	// handler, and the metrics' duration covers the span.
 	d.server.AddReceivingMiddleware(limitTools, h.traceOperations(d))
 	if h.cfg.Observer != nil {
 		d.server.AddReceivingMiddleware(h.observeOperations(d, h.cfg.Observer))
 	}
-	failed := map[string]error{}
-	for _, dt := range st.tools {
-		t, err := h.loadTool(ctx, dt)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("mcphost: loading server %s: %w", st.srv.ID, ctx.Err())
-			}
-			failed[dt.Name] = err
-			continue
-		}
+	for _, t := range loaded {
 		for _, e := range t.module.Manifest.Env {
 			if e.PerRequest {
 				d.perRequest[e.Name] = true
@@ -199,10 +190,52 @@ func (h *Host) build(ctx context.Context, st state) (*deployment, error) {
 			Annotations:  toolAnnotations(t.decl.Annotations),
 		}, h.toolHandler(d, t))
 	}
+	h.addCatalog(d)
 	if len(failed) > 0 {
 		return d, &DeployError{ServerID: st.srv.ID, Tools: failed}
 	}
 	return d, nil
+}
+
+// loadTools loads the module of every tool of st, in st's order; a tool
+// that fails is in failed, by name. An error only when ctx ended.
+func (h *Host) loadTools(ctx context.Context, st state) ([]*tool, map[string]error, error) {
+	var loaded []*tool
+	failed := map[string]error{}
+	for _, dt := range st.tools {
+		t, err := h.loadTool(ctx, dt)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, fmt.Errorf("mcphost: loading server %s: %w", st.srv.ID, ctx.Err())
+			}
+			failed[dt.Name] = err
+			continue
+		}
+		loaded = append(loaded, t)
+	}
+	return loaded, failed, nil
+}
+
+// newServer makes the server's *mcp.Server, declaring prompts, resources
+// and completions only when its modules offer them (cat), and never
+// listChanged or subscribe: a stateless server has no stream to announce
+// changes on; clients see them on their next list.
+func (h *Host) newServer(srv store.Server, cat *catalog) *mcp.Server {
+	caps := &mcp.ServerCapabilities{
+		Tools:   &mcp.ToolCapabilities{},
+		Logging: &mcp.LoggingCapabilities{}, // module log lines reach the client as notifications
+	}
+	opts := &mcp.ServerOptions{Instructions: srv.Description, Logger: h.sdkLog, Capabilities: caps}
+	if len(cat.prompts) > 0 {
+		caps.Prompts = &mcp.PromptCapabilities{}
+	}
+	if len(cat.resources)+len(cat.templates) > 0 {
+		caps.Resources = &mcp.ResourceCapabilities{}
+	}
+	if cat.completes() {
+		opts.CompletionHandler = complete
+	}
+	return mcp.NewServer(&mcp.Implementation{Name: srv.Name, Version: strconv.FormatInt(srv.Version, 10)}, opts)
 }
 
 // toolAnnotations serves a manifest's annotations (ABI v2) as MCP's; nil

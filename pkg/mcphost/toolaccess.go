@@ -13,6 +13,8 @@ import (
 // limited to some tools (request.tools) sees only those in tools/list, and
 // a tools/call of any other is answered as the SDK answers a tool that does
 // not exist, so a limited key cannot learn which other tools a server has.
+// The prompt and resource lists keep what the caller may reach (the rule
+// is in catalog.go, whose handlers refuse the rest as unknown).
 func limitTools(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 		r, ok := requestFrom(ctx)
@@ -38,6 +40,12 @@ func limitTools(next mcp.MethodHandler) mcp.MethodHandler {
 					}
 				}
 				list.Tools = kept
+			}
+			return res, err
+		case *mcp.ListPromptsRequest, *mcp.ListResourcesRequest, *mcp.ListResourceTemplatesRequest:
+			res, err := next(ctx, method, req)
+			if err == nil {
+				filterCatalog(r, res)
 			}
 			return res, err
 		}

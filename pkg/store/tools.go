@@ -3,9 +3,12 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/kilnhq/kiln/sandbox/manifest"
 )
 
 // Where a tool version's code came from.
@@ -194,4 +197,45 @@ func (s *Store) ServerTools(ctx context.Context, serverID string) ([]DeployedToo
 func (s *Store) DeleteTool(ctx context.Context, serverID, id string) error {
 	err := execOne(ctx, s.db, `DELETE FROM tools WHERE id = ? AND server_id = ?`, id, serverID)
 	return wrap(err, "delete tool %s", id)
+}
+
+// CheckCatalog refuses a server whose modules declare the same prompt
+// name, resource URI or resource template (a *manifest.ClashError): a
+// server's prompts and resources are the union of its modules'. It is the
+// name check of a deploy beside the unique tool names: the API and the
+// wizard run it in the deploy's transaction, after the tool change, so a
+// clash rolls the change back.
+func (s *Store) CheckCatalog(ctx context.Context, serverID string) error {
+	mods, err := s.serverModules(ctx, serverID)
+	if err != nil {
+		return err
+	}
+	owned := make([]manifest.Owned, len(mods))
+	for i, m := range mods {
+		owned[i] = manifest.Owned{Owner: fmt.Sprintf("the module of tool %q", m.Tool), Doc: m.Manifest}
+	}
+	return manifest.CheckUnion(owned)
+}
+
+// serverModule is one module a server serves tools from, with its
+// manifest and the first of its tools by name.
+type serverModule struct {
+	Tool       string `db:"name"`
+	ModuleHash string `db:"module_hash"`
+	Manifest   JSON   `db:"manifest"`
+}
+
+// serverModules returns the modules of a server's current tool versions,
+// each once. In a transaction after a tool change, it sees that change.
+func (s *Store) serverModules(ctx context.Context, serverID string) ([]serverModule, error) {
+	out := []serverModule{}
+	err := selectAll(ctx, s.db, &out, `
+		SELECT x.name, x.module_hash, m.manifest
+		FROM (SELECT MIN(t.name) AS name, v.module_hash
+			FROM tools t JOIN tool_versions v ON v.tool_id = t.id AND v.version = t.current_version
+			WHERE t.server_id = ?
+			GROUP BY v.module_hash) x
+		JOIN modules m ON m.hash = x.module_hash
+		ORDER BY x.name`, serverID)
+	return out, wrap(err, "list modules of server %s", serverID)
 }

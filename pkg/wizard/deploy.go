@@ -10,6 +10,7 @@ import (
 	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/kilnhq/kiln/pkg/tier"
 	"github.com/kilnhq/kiln/sandbox"
+	"github.com/kilnhq/kiln/sandbox/manifest"
 )
 
 // DeployRequest says where a session's tools go.
@@ -148,13 +149,26 @@ func deployTool(ctx context.Context, tx *store.Store, plan tier.Plan, serverID s
 			return store.Tool{}, err
 		}
 		existing.CurrentVersion = v.Version
-		return existing, nil
+		return existing, catalogFree(ctx, tx, serverID)
 	case !errors.Is(err, store.ErrNotFound):
 		return store.Tool{}, err
 	}
 	st := store.Tool{ServerID: serverID, Name: t.Name}
-	err = tx.CreateTool(ctx, &st, &v, func(n int) error { return tier.CheckTools(plan, n) })
-	return st, err
+	if err = tx.CreateTool(ctx, &st, &v, func(n int) error { return tier.CheckTools(plan, n) }); err != nil {
+		return st, err
+	}
+	return st, catalogFree(ctx, tx, serverID)
+}
+
+// catalogFree refuses a deploy after which two modules of the server would
+// declare the same prompt or resource (store.CheckCatalog), as a problem
+// of the person's input.
+func catalogFree(ctx context.Context, tx *store.Store, serverID string) error {
+	err := tx.CheckCatalog(ctx, serverID)
+	if clash, ok := errors.AsType[*manifest.ClashError](err); ok {
+		return inputf("the server cannot take these tools: %v; each prompt name, resource URI and template must be declared by one module of a server only", clash)
+	}
+	return err
 }
 
 // SetSource replaces a tool's source with a person's, builds and tests it

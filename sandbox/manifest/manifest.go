@@ -16,8 +16,9 @@ import (
 const SectionName = "kiln.manifest"
 
 // ABI versions this host implements (toolkits/ABI.md): a manifest's abi
-// field must be one of them. Version 2 adds tool annotations to the
-// manifest, and host functions for progress and log notifications.
+// field must be one of them. Version 2 adds tool annotations, prompts and
+// resources to the manifest, and host functions for progress and log
+// notifications.
 const (
 	MinABIVersion = 1
 	ABIVersion    = 2 // the newest
@@ -35,6 +36,11 @@ type Manifest struct {
 	Tools  []Tool   `json:"tools"`
 	Env    []EnvVar `json:"env,omitempty"`
 	Egress []string `json:"egress,omitempty"`
+	// Prompts, Resources and ResourceTemplates (ABI 2) are what the module
+	// offers beside its tools (catalog.go).
+	Prompts           []Prompt           `json:"prompts,omitempty"`
+	Resources         []Resource         `json:"resources,omitempty"`
+	ResourceTemplates []ResourceTemplate `json:"resourceTemplates,omitempty"`
 	// Plain is true for a WASI command module without a manifest: it offers
 	// one tool, "main", that reads JSON on stdin and writes its result to
 	// stdout. It is never serialized.
@@ -171,7 +177,7 @@ func (m *Manifest) Validate() error {
 			return invalid("egress[%d]: %q is not a host name pattern such as api.example.com, *.example.com or https://api.example.com:8443", i, h)
 		}
 	}
-	return nil
+	return m.validateCatalog()
 }
 
 // checkTitles bounds a tool's titles and refuses annotations in a version

@@ -50,7 +50,7 @@ func TestParseRejects(t *testing.T) {
 		`{"abi":2,"tools":[{"name":"a",` + obj + `,"title":"` + strings.Repeat("t", MaxTitle+1) + `"}]}`:                 "title is 257 bytes",
 		`{"abi":2,"tools":[{"name":"a",` + obj + `,"annotations":{"title":"` + strings.Repeat("t", MaxTitle+1) + `"}}]}`: "annotations.title is 257 bytes",
 		`{"abi":2,"tools":[{"name":"a",` + obj + `,"title":"two\nlines"}]}`:                                              "control character",
-		`{"abi":2,"tools":[{"name":"a",` + obj + `}],"prompts":[]}`:                                                      `unknown field "prompts"`,
+		`{"abi":2,"tools":[{"name":"a",` + obj + `}],"prompt":[]}`:                                                       `unknown field "prompt"`,
 		`{"abi":1,"tools":[{"name":"a b",` + obj + `}]}`:                                                                 `name "a b"`,
 		`{"abi":1,"tools":[{"name":"a:b",` + obj + `}]}`:                                                                 `name "a:b"`,
 		`{"abi":1,"tools":[{"name":"a"}]}`:                                                                               "inputSchema is missing",

@@ -40,7 +40,18 @@ func TestSchemaAgreesWithParse(t *testing.T) {
 		`{"abi":2,"tools":[{"name":"a",` + obj + `,"annotations":{"audience":"x"}}]}`:                                                                                                  false,
 		`{"abi":2,"tools":[{"name":"a",` + obj + `,"title":"` + long + `"}]}`:                                                                                                          false,
 		`{"abi":2,"tools":[{"name":"a",` + obj + `,"annotations":{"title":"a\tb"}}]}`:                                                                                                  false,
-		`{"abi":2,"tools":[{"name":"a",` + obj + `}],"resources":[]}`:                                                                                                                  false,
+		`{"abi":2,"tools":[{"name":"a",` + obj + `}],"resource":[]}`:                                                                                                                   false,
+		`{"abi":1,"tools":[{"name":"a",` + obj + `}],"prompts":[{"name":"p","dynamic":true}]}`:                                                                                         false,
+		`{"abi":2,"tools":[{"name":"a",` + obj + `}],"prompts":[{"name":"p","arguments":[{"name":"who","values":["Ada"]}],"messages":[{"role":"user","content":{"type":"text","text":"hi {{who}}"}}]},{"name":"q","dynamic":true}]}`: true,
+		`{"abi":2,"tools":[{"name":"a",` + obj + `}],"prompts":[{"name":"p"}]}`:                                                                                                                                                   false,
+		`{"abi":2,"tools":[{"name":"a",` + obj + `}],"prompts":[{"name":"p","dynamic":true,"messages":[{"role":"user","content":{"type":"text","text":"x"}}]}]}`:                                                                  false,
+		`{"abi":2,"tools":[{"name":"a",` + obj + `}],"resources":[{"uri":"notes://a","name":"a","text":"x","mimeType":"text/plain"},{"uri":"notes://b","name":"b","blob":"AAE="},{"uri":"notes://c","name":"c","dynamic":true}]}`: true,
+		`{"abi":2,"tools":[{"name":"a",` + obj + `}],"resources":[{"uri":"file:///x","name":"a","text":"x"}]}`:                                                                                                                    false,
+		`{"abi":2,"tools":[{"name":"a",` + obj + `}],"resources":[{"uri":"notes://a","name":"a"}]}`:                                                                                                                               false,
+		`{"abi":2,"tools":[{"name":"a",` + obj + `}],"resources":[{"uri":"notes://a","name":"a","text":"x","blob":"AAE="}]}`:                                                                                                      false,
+		`{"abi":2,"tools":[{"name":"a",` + obj + `}],"resourceTemplates":[{"uriTemplate":"notes://{id}/data","name":"t","values":{"id":["1","2"]}}]}`:                                                                             true,
+		`{"abi":2,"tools":[{"name":"a",` + obj + `}],"resourceTemplates":[{"uriTemplate":"notes://{+id}","name":"t"}]}`:                                                                                                           false,
+		`{"abi":2,"tools":[{"name":"a",` + obj + `}],"resourceTemplates":[{"uriTemplate":"notes://x","name":"t"}]}`:                                                                                                               false,
 	} {
 		var instance struct {
 			ABI int `json:"abi"`

@@ -37,6 +37,18 @@
 //	kiln.NewTool("word_count", "Counts the words in a text", count).
 //		WithAnnotations(kiln.Annotations{ReadOnlyHint: true, OpenWorldHint: kiln.Bool(false)})
 //
+// Beside its tools a module may offer MCP prompts and resources
+// (catalog.go): static ones, which the host serves from the manifest, and
+// dynamic ones, whose handlers run in the sandbox like a tool:
+//
+//	kiln.Run(kiln.Module{
+//		Tools:   tools,
+//		Prompts: []kiln.PromptDef{kiln.StaticPrompt("review", "Asks for a review", kiln.UserText("Review:\n{{code}}")).
+//			WithArguments(kiln.PromptArgument{Name: "code", Required: true})},
+//		Resources: []kiln.ResourceDef{kiln.TextResource("notes://readme", "readme", "text/markdown", "# Notes")},
+//		ResourceTemplates: []kiln.TemplateDef{kiln.ResourceTemplate("notes://note/{id}", "note", readNote)},
+//	})
+//
 // Build it with `kiln build DIR -o tool.wasm`. Outside Kiln (go run on your
 // machine) the result is printed to stdout, which makes quick checks easy:
 //
@@ -73,6 +85,12 @@ type Module struct {
 	// Egress lists the hosts the module may reach over the host HTTP function
 	// (for example "api.github.com" or "*.example.com").
 	Egress []string
+	// Prompts, Resources and ResourceTemplates are what the module offers
+	// beside its tools (catalog.go): create them with StaticPrompt or
+	// Prompt, TextResource, BlobResource or Resource, and ResourceTemplate.
+	Prompts           []PromptDef
+	Resources         []ResourceDef
+	ResourceTemplates []TemplateDef
 }
 
 // EnvVar declares one environment variable a module reads.
@@ -393,6 +411,14 @@ func (m Module) answer(name string, args func() ([]byte, error), h host) int {
 		return 0
 	}
 	ctx := context.WithValue(context.Background(), hostKey{}, h)
+	if name == promptEntry || name == resourceEntry {
+		input, err := args()
+		if err != nil {
+			input = nil
+		}
+		h.result(m.answerEntry(ctx, name, input))
+		return 0
+	}
 	res := m.call(ctx, name, args)
 	data, err := res.appendJSON(nil)
 	if err != nil { // only a handler's own Result with invalid JSON gets here
@@ -435,12 +461,16 @@ func (m Module) manifest() ([]byte, error) {
 	if len(m.Tools) == 0 {
 		return nil, errors.New("module declares no tools")
 	}
+	if err := m.checkCatalog(); err != nil {
+		return nil, err
+	}
 	out := struct {
 		ABI    int         `json:"abi"`
 		Tools  []toolEntry `json:"tools"`
 		Env    []EnvVar    `json:"env,omitempty"`
 		Egress []string    `json:"egress,omitempty"`
-	}{ABI: ABIVersion, Env: m.Env, Egress: m.Egress}
+		catalogManifest
+	}{ABI: ABIVersion, Env: m.Env, Egress: m.Egress, catalogManifest: m.catalog()}
 	seen := map[string]bool{}
 	for _, t := range m.Tools {
 		if t.err != nil {

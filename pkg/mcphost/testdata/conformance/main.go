@@ -80,5 +80,9 @@ func main() {
 		kiln.NewTool("test_tool_with_progress", "Tests tool that reports progress notifications", progress),
 		kiln.NewTool("test_logging_tool", "Emits a log line the client did not ask for (SEP-2575)", loggingTool),
 		kiln.NewTool("test_streaming_elicitation", "Answers on the response stream (SEP-2575)", streaming),
-	}, inputTools()...)})
+	}, inputTools()...),
+		Prompts:           conformancePrompts(),   // catalog.go
+		Resources:         conformanceResources(), // catalog.go
+		ResourceTemplates: conformanceTemplates(), // catalog.go
+	})
 }
