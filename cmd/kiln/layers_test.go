@@ -12,15 +12,16 @@ import (
 var layers = map[string]int{
 	// Leaves: formats, primitives and guards with no Kiln dependencies
 	// beyond their own layer's rule.
-	"schema":           0,
-	"toolkits/go/kiln": 0,
-	"toolkits/go":      0,
-	"sandbox/manifest": 0,
-	"sandbox/fuel":     0,
-	"sandbox/egress":   0,
-	"pkg/auth":         0,
-	"pkg/secrets":      0,
-	"pkg/ratelimit":    0,
+	"schema":                0,
+	"toolkits/go/kiln":      0,
+	"toolkits/go":           0,
+	"sandbox/manifest":      0,
+	"sandbox/fuel":          0,
+	"sandbox/egress":        0,
+	"pkg/auth":              0,
+	"pkg/secrets":           0,
+	"pkg/ratelimit":         0,
+	"pkg/internal/rowcache": 0,
 	// Benchmark measurement, shared with the bench/extism module: MCP only.
 	"bench/mcpload":       0,
 	"pkg/signing":         1,
