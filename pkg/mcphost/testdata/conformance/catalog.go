@@ -30,6 +30,7 @@ func conformancePrompts() []kiln.PromptDef {
 		kiln.StaticPrompt("test_prompt_with_image", "A prompt that includes image content",
 			kiln.Message{Role: "user", Content: kiln.MessageContent{Type: "image", Data: pngBase64, MIMEType: "image/png"}},
 			kiln.UserText("Please analyze the image above.")).WithTitle("Prompt With Image"),
+		kiln.Prompt("test_input_required_result_prompt", "A prompt that asks the user for its context (SEP-2322)", contextPrompt),
 	}
 }
 
