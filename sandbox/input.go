@@ -48,8 +48,10 @@ type InputRequest struct {
 // Inputs answers a module's requests for input. The sandbox cannot wait
 // for a caller (a stateless call returns, and is run again from the start
 // with the answers): Answer returns at once, with the answer document the
-// module receives, or false to stop the call there with OutcomeInputRequired
-// and the request in Result.Input. It runs on the call's goroutine.
+// module receives, or false to leave the request unanswered: the call stops
+// there with OutcomeInputRequired and the request in Result.Input, or,
+// for a deferred request (ABI section 5.7), goes on and ends so later. It
+// runs on the call's goroutine.
 //
 // An answer document is MCP's result for the request: for elicit an
 // ElicitResult ({"action", "content"}), for sample a CreateMessageResult,

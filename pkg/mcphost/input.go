@@ -29,6 +29,10 @@ import (
 // questions are answered in order: the i-th from the state's i-th recorded
 // answer when it was given to the same question (kind, key and document),
 // else from the retry's inputResponses by key, else the call stops again.
+// A module may ask several questions in one round (deferred requests, ABI
+// section 5.7): the result carries all of them. Dynamic prompts and
+// resources ask through the same code (inputCall), their state bound to
+// "prompt:NAME" or "resource:URI" and their input.
 //
 // The state carries only answers the client gave (no secret of the
 // module's), but it is authenticated (HMAC-SHA256 under a key derived from
@@ -131,7 +135,7 @@ func (h *Host) openState(token string, want inputState) (inputState, error) {
 	payload, err1 := enc.DecodeString(p)
 	mac, err2 := enc.DecodeString(m)
 	if !ok || err1 != nil || err2 != nil || !hmac.Equal(mac, h.stateMAC(payload)) {
-		return inputState{}, invalidParams("requestState failed its integrity check: it was not issued by this server or was changed; call the tool again without it")
+		return inputState{}, invalidParams("requestState failed its integrity check: it was not issued by this server or was changed; make the request again without it")
 	}
 	var s inputState
 	if err := json.Unmarshal(payload, &s); err != nil {
@@ -139,11 +143,11 @@ func (h *Host) openState(token string, want inputState) (inputState, error) {
 	}
 	switch {
 	case s.Server != want.Server || s.Caller != want.Caller:
-		return inputState{}, invalidParams("requestState was issued to another caller or server; call the tool again without it")
+		return inputState{}, invalidParams("requestState was issued to another caller or server; make the request again without it")
 	case s.Tool != want.Tool || s.Args != want.Args:
-		return inputState{}, invalidParams("requestState was issued for another tool call (tool or arguments differ); call the tool again without it")
+		return inputState{}, invalidParams("requestState was issued for another call (tool, prompt or resource, or arguments differ); make the request again without it")
 	case h.store.Now().Unix() > s.Expires:
-		return inputState{}, invalidParams("requestState has expired (it is valid for %v); call the tool again without it", lim.StateTTL)
+		return inputState{}, invalidParams("requestState has expired (it is valid for %v); make the request again without it", lim.StateTTL)
 	}
 	return s, nil
 }

@@ -11,8 +11,9 @@
 ;;   7  elicit with a key that is not a name (a trap)
 ;;   8  sample without maxTokens (a trap)
 ;;   9  elicit {"defer":true,"key":"d",...} (reading an answer if there is
-;;      one), then list_roots {"defer":true}, then kiln.result and return:
-;;      unanswered, the call ends input_required with both
+;;      one), then list_roots {"defer":true}, then kiln.result with the
+;;      roots answer (as case 1) and return: unanswered, the call ends
+;;      input_required with both
 ;;   10 elicit deferred 33 times (more than sandbox.MaxRoundInputs: a trap)
 (module
   (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
@@ -68,8 +69,8 @@
       (drop (call $sample (i32.const 384) (i32.const 68))) (br $done))
       (call $deferred)
       (local.set $n (call $list_roots (i32.const 640) (i32.const 14)))
-      (if (local.get $n) (then (call $input_response (i32.const 4096))))
-      (call $result (i32.const 2048) (i32.const 0)) (br $done))
+      (if (local.get $n) (then (call $input_response (i32.const 2048))))
+      (call $result (i32.const 2048) (local.get $n)) (br $done))
       (local.set $n (i32.const 33))
       (loop $again
         (call $deferred)

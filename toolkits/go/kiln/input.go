@@ -17,7 +17,8 @@ import (
 // start, and this time the same question, asked at the same point, gets
 // the answer. So a tool that asks must do the same things up to each
 // question on every run: ask first, then act (send the e-mail, write the
-// record), never act and then ask.
+// record), never act and then ask. Elicit, Sample and Roots each take a
+// round when unanswered; AskAll asks several questions in one round.
 
 // ErrInputUnavailable is returned when there is no Kiln host to ask (the
 // tool runs natively, as in `go run`).
