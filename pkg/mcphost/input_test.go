@@ -60,7 +60,11 @@ func mrtrRequest(t testing.TB, url, key, method string, params map[string]any, c
 		"io.modelcontextprotocol/clientInfo":         map[string]any{"name": "raw", "version": "1"},
 	}
 	body := mustJSON(t, map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-	resp := rawPost(t, url, key, body, "MCP-Protocol-Version", "2026-07-28", "Mcp-Method", method, "Mcp-Name", params["name"].(string))
+	name, _ := params["name"].(string)
+	if method == "resources/read" {
+		name, _ = params["uri"].(string)
+	}
+	resp := rawPost(t, url, key, body, "MCP-Protocol-Version", "2026-07-28", "Mcp-Method", method, "Mcp-Name", name)
 	defer resp.Body.Close()
 	return readReply(t, resp)
 }
@@ -407,7 +411,8 @@ func TestInputAtOnce(t *testing.T) {
 // TestInputPrompt: a dynamic prompt asks for input as a tool does: an
 // input-required GetPromptResult, completed by the retry; its state is
 // bound to the prompt (a tool's state is refused, and the other way
-// round); an older client gets a JSON-RPC error naming 2026-07-28.
+// round); a dynamic resource likewise; an older client gets a JSON-RPC
+// error naming 2026-07-28.
 func TestInputPrompt(t *testing.T) {
 	e := newEnv(t, storetest.SQLite(t), envOptions{})
 	srv := inputServer(t, e)
@@ -436,6 +441,25 @@ func TestInputPrompt(t *testing.T) {
 	r = get(map[string]any{"requestState": firstRound(t, url, srv.key, 1), "inputResponses": ctxAnswer})
 	if r.Error == nil || !strings.Contains(r.Error.Message, "issued for another call") {
 		t.Fatalf("a tool's state on the prompt: %+v", r)
+	}
+	// A dynamic resource asks the same way, its state bound to the
+	// resource: the prompt's is refused.
+	read := func(extra map[string]any) rpcReply {
+		params := map[string]any{"uri": "test://asks-context"}
+		maps.Copy(params, extra)
+		return mrtrRequest(t, url, srv.key, "resources/read", params, elicitCaps)
+	}
+	r = read(nil)
+	if r.Error != nil || r.Result["resultType"] != "input_required" || !strings.Contains(mustJSON(t, r.Result["inputRequests"]), `"user_context"`) {
+		t.Fatalf("resource, round 1: %+v", r)
+	}
+	rstate := r.Result["requestState"]
+	if r = read(map[string]any{"requestState": state, "inputResponses": ctxAnswer}); r.Error == nil || !strings.Contains(r.Error.Message, "issued for another call") {
+		t.Fatalf("a prompt's state on a resource: %+v", r)
+	}
+	r = read(map[string]any{"requestState": rstate, "inputResponses": ctxAnswer})
+	if r.Error != nil || !strings.Contains(mustJSON(t, r.Result["contents"]), "Context: tests") {
+		t.Fatalf("resource, round 2: %+v", r)
 	}
 	body := `{"jsonrpc":"2.0","id":2,"method":"prompts/get","params":{"name":"test_input_required_result_prompt"}}`
 	resp := rawPost(t, url, srv.key, body, "MCP-Protocol-Version", "2025-11-25")
