@@ -178,6 +178,15 @@ func checkEnv(m *Module, req Request) error {
 	return nil
 }
 
+// inputDetail names the questions a call stopped with.
+func inputDetail(qs []InputRequest) string {
+	kinds := make([]string, len(qs))
+	for i, q := range qs {
+		kinds[i] = fmt.Sprintf("%s #%d", q.Kind, q.Index+1)
+	}
+	return "the module asked for input (" + strings.Join(kinds, ", ") + ")"
+}
+
 // classify maps how the instance stopped to an outcome. OutcomeOK here
 // means "exited normally"; Call then looks at the result itself.
 func classify(x execution, state *callState) (Outcome, string) {
@@ -186,15 +195,15 @@ func classify(x execution, state *callState) (Outcome, string) {
 	var initial *initialMemoryError
 	err, mem, lim := x.err, x.mem, state.limits
 	switch {
+	case (errors.Is(err, errInputRequired) || err == nil || errors.As(err, &exit) && exit.ExitCode() == 0) && len(state.questions.asked) > 0:
+		// Stopped at a question, or ended with deferred ones unanswered.
+		return OutcomeInputRequired, inputDetail(state.questions.asked)
 	case err == nil || errors.As(err, &exit) && exit.ExitCode() == 0:
 		return OutcomeOK, ""
 	case errors.As(err, &initial):
 		return OutcomeMemoryLimit, initial.Error()
 	case errors.Is(err, errDeadline):
 		return OutcomeTimeout, fmt.Sprintf("the call ran longer than %v", lim.Timeout)
-	case errors.Is(err, errInputRequired) && state.questions.asked != nil:
-		q := state.questions.asked
-		return OutcomeInputRequired, fmt.Sprintf("the module asked for input (%s, question %d)", q.Kind, q.Index+1)
 	case errors.Is(err, errCanceled):
 		return OutcomeCanceled, "the caller canceled the call"
 	case errors.Is(err, errOutputTooLarge):

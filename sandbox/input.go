@@ -39,13 +39,19 @@ type InputRequest struct {
 	// answer is given back only to the same question at the same position.
 	Hash  string
 	Index int
+	// Deferred: the module asked with "defer": true (section 5.7): if
+	// unanswered, the module goes on and the question is asked with the
+	// round's others.
+	Deferred bool
 }
 
 // Inputs answers a module's requests for input. The sandbox cannot wait
 // for a caller (a stateless call returns, and is run again from the start
 // with the answers): Answer returns at once, with the answer document the
-// module receives, or false to stop the call there with OutcomeInputRequired
-// and the request in Result.Input. It runs on the call's goroutine.
+// module receives, or false to leave the request unanswered: the call stops
+// there with OutcomeInputRequired and the request in Result.Input, or,
+// for a deferred request (ABI section 5.7), goes on and ends so later. It
+// runs on the call's goroutine.
 //
 // An answer document is MCP's result for the request: for elicit an
 // ElicitResult ({"action", "content"}), for sample a CreateMessageResult,
@@ -63,20 +69,27 @@ const (
 	MaxElicitSchema = 8 << 10
 )
 
+// MaxRoundInputs caps the unanswered questions of one call (deferred ones
+// and the one that stops it): the host keeps them until the call ends, so
+// a module deferring in a loop is stopped with a trap. A host's own
+// per-call limit (mcphost.InputLimits.PerCall) is usually lower.
+const MaxRoundInputs = 32
+
 // errInputRequired ends a call whose module asked a question Request.Inputs
 // does not answer. It is neither the module's failure nor a limit.
 var errInputRequired = errors.New("input required")
 
 // inputState is one call's side of the input host functions.
 type inputState struct {
-	answers Inputs        // Request.Inputs; nil stops at every request
-	next    int           // the index of the module's next request
-	pending []byte        // an answer input_response has not collected
-	asked   *InputRequest // the request that stopped the call
+	answers Inputs         // Request.Inputs; nil stops at every request
+	next    int            // the index of the module's next request
+	pending []byte         // an answer input_response has not collected
+	asked   []InputRequest // the round's unanswered questions, in order
 }
 
 // ask answers the module's next request through Request.Inputs, or
-// records it and stops the call.
+// records it: a deferred one returns 0 and the module goes on, any other
+// stops the call with every question recorded so far.
 func (in *inputState) ask(kind InputKind, doc []byte) int {
 	if in.pending != nil {
 		panic(&hostError{fmt.Sprintf("kiln.%s: the previous answer was not read with kiln.input_response", kind)})
@@ -88,8 +101,14 @@ func (in *inputState) ask(kind InputKind, doc []byte) int {
 		}
 	}
 	in.next++
-	in.asked = &q
-	panic(errInputRequired)
+	if len(in.asked) >= MaxRoundInputs {
+		panic(&hostError{fmt.Sprintf("kiln.%s: more than %d unanswered requests for input in one call", kind, MaxRoundInputs)})
+	}
+	in.asked = append(in.asked, q)
+	if !q.Deferred {
+		panic(errInputRequired)
+	}
+	return 0
 }
 
 // give hands the module answer a to collect with kiln.input_response.
@@ -111,6 +130,11 @@ func newInputRequest(kind InputKind, doc []byte, index int) InputRequest {
 		_ = json.Unmarshal(raw, &key)
 		delete(fields, "key")
 	}
+	deferred := false
+	if raw, ok := fields["defer"]; ok {
+		_ = json.Unmarshal(raw, &deferred)
+		delete(fields, "defer") // how to ask, not what: not in the hash
+	}
 	params, _ := json.Marshal(fields) // raw values re-encode as they were
 	if fields == nil {
 		params = []byte("{}")
@@ -120,7 +144,7 @@ func newInputRequest(kind InputKind, doc []byte, index int) InputRequest {
 		h.Write(part)
 		h.Write([]byte{0})
 	}
-	return InputRequest{Kind: kind, Key: key, Params: params, Hash: hex.EncodeToString(h.Sum(nil)), Index: index}
+	return InputRequest{Kind: kind, Key: key, Params: params, Hash: hex.EncodeToString(h.Sum(nil)), Index: index, Deferred: deferred}
 }
 
 // readInputRequest reads and checks a module's request document.
@@ -142,10 +166,14 @@ func readInputRequest(mod api.Module, kind InputKind, ptr, n uint32) []byte {
 // read, so that what reaches the client is a well-formed request.
 func checkInputRequest(kind InputKind, doc []byte) error {
 	var k struct {
-		Key *string `json:"key"`
+		Key   *string         `json:"key"`
+		Defer json.RawMessage `json:"defer"`
 	}
 	if err := json.Unmarshal(doc, &k); err != nil {
 		return errors.New("the request is not a JSON object")
+	}
+	if k.Defer != nil && string(k.Defer) != "true" && string(k.Defer) != "false" {
+		return errors.New(`"defer" must be true or false`)
 	}
 	if k.Key != nil && !validInputKey(*k.Key) {
 		return fmt.Errorf("key %q is not 1-64 letters, digits, '_', '-' or '.'", *k.Key)
@@ -154,6 +182,7 @@ func checkInputRequest(kind InputKind, doc []byte) error {
 	case InputElicit:
 		var e struct {
 			Key     string          `json:"key"`
+			Defer   bool            `json:"defer"`
 			Message string          `json:"message"`
 			Schema  json.RawMessage `json:"requestedSchema"`
 		}

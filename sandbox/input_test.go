@@ -55,7 +55,7 @@ func TestInputRequests(t *testing.T) {
 	}
 
 	res = askCall(t, e, m, 1, nil)
-	if res.Outcome != sandbox.OutcomeInputRequired || res.Input == nil || res.Input.Hash != q.Hash || !strings.Contains(res.Detail, "elicit") {
+	if res.Outcome != sandbox.OutcomeInputRequired || len(res.Input) != 1 || res.Input[0].Hash != q.Hash || !strings.Contains(res.Detail, "elicit") {
 		t.Fatalf("unanswered: %v (%s) %+v", res.Outcome, res.Detail, res.Input)
 	}
 
@@ -69,8 +69,40 @@ func TestInputRequests(t *testing.T) {
 	// (hash) at another position, which the first answer does not cover.
 	in = &scripted{answers: []json.RawMessage{json.RawMessage(`{"action":"accept"}`)}}
 	res = askCall(t, e, m, 3, in)
-	if res.Outcome != sandbox.OutcomeInputRequired || res.Input.Index != 1 || res.Input.Hash != in.asked[0].Hash {
+	if res.Outcome != sandbox.OutcomeInputRequired || len(res.Input) != 1 || res.Input[0].Index != 1 || res.Input[0].Hash != in.asked[0].Hash {
 		t.Fatalf("second question: %v (%s) %+v", res.Outcome, res.Detail, res.Input)
+	}
+}
+
+// TestInputDeferred: a deferred request the call has no answer for
+// returns 0 and the module goes on; when it returns, the call ends
+// input_required with every unanswered question in order (its result is
+// not the answer), "defer" out of the question's document; answered,
+// the module gets its answers and its result. Deferring more than
+// MaxRoundInputs questions is a trap.
+func TestInputDeferred(t *testing.T) {
+	e := newEngine(t, sandbox.Config{})
+	m := load(t, e, wat(t, "ask"))
+	res := askCall(t, e, m, 9, nil)
+	if res.Outcome != sandbox.OutcomeInputRequired || len(res.Input) != 2 {
+		t.Fatalf("unanswered: %v (%s) %+v", res.Outcome, res.Detail, res.Input)
+	}
+	q0, q1 := res.Input[0], res.Input[1]
+	if q0.Kind != sandbox.InputElicit || q0.Key != "d" || !q0.Deferred || q0.Index != 0 ||
+		string(q0.Params) != `{"message":"Sure?","requestedSchema":{"type":"object"}}` ||
+		q1.Kind != sandbox.InputRoots || q1.Key != "list_roots-2" || q1.Index != 1 || string(q1.Params) != "{}" {
+		t.Fatalf("questions: %+v %+v", q0, q1)
+	}
+	if !strings.Contains(res.Detail, "elicit #1, list_roots #2") {
+		t.Fatalf("detail: %s", res.Detail)
+	}
+	both := &scripted{answers: []json.RawMessage{json.RawMessage(`{"action":"accept"}`), json.RawMessage(answerDoc)}}
+	if res := askCall(t, e, m, 9, both); res.Outcome != sandbox.OutcomeOK || res.Answer.Text != "yes" {
+		t.Fatalf("answered: %v (%s) %q", res.Outcome, res.Detail, res.Answer.Text)
+	}
+	res, err := e.Call(context.Background(), m, sandbox.Request{Tool: "ask", Args: []byte(`{"a":"bc:"}`), Limits: limits()})
+	if err != nil || res.Outcome != sandbox.OutcomeTrap || !strings.Contains(res.Detail, "more than 32 unanswered requests") {
+		t.Fatalf("past MaxRoundInputs: %v %v (%s)", err, res.Outcome, res.Detail)
 	}
 }
 
@@ -101,27 +133,34 @@ func TestInputAnswersReplayed(t *testing.T) {
 	e := newEngine(t, sandbox.Config{})
 	wasm := wat(t, "ask")
 	m := load(t, e, wasm)
+	one := &scripted{answers: []json.RawMessage{json.RawMessage(answerDoc)}}
 	for _, tc := range []struct {
 		name string
+		n    int
 		in   sandbox.Inputs
 		want sandbox.Outcome
 	}{
-		{"answered", &scripted{answers: []json.RawMessage{json.RawMessage(answerDoc)}}, sandbox.OutcomeOK},
-		{"stopped", nil, sandbox.OutcomeInputRequired},
+		{"answered", 1, one, sandbox.OutcomeOK},
+		{"stopped", 1, nil, sandbox.OutcomeInputRequired},
+		// Deferred: the first answered, the second left unanswered (an
+		// empty answer in the recording); the replay ends as the call did.
+		{"deferred", 9, &scripted{answers: []json.RawMessage{json.RawMessage(`{"action":"accept"}`)}}, sandbox.OutcomeInputRequired},
+		{"deferred unanswered", 9, nil, sandbox.OutcomeInputRequired},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := sandbox.NewRecording(1 << 20)
-			res, err := e.Call(context.Background(), m, sandbox.Request{Tool: "ask", Args: []byte(notifyArgs(1)), Limits: limits(), Inputs: tc.in, Record: rec})
+			res, err := e.Call(context.Background(), m, sandbox.Request{Tool: "ask", Args: []byte(notifyArgs(tc.n)), Limits: limits(), Inputs: tc.in, Record: rec})
 			if err != nil || res.Outcome != tc.want {
 				t.Fatalf("recorded call: %v %v (%s)", err, res.Outcome, res.Detail)
 			}
 			r2 := newEngine(t, sandbox.Config{})
-			r, err := r2.Replay(context.Background(), load(t, r2, wasm), sandbox.Request{Tool: "ask", Args: []byte(notifyArgs(1)), Limits: limits()}, rec)
+			r, err := r2.Replay(context.Background(), load(t, r2, wasm), sandbox.Request{Tool: "ask", Args: []byte(notifyArgs(tc.n)), Limits: limits()}, rec)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !r.ResultMatches || len(r.Divergences) != 0 || r.Result.Outcome != tc.want {
-				t.Fatalf("replay: match %v, outcome %v, divergences %q", r.ResultMatches, r.Result.Outcome, r.Divergences)
+			if !r.ResultMatches || len(r.Divergences) != 0 || r.Result.Outcome != tc.want || len(r.Result.Input) != len(res.Input) {
+				t.Fatalf("replay: match %v, outcome %v, divergences %q, questions %d want %d",
+					r.ResultMatches, r.Result.Outcome, r.Divergences, len(r.Result.Input), len(res.Input))
 			}
 		})
 	}

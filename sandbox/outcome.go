@@ -80,8 +80,10 @@ type Result struct {
 	// Notifications counts the progress reports and log messages the
 	// module sent its caller (ABI v2), and those a limit dropped.
 	Notifications NotifyStats
-	// Input is the question that stopped the call (OutcomeInputRequired).
-	Input *InputRequest
+	// Input is the questions the call stopped with (OutcomeInputRequired),
+	// in the order asked: the deferred ones left unanswered, then the one
+	// that stopped it, if any (ABI section 5.7).
+	Input []InputRequest
 }
 
 // Usage is what a call used of its limits.

@@ -227,7 +227,8 @@ func (s *callState) exchange(ctx context.Context, raw []byte) []byte {
 // askInput answers one request for input (input.go): through the caller's
 // Inputs (and recorded), or with the recorded answer when replaying. A
 // question the recording has no answer for is asked live, which, with no
-// Inputs in a replay, stops the call as the recorded one stopped.
+// Inputs in a replay, stops the call as the recorded one stopped (a
+// deferred question stays unanswered, as it was).
 func (s *callState) askInput(kind InputKind, doc []byte) int {
 	t := s.tape
 	asked := append([]byte(string(kind)+" "), doc...)
@@ -237,7 +238,11 @@ func (s *callState) askInput(kind InputKind, doc []byte) int {
 				t.diverge("the guest's request for input differs from the recorded one: recorded %s, replayed %s (the recorded answer is given)",
 					clip(r.Request), clip(asked))
 			}
-			return s.questions.give(r.Data)
+			if len(r.Data) > 0 {
+				return s.questions.give(r.Data)
+			}
+			// A deferred question left unanswered: asked again below,
+			// which with no Inputs leaves it unanswered again.
 		}
 	}
 	n := s.questions.ask(kind, doc) // stops the call when unanswered

@@ -257,7 +257,7 @@ func stoppedMessage(res sandbox.Result, lim sandbox.Limits) string {
 	case sandbox.OutcomeBadModule:
 		return "the module cannot run on this host: " + res.Detail
 	case sandbox.OutcomeInputRequired:
-		return fmt.Sprintf("the tool asked its caller for input (%s), which kiln run cannot answer: serve it and call it from an MCP client", res.Input.Kind)
+		return fmt.Sprintf("the tool asked its caller for input (%s), which kiln run cannot answer: serve it and call it from an MCP client", res.Input[0].Kind)
 	}
 	return "the tool crashed: " + res.Detail
 }

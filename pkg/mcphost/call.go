@@ -118,7 +118,7 @@ func (h *Host) call(ctx context.Context, r *request, t *tool, req *mcp.CallToolR
 	if r.d.recordPayloads && json.Valid(args) {
 		exec.Arguments = store.JSON(args)
 	}
-	ans, err := h.openInputs(r, t, args, req)
+	ans, err := h.openInputs(r, toolInput(t, args, req))
 	if err != nil {
 		return nil, err // a requestState refused: not an execution
 	}
@@ -201,7 +201,7 @@ func (h *Host) run(ctx context.Context, r *request, t *tool, args json.RawMessag
 	fillExecution(exec, res, unsent)
 	if res.Outcome == sandbox.OutcomeInputRequired {
 		h.forwardLogs(ctx, r, req.Session, res.Logs)
-		return h.inputRequired(r, t, args, req, res.Input, ans, exec)
+		return h.inputRequired(r, toolInput(t, args, req), res.Input, ans, exec)
 	}
 	if res.Outcome != sandbox.OutcomeOK && res.Outcome != sandbox.OutcomeToolError {
 		h.log.InfoContext(ctx, "tool call stopped", "server", r.d.srv.ID, "tool", t.name, "outcome", res.Outcome, "detail", res.Detail)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -214,11 +215,16 @@ func (h *Host) promptHandler(d *deployment, p *servedPrompt) mcp.PromptHandler {
 		}
 		var doc json.RawMessage
 		if p.decl.Dynamic {
-			var err error
 			input := map[string]any{"name": p.decl.Name, "arguments": args}
-			if doc, err = h.runEntry(ctx, r, p.servedItem, manifest.PromptEntry, "prompt:"+p.decl.Name, input); err != nil {
+			c := entryInput(req, "prompt "+strconv.Quote(p.decl.Name), "prompt:"+p.decl.Name, req.Params.InputResponses, req.Params.RequestState)
+			out, err := h.runEntry(ctx, r, p.servedItem, manifest.PromptEntry, c, input)
+			if err != nil {
 				return nil, err
 			}
+			if out.inputs != nil {
+				return &mcp.GetPromptResult{InputRequests: out.inputs, RequestState: out.state}, nil
+			}
+			doc = out.doc
 		} else {
 			doc = staticPrompt(p.decl, args)
 		}
@@ -259,11 +265,15 @@ func (h *Host) resourceHandler(d *deployment, res *servedResource) mcp.ResourceH
 		case res.blob != nil:
 			return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: decl.URI, MIMEType: decl.MIMEType, Blob: res.blob}}}, nil
 		}
-		doc, err := h.runEntry(ctx, r, res.servedItem, manifest.ResourceEntry, "resource:"+decl.URI, map[string]any{"uri": decl.URI})
+		c := entryInput(req, "resource "+strconv.Quote(decl.URI), "resource:"+decl.URI, req.Params.InputResponses, req.Params.RequestState)
+		out, err := h.runEntry(ctx, r, res.servedItem, manifest.ResourceEntry, c, map[string]any{"uri": decl.URI})
 		if err != nil {
 			return nil, err
 		}
-		return readResult(doc, decl.URI)
+		if out.inputs != nil {
+			return &mcp.ReadResourceResult{InputRequests: out.inputs, RequestState: out.state}, nil
+		}
+		return readResult(out.doc, decl.URI)
 	}
 }
 
@@ -280,11 +290,15 @@ func (h *Host) templateHandler(d *deployment, t *servedTemplate) mcp.ResourceHan
 			vars[name] = match.Get(name).String()
 		}
 		input := map[string]any{"uri": uri, "uriTemplate": t.decl.URITemplate, "variables": vars}
-		doc, err := h.runEntry(ctx, r, t.servedItem, manifest.ResourceEntry, "resource:"+t.decl.URITemplate, input)
+		c := entryInput(req, "resource "+strconv.Quote(uri), "resource:"+t.decl.URITemplate, req.Params.InputResponses, req.Params.RequestState)
+		out, err := h.runEntry(ctx, r, t.servedItem, manifest.ResourceEntry, c, input)
 		if err != nil {
 			return nil, err
 		}
-		return readResult(doc, uri)
+		if out.inputs != nil {
+			return &mcp.ReadResourceResult{InputRequests: out.inputs, RequestState: out.state}, nil
+		}
+		return readResult(out.doc, uri)
 	}
 }
 
@@ -297,12 +311,31 @@ func readResult(doc json.RawMessage, uri string) (*mcp.ReadResourceResult, error
 	return &out, nil
 }
 
+// entryInput is the inputCall of a prompts/get or resources/read (its
+// arguments are added by runEntry).
+func entryInput(req interface {
+	ProtocolVersion() string
+	ClientCapabilities() *mcp.ClientCapabilities
+}, what, label string, responses mcp.InputResponseMap, state string) inputCall {
+	return inputCall{what: what, label: label, responses: responses, state: state,
+		version: req.ProtocolVersion(), caps: req.ClientCapabilities()}
+}
+
+// entryResult is what a dynamic prompt or resource answered: its document,
+// or requests for input (inputs non-nil) with the round's state.
+type entryResult struct {
+	doc    json.RawMessage
+	inputs mcp.InputRequestMap
+	state  string
+}
+
 // runEntry runs a dynamic prompt or resource in the sandbox, as a tool
-// call runs (the plan's limits, the server's env and network, one row in
-// the execution log under label), and returns the module's answer. What
-// keeps it from an answer is a JSON-RPC error with a sentence: the limit
-// the call met, or the module's own error.
-func (h *Host) runEntry(ctx context.Context, r *request, item servedItem, entry, label string, input any) (json.RawMessage, error) {
+// call runs (the plan's limits, the server's env and network, its requests
+// for input, one row in the execution log under c.label), and returns the
+// module's answer. What keeps it from an answer is a JSON-RPC error with a
+// sentence: the limit the call met, or the module's own error.
+func (h *Host) runEntry(ctx context.Context, r *request, item servedItem, entry string, c inputCall, input any) (entryResult, error) {
+	label := c.label
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(r.httpCtx, cancel)()
@@ -318,45 +351,71 @@ func (h *Host) runEntry(ctx context.Context, r *request, item servedItem, entry,
 	}()
 	args, err := json.Marshal(input)
 	if err != nil {
-		return nil, fmt.Errorf("mcphost: encoding the input of %s: %w", label, err)
+		return entryResult{}, fmt.Errorf("mcphost: encoding the input of %s: %w", label, err)
 	}
 	if r.d.recordPayloads {
 		exec.Arguments = store.JSON(args)
+	}
+	c.args = args
+	ans, err := h.openInputs(r, c)
+	if err != nil {
+		record = false // a requestState refused: not an execution, as for tools
+		return entryResult{}, err
 	}
 	t := &tool{name: label, moduleTool: entry, module: item.module}
 	sreq, _, err := h.sandboxRequest(r, t, args)
 	var missing *missingEnvError
 	if errors.As(err, &missing) {
 		exec.Outcome, exec.Detail = sandbox.OutcomeToolError.String(), missing.message(label)
-		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: exec.Detail}
+		return entryResult{}, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: exec.Detail}
 	}
 	if err != nil {
 		exec.Outcome = "host_error"
-		return nil, err
+		return entryResult{}, err
 	}
+	sreq.Inputs = ans
 	res, err := h.engine.Call(ctx, item.module, sreq)
 	var busy *sandbox.BusyError
 	if errors.As(err, &busy) {
 		record = false
-		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf(
+		return entryResult{}, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf(
 			"This Kiln node is running as many calls as it can (%s); retry in %v.", busy.Resource, busy.RetryAfter)}
 	}
 	if err != nil {
 		h.log.ErrorContext(ctx, "prompt or resource failed in the host", "server", r.d.srv.ID, "entry", label, "error", err)
 		exec.Outcome = "host_error"
-		return nil, fmt.Errorf("the Kiln host could not serve %s; the failure is logged", label)
+		return entryResult{}, fmt.Errorf("the Kiln host could not serve %s; the failure is logged", label)
 	}
 	fillExecution(&exec, res, 0)
-	if msg := outcomeMessage(res, label, r.plan); msg != "" {
-		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: msg}
+	return h.entryAnswer(r, c, res, ans, &exec)
+}
+
+// entryAnswer reads a dynamic prompt's or resource's sandbox result: its
+// document, its requests for input (the round of a tool call, inputRound;
+// a refusal is a JSON-RPC error here, there being no tool error), or the
+// JSON-RPC error of its failure.
+func (h *Host) entryAnswer(r *request, c inputCall, res sandbox.Result, ans *answers, exec *store.Execution) (entryResult, error) {
+	if res.Outcome == sandbox.OutcomeInputRequired {
+		reqs, token, refusal, err := h.inputRound(r, c, res.Input, ans)
+		if refusal != "" {
+			err = &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: refusal}
+		}
+		if err != nil {
+			exec.Detail = err.Error()
+			return entryResult{}, err
+		}
+		return entryResult{inputs: reqs, state: token}, nil
+	}
+	if msg := outcomeMessage(res, c.label, r.plan); msg != "" {
+		return entryResult{}, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: msg}
 	}
 	if res.Answer.IsError {
-		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: res.Answer.Text}
+		return entryResult{}, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: res.Answer.Text}
 	}
 	if r.d.recordPayloads {
 		exec.Result = store.JSON(res.Answer.Document)
 	}
-	return res.Answer.Document, nil
+	return entryResult{doc: res.Answer.Document}, nil
 }
 
 // complete answers completion/complete from the values prompt arguments

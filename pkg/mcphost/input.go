@@ -29,6 +29,10 @@ import (
 // questions are answered in order: the i-th from the state's i-th recorded
 // answer when it was given to the same question (kind, key and document),
 // else from the retry's inputResponses by key, else the call stops again.
+// A module may ask several questions in one round (deferred requests, ABI
+// section 5.7): the result carries all of them. Dynamic prompts and
+// resources ask through the same code (inputCall), their state bound to
+// "prompt:NAME" or "resource:URI" and their input.
 //
 // The state carries only answers the client gave (no secret of the
 // module's), but it is authenticated (HMAC-SHA256 under a key derived from
@@ -77,16 +81,16 @@ func (l InputLimits) withDefaults() InputLimits {
 
 // inputState is what a requestState holds.
 type inputState struct {
-	Server  string          `json:"srv"`
-	Caller  string          `json:"who"`
-	Tool    string          `json:"tool"`
-	Args    string          `json:"args"` // SHA-256 of the arguments
-	Expires int64           `json:"exp"`  // Unix seconds, by the store's clock
-	Round   int             `json:"round"`
-	Answers []recordedInput `json:"answers"`
+	Server  string           `json:"srv"`
+	Caller  string           `json:"who"`
+	Tool    string           `json:"tool"`
+	Args    string           `json:"args"` // SHA-256 of the arguments
+	Expires int64            `json:"exp"`  // Unix seconds, by the store's clock
+	Round   int              `json:"round"`
+	Answers []*recordedInput `json:"answers"` // by request index; null: unanswered (deferred)
 }
 
-// recordedInput is the answer the module got to its Index-th request.
+// recordedInput is the answer the module got to one request.
 type recordedInput struct {
 	Hash     string          `json:"h"`
 	Response json.RawMessage `json:"r"`
@@ -131,7 +135,7 @@ func (h *Host) openState(token string, want inputState) (inputState, error) {
 	payload, err1 := enc.DecodeString(p)
 	mac, err2 := enc.DecodeString(m)
 	if !ok || err1 != nil || err2 != nil || !hmac.Equal(mac, h.stateMAC(payload)) {
-		return inputState{}, invalidParams("requestState failed its integrity check: it was not issued by this server or was changed; call the tool again without it")
+		return inputState{}, invalidParams("requestState failed its integrity check: it was not issued by this server or was changed; make the request again without it")
 	}
 	var s inputState
 	if err := json.Unmarshal(payload, &s); err != nil {
@@ -139,11 +143,11 @@ func (h *Host) openState(token string, want inputState) (inputState, error) {
 	}
 	switch {
 	case s.Server != want.Server || s.Caller != want.Caller:
-		return inputState{}, invalidParams("requestState was issued to another caller or server; call the tool again without it")
+		return inputState{}, invalidParams("requestState was issued to another caller or server; make the request again without it")
 	case s.Tool != want.Tool || s.Args != want.Args:
-		return inputState{}, invalidParams("requestState was issued for another tool call (tool or arguments differ); call the tool again without it")
+		return inputState{}, invalidParams("requestState was issued for another call (tool, prompt or resource, or arguments differ); make the request again without it")
 	case h.store.Now().Unix() > s.Expires:
-		return inputState{}, invalidParams("requestState has expired (it is valid for %v); call the tool again without it", lim.StateTTL)
+		return inputState{}, invalidParams("requestState has expired (it is valid for %v); make the request again without it", lim.StateTTL)
 	}
 	return s, nil
 }
@@ -152,11 +156,11 @@ func (h *Host) openState(token string, want inputState) (inputState, error) {
 // answers first, then the retry's inputResponses by key. It notes what it
 // gave, for the next state, and why it refused, for the caller.
 type answers struct {
-	recorded  []recordedInput
+	recorded  []*recordedInput
 	responses mcp.InputResponseMap
 	perCall   int
-	round     int // the rounds before this one
-	given     []recordedInput
+	round     int              // the rounds before this one
+	given     []*recordedInput // by request index, nil where unanswered
 	used      map[string]bool
 	err       error  // a response of the wrong kind: a JSON-RPC error
 	tooMany   string // the module passed PerCall: a tool error
@@ -168,13 +172,16 @@ func (a *answers) Answer(q sandbox.InputRequest) (json.RawMessage, bool) {
 		a.tooMany = fmt.Sprintf("it asked for input more than %d times in one call", a.perCall)
 		return nil, false
 	}
-	if q.Index < len(a.recorded) && a.recorded[q.Index].Hash == q.Hash {
-		a.given = append(a.given, a.recorded[q.Index])
-		return a.recorded[q.Index].Response, true
+	if q.Index < len(a.recorded) && a.recorded[q.Index] != nil {
+		if rec := a.recorded[q.Index]; rec.Hash == q.Hash {
+			a.given = append(a.given, rec)
+			return rec.Response, true
+		}
+		a.recorded = nil // a different question: what followed it no longer applies
 	}
-	a.recorded = nil // a different question: what followed it no longer applies
 	resp, ok := a.responses[q.Key]
 	if !ok || a.used[q.Key] {
+		a.given = append(a.given, nil) // a deferred question goes on unanswered
 		return nil, false
 	}
 	doc, err := responseFor(q, resp)
@@ -186,7 +193,7 @@ func (a *answers) Answer(q sandbox.InputRequest) (json.RawMessage, bool) {
 		a.used = map[string]bool{}
 	}
 	a.used[q.Key] = true
-	a.given = append(a.given, recordedInput{Hash: q.Hash, Response: doc})
+	a.given = append(a.given, &recordedInput{Hash: q.Hash, Response: doc})
 	return doc, true
 }
 
@@ -284,7 +291,7 @@ func inputRequest(q *sandbox.InputRequest) (mcp.InputRequest, error) {
 
 // missingCapability is the SEP-2575 error for a client that did not
 // declare what the module's request needs; nil when it did.
-func missingCapability(caps *mcp.ClientCapabilities, q *sandbox.InputRequest, tool string) error {
+func missingCapability(caps *mcp.ClientCapabilities, q *sandbox.InputRequest, what string) error {
 	need := &mcp.ClientCapabilities{}
 	switch {
 	case q.Kind == sandbox.InputElicit && (caps == nil || caps.Elicitation == nil):
@@ -298,18 +305,38 @@ func missingCapability(caps *mcp.ClientCapabilities, q *sandbox.InputRequest, to
 	}
 	data, _ := json.Marshal(mcp.MissingRequiredClientCapabilityData{RequiredCapabilities: need})
 	return &jsonrpc.Error{Code: mcp.CodeMissingRequiredClientCapabilities, Data: data,
-		Message: fmt.Sprintf("The tool %q asks the client for input (%s), which needs the client to declare that capability; this client did not.", tool, inputMethod(q.Kind))}
+		Message: fmt.Sprintf("The %s asks the client for input (%s), which needs the client to declare that capability; this client did not.", what, inputMethod(q.Kind))}
+}
+
+// inputCall is a request whose module may ask the client for input: a
+// tools/call, or the prompts/get or resources/read of a dynamic prompt or
+// resource. The rounds, the state and its checks are the same for all.
+type inputCall struct {
+	what      string          // in messages: `tool "x"`, `prompt "x"`
+	label     string          // what the state is bound to: the tool's name, "prompt:NAME", ...
+	args      json.RawMessage // bound by hash
+	responses mcp.InputResponseMap
+	state     string // the retry's requestState
+	version   string // the request's protocol version
+	caps      *mcp.ClientCapabilities
+}
+
+// toolInput is the inputCall of a tool call.
+func toolInput(t *tool, args json.RawMessage, req *mcp.CallToolRequest) inputCall {
+	return inputCall{what: fmt.Sprintf("tool %q", t.name), label: t.name, args: args,
+		responses: req.Params.InputResponses, state: req.Params.RequestState,
+		version: req.ProtocolVersion(), caps: req.ClientCapabilities()}
 }
 
 // openInputs reads a call's retry fields: the requestState, verified, and
 // the inputResponses. A first call has neither.
-func (h *Host) openInputs(r *request, t *tool, args json.RawMessage, req *mcp.CallToolRequest) (*answers, error) {
+func (h *Host) openInputs(r *request, c inputCall) (*answers, error) {
 	lim := h.cfg.Inputs.withDefaults()
-	a := &answers{responses: req.Params.InputResponses, perCall: lim.PerCall}
-	if req.Params.RequestState == "" {
+	a := &answers{responses: c.responses, perCall: lim.PerCall}
+	if c.state == "" {
 		return a, nil
 	}
-	s, err := h.openState(req.Params.RequestState, h.stateFor(r, t, args))
+	s, err := h.openState(c.state, h.stateFor(r, c))
 	if err != nil {
 		return nil, err
 	}
@@ -317,55 +344,73 @@ func (h *Host) openInputs(r *request, t *tool, args json.RawMessage, req *mcp.Ca
 	return a, nil
 }
 
-// stateFor is the binding of a call's state: server, caller, tool,
-// arguments.
-func (h *Host) stateFor(r *request, t *tool, args json.RawMessage) inputState {
-	return inputState{Server: r.d.srv.ID, Caller: r.caller, Tool: t.name, Args: argsHash(args)}
+// stateFor is the binding of a call's state: server, caller, tool (or
+// prompt, resource), arguments.
+func (h *Host) stateFor(r *request, c inputCall) inputState {
+	return inputState{Server: r.d.srv.ID, Caller: r.caller, Tool: c.label, Args: argsHash(c.args)}
 }
 
-// inputRequired answers a call the module stopped with a request for
-// input: an input-required result with the request and the state of the
-// answers so far, or, when the client cannot answer or a limit is passed,
-// an error that says so. exec keeps the outcome input_required; its detail
-// says what the client was told.
-func (h *Host) inputRequired(r *request, t *tool, args json.RawMessage, req *mcp.CallToolRequest, q *sandbox.InputRequest, ans *answers, exec *store.Execution) (*mcp.CallToolResult, error) {
+// inputRound answers a call the module stopped with requests for input:
+// the input requests to send with the state of the answers so far, or,
+// when the client cannot answer or a limit is passed, a refusal (a
+// sentence for the caller: a tool error, or for a prompt or resource a
+// JSON-RPC error) or a JSON-RPC error.
+func (h *Host) inputRound(r *request, c inputCall, qs []sandbox.InputRequest, ans *answers) (mcp.InputRequestMap, string, string, error) {
 	lim := h.cfg.Inputs.withDefaults()
-	refuse := func(msg string) (*mcp.CallToolResult, error) {
-		exec.Detail = msg
-		return toolError(msg), nil
-	}
 	switch {
 	case ans.err != nil:
-		exec.Detail = ans.err.Error()
-		return nil, ans.err
+		return nil, "", "", ans.err
 	case ans.tooMany != "":
-		return refuse(fmt.Sprintf("The tool %q stopped: %s, the limit of this server.", t.name, ans.tooMany))
-	case req.ProtocolVersion() < multiRoundVersion:
-		return refuse(fmt.Sprintf("The tool %q asks the client for input (%s), which Kiln can only do with MCP protocol %s "+
-			"(multi-round tool results); this client speaks %s. Use a client that supports %s.",
-			t.name, inputMethod(q.Kind), multiRoundVersion, cmp.Or(req.ProtocolVersion(), "an older revision"), multiRoundVersion))
+		return nil, "", fmt.Sprintf("The %s stopped: %s, the limit of this server.", c.what, ans.tooMany), nil
+	case c.version < multiRoundVersion:
+		return nil, "", fmt.Sprintf("The %s asks the client for input (%s), which Kiln can only do with MCP protocol %s "+
+			"(multi-round results); this client speaks %s. Use a client that supports %s.",
+			c.what, inputMethod(qs[0].Kind), multiRoundVersion, cmp.Or(c.version, "an older revision"), multiRoundVersion), nil
 	case ans.round+1 > lim.Rounds:
-		return refuse(fmt.Sprintf("The tool %q asked for input in more than %d rounds, the limit of this server.", t.name, lim.Rounds))
+		return nil, "", fmt.Sprintf("The %s asked for input in more than %d rounds, the limit of this server.", c.what, lim.Rounds), nil
 	}
-	if err := missingCapability(req.ClientCapabilities(), q, t.name); err != nil {
-		exec.Detail = err.Error()
-		return nil, err
+	reqs := mcp.InputRequestMap{}
+	for i := range qs {
+		q := &qs[i]
+		if err := missingCapability(c.caps, q, c.what); err != nil {
+			return nil, "", "", err
+		}
+		if _, dup := reqs[q.Key]; dup {
+			return nil, "", fmt.Sprintf("The %s stopped: it asked two questions under the key %q in one round.", c.what, q.Key), nil
+		}
+		ir, err := inputRequest(q)
+		if err != nil {
+			return nil, "", fmt.Sprintf("The %s stopped: %v.", c.what, err), nil
+		}
+		reqs[q.Key] = ir
 	}
-	ir, err := inputRequest(q)
-	if err != nil {
-		return refuse(fmt.Sprintf("The tool %q stopped: %v.", t.name, err))
-	}
-	s := h.stateFor(r, t, args)
+	s := h.stateFor(r, c)
 	s.Round, s.Answers = ans.round+1, ans.given
 	s.Expires = h.store.Now().Add(lim.StateTTL).Unix()
 	token, err := h.sealState(s)
 	if err != nil {
-		return nil, err
+		return nil, "", "", err
 	}
 	if len(token) > lim.StateBytes {
-		return refuse(fmt.Sprintf("The tool %q stopped: the answers it was given pass the %d byte limit of a request state.", t.name, lim.StateBytes))
+		return nil, "", fmt.Sprintf("The %s stopped: the answers it was given pass the %d byte limit of a request state.", c.what, lim.StateBytes), nil
 	}
-	return &mcp.CallToolResult{InputRequests: mcp.InputRequestMap{q.Key: ir}, RequestState: token}, nil
+	return reqs, token, "", nil
+}
+
+// inputRequired answers a tool call the module stopped with requests for
+// input (inputRound). exec keeps the outcome input_required; its detail
+// says what the client was told.
+func (h *Host) inputRequired(r *request, c inputCall, qs []sandbox.InputRequest, ans *answers, exec *store.Execution) (*mcp.CallToolResult, error) {
+	reqs, token, refusal, err := h.inputRound(r, c, qs, ans)
+	switch {
+	case err != nil:
+		exec.Detail = err.Error()
+		return nil, err
+	case refusal != "":
+		exec.Detail = refusal
+		return toolError(refusal), nil
+	}
+	return &mcp.CallToolResult{InputRequests: reqs, RequestState: token}, nil
 }
 
 // multiRoundVersion is the first MCP revision with multi-round tool

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,8 @@ func inputServer(t testing.TB, e *env) server {
 	mod := conformanceModule(t)
 	var tools []toolSpec
 	for _, name := range []string{"test_input_required_result_elicitation", "test_input_required_result_multi_round",
-		"test_input_required_result_sampling", "test_input_required_result_list_roots", "ask_many", "ask_big_schema"} {
+		"test_input_required_result_sampling", "test_input_required_result_list_roots", "ask_many", "ask_big_schema", "ask_many_at_once",
+		"test_input_required_result_multiple_inputs"} {
 		tools = append(tools, toolSpec{name, name, mod})
 	}
 	return e.addServer(bigPlan.Name, tools...)
@@ -45,13 +47,24 @@ type rpcReply struct {
 // headers and _meta, with the client capabilities caps.
 func mrtrCall(t testing.TB, url, key string, params map[string]any, caps map[string]any) rpcReply {
 	t.Helper()
+	return mrtrRequest(t, url, key, "tools/call", params, caps)
+}
+
+// mrtrRequest sends one 2026-07-28 request of method (tools/call,
+// prompts/get) naming params["name"].
+func mrtrRequest(t testing.TB, url, key, method string, params map[string]any, caps map[string]any) rpcReply {
+	t.Helper()
 	params["_meta"] = map[string]any{
 		"io.modelcontextprotocol/protocolVersion":    "2026-07-28",
 		"io.modelcontextprotocol/clientCapabilities": caps,
 		"io.modelcontextprotocol/clientInfo":         map[string]any{"name": "raw", "version": "1"},
 	}
-	body := mustJSON(t, map[string]any{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params})
-	resp := rawPost(t, url, key, body, "MCP-Protocol-Version", "2026-07-28", "Mcp-Method", "tools/call", "Mcp-Name", params["name"].(string))
+	body := mustJSON(t, map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+	name, _ := params["name"].(string)
+	if method == "resources/read" {
+		name, _ = params["uri"].(string)
+	}
+	resp := rawPost(t, url, key, body, "MCP-Protocol-Version", "2026-07-28", "Mcp-Method", method, "Mcp-Name", name)
 	defer resp.Body.Close()
 	return readReply(t, resp)
 }
@@ -162,7 +175,7 @@ func TestInputStateRefused(t *testing.T) {
 		{"tampered", srv.key, string(tampered), "integrity check", 1},
 		{"suffix", srv.key, state + "-TAMPERED", "integrity check", 1},
 		{"other caller", other, state, "another caller", 1},
-		{"other arguments", srv.key, state, "another tool call", 2},
+		{"other arguments", srv.key, state, "issued for another call", 2},
 		{"too large", srv.key, strings.Repeat("A", 64<<10+1), "larger than any state", 1},
 	} {
 		r := retry(c.key, c.n, c.state)
@@ -244,6 +257,13 @@ func TestInputLimits(t *testing.T) {
 	}
 	r := mrtrCall(t, url, srv.key, map[string]any{"name": "ask_many", "arguments": map[string]any{"n": 3}, "inputResponses": all}, elicitCaps)
 	isToolError("questions per call", r, "more than 2 times")
+	// The same limit for questions asked in one round (kiln.AskAll).
+	r = mrtrCall(t, url, srv.key, map[string]any{"name": "ask_many_at_once", "arguments": map[string]any{"n": 3}}, elicitCaps)
+	isToolError("questions per round", r, "more than 2 times")
+	if r := mrtrCall(t, url, srv.key, map[string]any{"name": "ask_many_at_once", "arguments": map[string]any{"n": 2}}, elicitCaps); r.Error != nil ||
+		r.Result["resultType"] != "input_required" || len(r.Result["inputRequests"].(map[string]any)) != 2 {
+		t.Fatalf("two questions in one round, within the limit: %+v", r)
+	}
 	// Rounds: the first asks q1, the second (q1 answered) asks q2, and a
 	// third would pass the limit of 2.
 	state := firstRound(t, url, srv.key, 2)
@@ -338,4 +358,113 @@ func BenchmarkInputRound(b *testing.B) {
 	}
 	b.ReportMetric(float64(total[1])/float64(total[0]), "input-required/no-question")
 	b.ReportMetric(float64(total[2])/float64(total[0]), "answered/no-question")
+}
+
+// TestInputAtOnce: a module asking several questions in one round
+// (kiln.AskAll) gets them to the client in one input-required result; a
+// retry answering some gets the others asked again, with the given
+// answers kept in the state; the last retry completes.
+func TestInputAtOnce(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t), envOptions{})
+	srv := inputServer(t, e)
+	url := e.url(srv.ID)
+	call := func(extra map[string]any) rpcReply {
+		params := map[string]any{"name": "ask_many_at_once", "arguments": map[string]any{"n": 3}}
+		maps.Copy(params, extra)
+		return mrtrCall(t, url, srv.key, params, elicitCaps)
+	}
+	keys := func(r rpcReply) string {
+		t.Helper()
+		reqs, ok := r.Result["inputRequests"].(map[string]any)
+		if r.Error != nil || r.Result["resultType"] != "input_required" || !ok {
+			t.Fatalf("want an input-required result: %+v", r)
+		}
+		return strings.Join(slices.Sorted(maps.Keys(reqs)), ",")
+	}
+	r := call(nil)
+	if got := keys(r); got != "q1,q2,q3" {
+		t.Fatalf("round 1 asks %s", got)
+	}
+	r = call(map[string]any{"requestState": r.Result["requestState"],
+		"inputResponses": map[string]any{"q1": answer(map[string]any{"a": "1"}), "q3": answer(map[string]any{"a": "3"})}})
+	if got := keys(r); got != "q2" {
+		t.Fatalf("round 2 asks %s", got)
+	}
+	r = call(map[string]any{"requestState": r.Result["requestState"],
+		"inputResponses": map[string]any{"q2": answer(map[string]any{"a": "2"})}})
+	if r.Error != nil || !strings.Contains(mustJSON(t, r.Result), "answers: 1,2,3") {
+		t.Fatalf("round 3: %+v", r)
+	}
+	// Elicitation, sampling and roots in one result: each needs its
+	// capability.
+	all := map[string]any{"elicitation": map[string]any{}, "sampling": map[string]any{}, "roots": map[string]any{"listChanged": true}}
+	r = mrtrCall(t, url, srv.key, map[string]any{"name": "test_input_required_result_multiple_inputs", "arguments": map[string]any{}}, all)
+	if got := keys(r); got != "client_roots,greeting,user_name" {
+		t.Fatalf("three kinds ask %s", got)
+	}
+	r = mrtrCall(t, url, srv.key, map[string]any{"name": "test_input_required_result_multiple_inputs", "arguments": map[string]any{}}, elicitCaps)
+	if r.Error == nil || r.Error.Code != mcp.CodeMissingRequiredClientCapabilities {
+		t.Fatalf("without the sampling capability: %+v", r)
+	}
+}
+
+// TestInputPrompt: a dynamic prompt asks for input as a tool does: an
+// input-required GetPromptResult, completed by the retry; its state is
+// bound to the prompt (a tool's state is refused, and the other way
+// round); a dynamic resource likewise; an older client gets a JSON-RPC
+// error naming 2026-07-28.
+func TestInputPrompt(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t), envOptions{})
+	srv := inputServer(t, e)
+	url := e.url(srv.ID)
+	get := func(extra map[string]any) rpcReply {
+		params := map[string]any{"name": "test_input_required_result_prompt"}
+		maps.Copy(params, extra)
+		return mrtrRequest(t, url, srv.key, "prompts/get", params, elicitCaps)
+	}
+	r := get(nil)
+	state, _ := r.Result["requestState"].(string)
+	if r.Error != nil || r.Result["resultType"] != "input_required" || state == "" ||
+		!strings.Contains(mustJSON(t, r.Result["inputRequests"]), `"user_context"`) {
+		t.Fatalf("round 1: %+v", r)
+	}
+	ctxAnswer := map[string]any{"user_context": answer(map[string]any{"context": "tests"})}
+	r = get(map[string]any{"requestState": state, "inputResponses": ctxAnswer})
+	if r.Error != nil || r.Result["resultType"] != "complete" || !strings.Contains(mustJSON(t, r.Result["messages"]), "Context: tests") {
+		t.Fatalf("round 2: %+v", r)
+	}
+	// The prompt's state on a tool call, and a tool's on the prompt.
+	r = mrtrCall(t, url, srv.key, map[string]any{"name": "ask_many", "arguments": map[string]any{"n": 1}, "requestState": state}, elicitCaps)
+	if r.Error == nil || !strings.Contains(r.Error.Message, "issued for another call") {
+		t.Fatalf("a prompt's state on a tool: %+v", r)
+	}
+	r = get(map[string]any{"requestState": firstRound(t, url, srv.key, 1), "inputResponses": ctxAnswer})
+	if r.Error == nil || !strings.Contains(r.Error.Message, "issued for another call") {
+		t.Fatalf("a tool's state on the prompt: %+v", r)
+	}
+	// A dynamic resource asks the same way, its state bound to the
+	// resource: the prompt's is refused.
+	read := func(extra map[string]any) rpcReply {
+		params := map[string]any{"uri": "test://asks-context"}
+		maps.Copy(params, extra)
+		return mrtrRequest(t, url, srv.key, "resources/read", params, elicitCaps)
+	}
+	r = read(nil)
+	if r.Error != nil || r.Result["resultType"] != "input_required" || !strings.Contains(mustJSON(t, r.Result["inputRequests"]), `"user_context"`) {
+		t.Fatalf("resource, round 1: %+v", r)
+	}
+	rstate := r.Result["requestState"]
+	if r = read(map[string]any{"requestState": state, "inputResponses": ctxAnswer}); r.Error == nil || !strings.Contains(r.Error.Message, "issued for another call") {
+		t.Fatalf("a prompt's state on a resource: %+v", r)
+	}
+	r = read(map[string]any{"requestState": rstate, "inputResponses": ctxAnswer})
+	if r.Error != nil || !strings.Contains(mustJSON(t, r.Result["contents"]), "Context: tests") {
+		t.Fatalf("resource, round 2: %+v", r)
+	}
+	body := `{"jsonrpc":"2.0","id":2,"method":"prompts/get","params":{"name":"test_input_required_result_prompt"}}`
+	resp := rawPost(t, url, srv.key, body, "MCP-Protocol-Version", "2025-11-25")
+	defer resp.Body.Close()
+	if r := readReply(t, resp); r.Error == nil || !strings.Contains(r.Error.Message, "can only do with MCP protocol 2026-07-28") {
+		t.Fatalf("older revision: %+v", r)
+	}
 }

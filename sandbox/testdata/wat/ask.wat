@@ -10,6 +10,11 @@
 ;;   6  elicit with a document that is not JSON (a trap)
 ;;   7  elicit with a key that is not a name (a trap)
 ;;   8  sample without maxTokens (a trap)
+;;   9  elicit {"defer":true,"key":"d",...} (reading an answer if there is
+;;      one), then list_roots {"defer":true}, then kiln.result with the
+;;      roots answer (as case 1) and return: unanswered, the call ends
+;;      input_required with both
+;;   10 elicit deferred 33 times (more than sandbox.MaxRoundInputs: a trap)
 (module
   (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
   (import "kiln" "result" (func $result (param i32 i32)))
@@ -23,6 +28,8 @@
   (data (i32.const 192) "{\"key\":\"a b\",\"message\":\"m\",\"requestedSchema\":{\"type\":\"object\"}}")
   (data (i32.const 320) "nope")
   (data (i32.const 384) "{\"messages\":[{\"role\":\"user\",\"content\":{\"type\":\"text\",\"text\":\"hi\"}}]}")
+  (data (i32.const 512) "{\"defer\":true,\"key\":\"d\",\"message\":\"Sure?\",\"requestedSchema\":{\"type\":\"object\"}}")
+  (data (i32.const 640) "{\"defer\":true}")
   (func $case (result i32)
     (i32.store (i32.const 0) (i32.const 1024))
     (i32.store (i32.const 4) (i32.const 64))
@@ -31,9 +38,16 @@
   (func $answer (param $n i32)
     (call $input_response (i32.const 2048))
     (call $result (i32.const 2048) (local.get $n)))
+  ;; $deferred asks the deferred elicitation, reading an answer if any.
+  (func $deferred
+    (local $n i32)
+    (local.set $n (call $elicit (i32.const 512) (i32.const 78)))
+    (if (local.get $n) (then (call $input_response (i32.const 4096)))))
   (func (export "_start")
     (local $n i32)
     (block $done
+      (block $c10
+      (block $c9
       (block $c8
         (block $c7
           (block $c6
@@ -42,7 +56,7 @@
                 (block $c3
                   (block $c2
                     (block $c1
-                      (br_table $done $c1 $c2 $c3 $c4 $c5 $c6 $c7 $c8 $done (call $case)))
+                      (br_table $done $c1 $c2 $c3 $c4 $c5 $c6 $c7 $c8 $c9 $c10 $done (call $case)))
                     (call $answer (call $elicit (i32.const 64) (i32.const 65))) (br $done))
                   (call $answer (call $list_roots (i32.const 0) (i32.const 0))) (br $done))
                 (drop (call $elicit (i32.const 64) (i32.const 65))) (call $input_response (i32.const 4096))
@@ -52,4 +66,13 @@
             (call $input_response (i32.const 2048)) (br $done))
           (drop (call $elicit (i32.const 320) (i32.const 4))) (br $done))
         (drop (call $elicit (i32.const 192) (i32.const 63))) (br $done))
-      (drop (call $sample (i32.const 384) (i32.const 68))) (br $done))))
+      (drop (call $sample (i32.const 384) (i32.const 68))) (br $done))
+      (call $deferred)
+      (local.set $n (call $list_roots (i32.const 640) (i32.const 14)))
+      (if (local.get $n) (then (call $input_response (i32.const 2048))))
+      (call $result (i32.const 2048) (local.get $n)) (br $done))
+      (local.set $n (i32.const 33))
+      (loop $again
+        (call $deferred)
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br_if $again (local.get $n))))))

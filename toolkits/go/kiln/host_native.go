@@ -30,3 +30,7 @@ func (stdioHost) httpRequest([]byte) []byte {
 
 // input has no one to ask outside Kiln.
 func (stdioHost) input(string, []byte) []byte { return nil }
+
+// stopForInput is never reached natively: input answers nil, so AskAll
+// returns ErrInputUnavailable first.
+func (stdioHost) stopForInput() { os.Exit(0) }

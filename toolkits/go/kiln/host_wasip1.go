@@ -2,7 +2,10 @@
 
 package kiln
 
-import "unsafe"
+import (
+	"os"
+	"unsafe"
+)
 
 //go:wasmimport kiln result
 func hostResult(ptr unsafe.Pointer, n uint32)
@@ -76,3 +79,8 @@ func (wasmHost) input(kind string, doc []byte) []byte {
 	}
 	return answer
 }
+
+// stopForInput exits normally (proc_exit(0)) without a result: the host
+// ends the call as input_required with the deferred questions (ABI section
+// 5.7).
+func (wasmHost) stopForInput() { os.Exit(0) }

@@ -17,7 +17,8 @@ import (
 // start, and this time the same question, asked at the same point, gets
 // the answer. So a tool that asks must do the same things up to each
 // question on every run: ask first, then act (send the e-mail, write the
-// record), never act and then ask.
+// record), never act and then ask. Elicit, Sample and Roots each take a
+// round when unanswered; AskAll asks several questions in one round.
 
 // ErrInputUnavailable is returned when there is no Kiln host to ask (the
 // tool runs natively, as in `go run`).
@@ -60,14 +61,18 @@ func Elicit(ctx context.Context, message string, schema map[string]any) (action 
 
 // ElicitWith is Elicit with a named question.
 func ElicitWith(ctx context.Context, req ElicitRequest) (action string, content map[string]any, err error) {
-	var out struct {
-		Action  string         `json:"action"`
-		Content map[string]any `json:"content"`
-	}
-	if err := ask(ctx, "elicit", req, &out); err != nil {
+	var out ElicitAnswer
+	if err := ask(ctx, AskElicit(req, &out), false); err != nil {
 		return "", nil, err
 	}
 	return out.Action, out.Content, nil
+}
+
+// ElicitAnswer is the user's answer to an elicitation: their Action and,
+// when they accepted, the Content, an object matching the schema.
+type ElicitAnswer struct {
+	Action  string         `json:"action"`
+	Content map[string]any `json:"content"`
 }
 
 // SamplingMessage is one message of a sampling conversation: role "user"
@@ -104,6 +109,15 @@ type SampleResult struct {
 //		MaxTokens: 200,
 //	})
 func Sample(ctx context.Context, req SampleRequest) (SampleResult, error) {
+	var res SampleResult
+	if err := ask(ctx, AskSample(req, &res), false); err != nil {
+		return SampleResult{}, err
+	}
+	return res, nil
+}
+
+// sampleDoc is the sampling/createMessage params of req.
+func sampleDoc(req SampleRequest) any {
 	type content struct {
 		Type string `json:"type"`
 		Text string `json:"text"`
@@ -124,16 +138,7 @@ func Sample(ctx context.Context, req SampleRequest) (SampleResult, error) {
 	for _, m := range req.Messages {
 		doc.Messages = append(doc.Messages, message{Role: m.Role, Content: content{Type: "text", Text: m.Text}})
 	}
-	var out struct {
-		SampleResult
-		Content json.RawMessage `json:"content"`
-	}
-	if err := ask(ctx, "sample", doc, &out); err != nil {
-		return SampleResult{}, err
-	}
-	res := out.SampleResult
-	res.Text = sampleText(out.Content)
-	return res, nil
+	return doc
 }
 
 // sampleText finds the text of a sampling answer, whose content is one
@@ -165,32 +170,122 @@ type Root struct {
 // Roots asks the client for its roots. The client must have declared the
 // roots capability.
 func Roots(ctx context.Context) ([]Root, error) {
-	var out struct {
-		Roots []Root `json:"roots"`
-	}
-	if err := ask(ctx, "list_roots", struct{}{}, &out); err != nil {
+	var roots []Root
+	if err := ask(ctx, AskRoots("", &roots), false); err != nil {
 		return nil, err
 	}
-	return out.Roots, nil
+	return roots, nil
 }
 
-// ask sends one request for input to the host and decodes its answer.
-// When the host has no answer yet it stops the tool inside this call and
-// never returns here.
-func ask(ctx context.Context, kind string, req, out any) error {
+// A Question is one request for input for AskAll: AskElicit, AskSample or
+// AskRoots, each with where its answer goes.
+type Question struct {
+	kind string
+	req  any
+	read func(answer []byte) error
+}
+
+// AskElicit is Elicit as a Question: the answer goes to *out.
+func AskElicit(req ElicitRequest, out *ElicitAnswer) Question {
+	return Question{kind: "elicit", req: req, read: func(a []byte) error { return json.Unmarshal(a, out) }}
+}
+
+// AskSample is Sample as a Question: the answer goes to *out.
+func AskSample(req SampleRequest, out *SampleResult) Question {
+	return Question{kind: "sample", req: sampleDoc(req), read: func(a []byte) error {
+		var res struct {
+			SampleResult
+			Content json.RawMessage `json:"content"`
+		}
+		if err := json.Unmarshal(a, &res); err != nil {
+			return err
+		}
+		*out = res.SampleResult
+		out.Text = sampleText(res.Content)
+		return nil
+	}}
+}
+
+// AskRoots is Roots as a Question named key ("" for "list_roots-N"): the
+// roots go to *out.
+func AskRoots(key string, out *[]Root) Question {
+	type doc struct {
+		Key string `json:"key,omitempty"`
+	}
+	return Question{kind: "list_roots", req: doc{key}, read: func(a []byte) error {
+		var res struct {
+			Roots []Root `json:"roots"`
+		}
+		err := json.Unmarshal(a, &res)
+		*out = res.Roots
+		return err
+	}}
+}
+
+// AskAll asks several questions in one round: the client gets all those
+// not yet answered at once (one input-required result), instead of one
+// per round as with Elicit, Sample and Roots one after the other. When
+// every question has its answer, AskAll fills them in and returns nil;
+// otherwise the tool stops inside AskAll (the call is run again with the
+// answers). Questions without a key are named by position, so give keys
+// when the set of questions can change between runs.
+//
+//	var name kiln.ElicitAnswer
+//	var greeting kiln.SampleResult
+//	var roots []kiln.Root
+//	err := kiln.AskAll(ctx,
+//		kiln.AskElicit(kiln.ElicitRequest{Key: "name", Message: "Your name?", Schema: schema}, &name),
+//		kiln.AskSample(kiln.SampleRequest{Key: "greeting", Messages: msgs}, &greeting),
+//		kiln.AskRoots("roots", &roots))
+func AskAll(ctx context.Context, questions ...Question) error {
+	unanswered := false
+	for _, q := range questions {
+		err := ask(ctx, q, true)
+		if errors.Is(err, errDeferred) {
+			unanswered = true
+			continue
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if unanswered {
+		hostFrom(ctx).stopForInput() // never returns
+	}
+	return nil
+}
+
+// errDeferred: the host has no answer yet to a deferred question.
+var errDeferred = errors.New("kiln: deferred question")
+
+// ask sends one request for input to the host (ABI section 5.7) and
+// decodes its answer. When the host has no answer yet, it stops the tool
+// inside this call and never returns here, or, for a deferred request, it
+// returns errDeferred and the host asks it when the tool stops.
+func ask(ctx context.Context, q Question, deferred bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	doc, err := json.Marshal(req)
+	doc, err := json.Marshal(q.req)
 	if err != nil {
-		return fmt.Errorf("kiln: encoding the %s request: %w", kind, err)
+		return fmt.Errorf("kiln: encoding the %s request: %w", q.kind, err)
 	}
-	answer := hostFrom(ctx).input(kind, doc)
-	if answer == nil {
+	if deferred { // {"defer":true, ...the request's fields}
+		if len(doc) > 2 {
+			doc = append([]byte(`{"defer":true,`), doc[1:]...)
+		} else {
+			doc = []byte(`{"defer":true}`)
+		}
+	}
+	answer := hostFrom(ctx).input(q.kind, doc)
+	switch {
+	case answer == nil:
 		return ErrInputUnavailable
+	case len(answer) == 0 && deferred:
+		return errDeferred
 	}
-	if err := json.Unmarshal(answer, out); err != nil {
-		return fmt.Errorf("kiln: reading the %s answer: %w", kind, err)
+	if err := q.read(answer); err != nil {
+		return fmt.Errorf("kiln: reading the %s answer: %w", q.kind, err)
 	}
 	return nil
 }

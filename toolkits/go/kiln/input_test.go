@@ -57,3 +57,60 @@ func TestSampleTextFromList(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// TestAskAll: AskAll sends every question deferred, fills in the answers
+// when all are given, and stops the tool (after asking all of them) when
+// one is not; natively there is no one to ask.
+func TestAskAll(t *testing.T) {
+	answers := map[string]string{
+		"elicit":     `{"action":"accept","content":{"name":"Ada"}}`,
+		"sample":     `{"role":"assistant","model":"m","content":{"type":"text","text":"Hi"}}`,
+		"list_roots": `{"roots":[{"uri":"file:///a"}]}`,
+	}
+	var asked []string
+	r := &recorder{answer: func(kind string, doc []byte) []byte {
+		asked = append(asked, kind+" "+string(doc))
+		return []byte(answers[kind])
+	}}
+	ctx := context.WithValue(context.Background(), hostKey{}, host(r))
+	var name ElicitAnswer
+	var greeting SampleResult
+	var roots []Root
+	questions := []Question{
+		AskElicit(ElicitRequest{Key: "user_name", Message: "Name?", Schema: map[string]any{"type": "object"}}, &name),
+		AskSample(SampleRequest{Key: "greeting", Messages: []SamplingMessage{{Role: "user", Text: "Greet"}}, MaxTokens: 50}, &greeting),
+		AskRoots("client_roots", &roots),
+	}
+	if err := AskAll(ctx, questions...); err != nil {
+		t.Fatal(err)
+	}
+	if name.Content["name"] != "Ada" || greeting.Text != "Hi" || len(roots) != 1 || roots[0].URI != "file:///a" {
+		t.Fatalf("answers: %+v %+v %+v", name, greeting, roots)
+	}
+	want := []string{
+		`elicit {"defer":true,"key":"user_name","message":"Name?","requestedSchema":{"type":"object"}}`,
+		`sample {"defer":true,"key":"greeting","messages":[{"role":"user","content":{"type":"text","text":"Greet"}}],"maxTokens":50}`,
+		`list_roots {"defer":true,"key":"client_roots"}`,
+	}
+	for i := range want {
+		if asked[i] != want[i] {
+			t.Errorf("request %d: got %s, want %s", i, asked[i], want[i])
+		}
+	}
+
+	// The sampling answer is missing: all three are asked, then the tool stops.
+	asked, answers["sample"] = nil, ""
+	stopped := func() (err any) {
+		defer func() { err = recover() }()
+		_ = AskAll(ctx, questions...)
+		return nil
+	}()
+	if stopped != errStopped || len(asked) != 3 {
+		t.Fatalf("unanswered: stopped %v after %d requests", stopped, len(asked))
+	}
+
+	none := context.WithValue(context.Background(), hostKey{}, host(&recorder{}))
+	if err := AskAll(none, questions...); !errors.Is(err, ErrInputUnavailable) {
+		t.Fatalf("no host: %v", err)
+	}
+}

@@ -383,6 +383,9 @@ type host interface {
 	// input asks the caller (input.go): kind is the host function, doc
 	// its request; nil when there is no one to ask.
 	input(kind string, doc []byte) []byte
+	// stopForInput ends the call normally after deferred questions went
+	// unanswered, for the host to ask them (AskAll).
+	stopForInput()
 }
 
 // serve implements one call and returns the process exit status.

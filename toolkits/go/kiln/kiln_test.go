@@ -27,6 +27,12 @@ func (r *recorder) progress(progress, total float64, message string) {
 }
 func (r *recorder) httpRequest([]byte) []byte { return []byte(`{"error":"no network in tests"}`) }
 
+// errStopped is what the recorder's stopForInput panics with, for tests
+// to see that AskAll stopped.
+var errStopped = errors.New("stopped for input")
+
+func (r *recorder) stopForInput() { panic(errStopped) }
+
 func (r *recorder) input(kind string, doc []byte) []byte {
 	if r.answer == nil {
 		return nil

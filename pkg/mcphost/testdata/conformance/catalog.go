@@ -30,6 +30,7 @@ func conformancePrompts() []kiln.PromptDef {
 		kiln.StaticPrompt("test_prompt_with_image", "A prompt that includes image content",
 			kiln.Message{Role: "user", Content: kiln.MessageContent{Type: "image", Data: pngBase64, MIMEType: "image/png"}},
 			kiln.UserText("Please analyze the image above.")).WithTitle("Prompt With Image"),
+		kiln.Prompt("test_input_required_result_prompt", "A prompt that asks the user for its context (SEP-2322)", contextPrompt),
 	}
 }
 
@@ -54,6 +55,8 @@ func conformanceResources() []kiln.ResourceDef {
 			WithDescription("", "A static binary resource (image) for testing"),
 		kiln.TextResource("test://watched-resource", "watched-resource", "text/plain", "Watched resource content").
 			WithDescription("", "A resource the conformance suite subscribes to (Kiln refuses subscriptions: it is stateless)"),
+		kiln.Resource("test://asks-context", "asks-context", contextResource).
+			WithDescription("", "A dynamic resource that asks the user for its context (SEP-2322; pkg/mcphost tests)"),
 	}
 }
 
@@ -69,4 +72,14 @@ func templateResource(_ context.Context, uri string, vars map[string]string) (ki
 	id := vars["id"]
 	return kiln.ResourceContents{URI: uri, MIMEType: "application/json",
 		Text: fmt.Sprintf(`{"id": %q, "templateTest": true, "data": "Data for ID: %s"}`, id, id)}, nil
+}
+
+// contextResource asks the user for the context it returns, as
+// contextPrompt does.
+func contextResource(ctx context.Context, uri string) (kiln.ResourceContents, error) {
+	msgs, err := contextPrompt(ctx, nil)
+	if err != nil {
+		return kiln.ResourceContents{}, err
+	}
+	return kiln.ResourceContents{URI: uri, MIMEType: "text/plain", Text: msgs[0].Content.Text}, nil
 }

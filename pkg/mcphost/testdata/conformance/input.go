@@ -109,6 +109,56 @@ func everything(ctx context.Context, in none) (kiln.Result, error) {
 	return kiln.TextResult(fmt.Sprintf("%s %v — %d root(s) visible", greeting.Text, name["name"], len(roots))), nil
 }
 
+// everythingAtOnce asks the user, the model and for the roots in one round
+// (kiln.AskAll): the input-required result carries all three.
+func everythingAtOnce(ctx context.Context, _ none) (kiln.Result, error) {
+	var name kiln.ElicitAnswer
+	var greeting kiln.SampleResult
+	var roots []kiln.Root
+	err := kiln.AskAll(ctx,
+		kiln.AskElicit(kiln.ElicitRequest{Key: "user_name", Message: "What is your name?", Schema: nameSchema("name")}, &name),
+		kiln.AskSample(kiln.SampleRequest{Key: "greeting", MaxTokens: 50,
+			Messages: []kiln.SamplingMessage{{Role: "user", Text: "Generate a greeting"}}}, &greeting),
+		kiln.AskRoots("client_roots", &roots))
+	if err != nil {
+		return kiln.Result{}, err
+	}
+	return kiln.TextResult(fmt.Sprintf("%s %v — %d root(s) visible", greeting.Text, name.Content["name"], len(roots))), nil
+}
+
+// manyAtOnce asks n questions in one round (kiln.AskAll; the limit tests
+// of pkg/mcphost).
+func manyAtOnce(ctx context.Context, in struct {
+	N int `json:"n"`
+}) (kiln.Result, error) {
+	answers := make([]kiln.ElicitAnswer, in.N)
+	var qs []kiln.Question
+	for i := range in.N {
+		qs = append(qs, kiln.AskElicit(kiln.ElicitRequest{Key: fmt.Sprintf("q%d", i+1), Message: fmt.Sprintf("Question %d?", i+1), Schema: nameSchema("a")}, &answers[i]))
+	}
+	if err := kiln.AskAll(ctx, qs...); err != nil {
+		return kiln.Result{}, err
+	}
+	var got []string
+	for _, a := range answers {
+		got = append(got, fmt.Sprint(a.Content["a"]))
+	}
+	return kiln.TextResult("answers: " + strings.Join(got, ",")), nil
+}
+
+// contextPrompt is a dynamic prompt that asks the user for its context
+// (SEP-2322 on prompts/get).
+func contextPrompt(ctx context.Context, _ map[string]string) ([]kiln.Message, error) {
+	action, content, err := kiln.ElicitWith(ctx, kiln.ElicitRequest{Key: "user_context", Message: "What context should the prompt use?", Schema: nameSchema("context")})
+	if err != nil {
+		return nil, err
+	}
+	if action != kiln.ActionAccept {
+		return nil, fmt.Errorf("no context given (%s)", action)
+	}
+	return []kiln.Message{kiln.UserText(fmt.Sprintf("Context: %v", content["context"]))}, nil
+}
+
 // manyQuestions asks n questions (the limit tests of pkg/mcphost).
 func manyQuestions(ctx context.Context, in struct {
 	N int `json:"n"`
@@ -143,12 +193,14 @@ func inputTools() []kiln.Tool {
 		kiln.NewTool("test_input_required_result_request_state", "Asks for a confirmation (SEP-2322)", confirm),
 		kiln.NewTool("test_input_required_result_tampered_state", "Asks for a confirmation (SEP-2322)", confirm),
 		kiln.NewTool("test_input_required_result_multi_round", "Asks two questions in two rounds (SEP-2322)", twoRounds),
-		kiln.NewTool("test_input_required_result_multiple_inputs", "Asks the user, the model and for roots (SEP-2322)", everything),
+		kiln.NewTool("test_input_required_result_multiple_inputs", "Asks the user, the model and for roots in one round (SEP-2322)", everythingAtOnce),
+		kiln.NewTool("ask_in_turn", "Asks the user, the model and for roots, one per round", everything),
 		kiln.NewTool("test_input_required_result_capabilities", "Asks the client's model, which needs the sampling capability (SEP-2322)",
 			askModel("greeting", "Generate a short greeting")),
 		kiln.NewTool("test_missing_capability", "Asks the client's model; needs the sampling capability (SEP-2575)",
 			askModel("greeting", "Generate a short greeting")),
 		kiln.NewTool("ask_many", "Asks n questions, one per round", manyQuestions),
+		kiln.NewTool("ask_many_at_once", "Asks n questions in one round", manyAtOnce),
 		kiln.NewTool("ask_big_schema", "Asks with a requested schema past the host's limit", bigSchema),
 	}
 }
