@@ -124,6 +124,12 @@ func TestInputMisuse(t *testing.T) {
 			t.Errorf("case %d: %v (%s), want a trap with %q", n, res.Outcome, res.Detail, want)
 		}
 	}
+	// Case 11, "defer" neither true nor false: the digit at the case's
+	// place is ';', which only a string argument can carry.
+	res, err := e.Call(context.Background(), m, sandbox.Request{Tool: "ask", Args: []byte(`{"a":"bc;"}`), Limits: limits(), Inputs: always})
+	if want := `kiln.elicit: "defer" must be true or false`; err != nil || res.Outcome != sandbox.OutcomeTrap || !strings.Contains(res.Detail, want) {
+		t.Errorf("case 11: %v %v (%s), want a trap with %q", err, res.Outcome, res.Detail, want)
+	}
 }
 
 // TestInputAnswersReplayed: the answers a call was given are part of its

@@ -27,7 +27,7 @@ func inputServer(t testing.TB, e *env) server {
 	mod := conformanceModule(t)
 	var tools []toolSpec
 	for _, name := range []string{"test_input_required_result_elicitation", "test_input_required_result_multi_round",
-		"test_input_required_result_sampling", "test_input_required_result_list_roots", "ask_many", "ask_big_schema", "ask_many_at_once",
+		"test_input_required_result_sampling", "test_input_required_result_list_roots", "ask_many", "ask_big_schema", "ask_many_at_once", "ask_same_key_twice",
 		"test_input_required_result_multiple_inputs"} {
 		tools = append(tools, toolSpec{name, name, mod})
 	}
@@ -394,6 +394,13 @@ func TestInputAtOnce(t *testing.T) {
 		"inputResponses": map[string]any{"q2": answer(map[string]any{"a": "2"})}})
 	if r.Error != nil || !strings.Contains(mustJSON(t, r.Result), "answers: 1,2,3") {
 		t.Fatalf("round 3: %+v", r)
+	}
+
+	// Two unanswered questions under one key could not be answered apart:
+	// the round ends with a tool error, not an input-required result.
+	r = mrtrCall(t, url, srv.key, map[string]any{"name": "ask_same_key_twice", "arguments": map[string]any{}}, elicitCaps)
+	if r.Error != nil || r.Result["isError"] != true || !strings.Contains(mustJSON(t, r.Result), `two questions under the key \"dup\"`) {
+		t.Fatalf("same key twice: %+v", r)
 	}
 	// Elicitation, sampling and roots in one result: each needs its
 	// capability.

@@ -15,6 +15,7 @@
 ;;      roots answer (as case 1) and return: unanswered, the call ends
 ;;      input_required with both
 ;;   10 elicit deferred 33 times (more than sandbox.MaxRoundInputs: a trap)
+;;   11 elicit with "defer" neither true nor false (a trap)
 (module
   (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
   (import "kiln" "result" (func $result (param i32 i32)))
@@ -30,6 +31,7 @@
   (data (i32.const 384) "{\"messages\":[{\"role\":\"user\",\"content\":{\"type\":\"text\",\"text\":\"hi\"}}]}")
   (data (i32.const 512) "{\"defer\":true,\"key\":\"d\",\"message\":\"Sure?\",\"requestedSchema\":{\"type\":\"object\"}}")
   (data (i32.const 640) "{\"defer\":true}")
+  (data (i32.const 768) "{\"defer\":\"yes\",\"message\":\"m\",\"requestedSchema\":{\"type\":\"object\"}}")
   (func $case (result i32)
     (i32.store (i32.const 0) (i32.const 1024))
     (i32.store (i32.const 4) (i32.const 64))
@@ -46,6 +48,7 @@
   (func (export "_start")
     (local $n i32)
     (block $done
+      (block $c11
       (block $c10
       (block $c9
       (block $c8
@@ -56,7 +59,7 @@
                 (block $c3
                   (block $c2
                     (block $c1
-                      (br_table $done $c1 $c2 $c3 $c4 $c5 $c6 $c7 $c8 $c9 $c10 $done (call $case)))
+                      (br_table $done $c1 $c2 $c3 $c4 $c5 $c6 $c7 $c8 $c9 $c10 $c11 $done (call $case)))
                     (call $answer (call $elicit (i32.const 64) (i32.const 65))) (br $done))
                   (call $answer (call $list_roots (i32.const 0) (i32.const 0))) (br $done))
                 (drop (call $elicit (i32.const 64) (i32.const 65))) (call $input_response (i32.const 4096))
@@ -75,4 +78,6 @@
       (loop $again
         (call $deferred)
         (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-        (br_if $again (local.get $n))))))
+        (br_if $again (local.get $n)))
+      (br $done))
+      (drop (call $elicit (i32.const 768) (i32.const 65))))))

@@ -146,6 +146,19 @@ func manyAtOnce(ctx context.Context, in struct {
 	return kiln.TextResult("answers: " + strings.Join(got, ",")), nil
 }
 
+// sameKeyTwice asks two different questions under one key in one round,
+// which the client could not answer apart: the host refuses the round.
+func sameKeyTwice(ctx context.Context, _ struct{}) (kiln.Result, error) {
+	var a, b kiln.ElicitAnswer
+	err := kiln.AskAll(ctx,
+		kiln.AskElicit(kiln.ElicitRequest{Key: "dup", Message: "First?", Schema: nameSchema("a")}, &a),
+		kiln.AskElicit(kiln.ElicitRequest{Key: "dup", Message: "Second?", Schema: nameSchema("a")}, &b))
+	if err != nil {
+		return kiln.Result{}, err
+	}
+	return kiln.TextResult("answered"), nil
+}
+
 // contextPrompt is a dynamic prompt that asks the user for its context
 // (SEP-2322 on prompts/get).
 func contextPrompt(ctx context.Context, _ map[string]string) ([]kiln.Message, error) {
@@ -201,6 +214,7 @@ func inputTools() []kiln.Tool {
 			askModel("greeting", "Generate a short greeting")),
 		kiln.NewTool("ask_many", "Asks n questions, one per round", manyQuestions),
 		kiln.NewTool("ask_many_at_once", "Asks n questions in one round", manyAtOnce),
+		kiln.NewTool("ask_same_key_twice", "Asks two questions under one key in one round", sameKeyTwice),
 		kiln.NewTool("ask_big_schema", "Asks with a requested schema past the host's limit", bigSchema),
 	}
 }
