@@ -94,15 +94,24 @@ func (h *Host) toolHandler(d *deployment, t *tool) mcp.ToolHandler {
 			// the request for the deployment it chose.
 			return nil, errors.New("mcphost: tool call without its request context")
 		}
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		stop := context.AfterFunc(r.httpCtx, cancel)
-		defer stop()
-		if r.callID != nil {
-			defer h.calls.add(d.srv.ID, r.keyID, r.callID, cancel)()
-		}
+		ctx, done := h.cancellable(ctx, r)
+		defer done()
 		return h.call(ctx, r, t, req)
 	}
+}
+
+// cancellable is the context of a call that runs a module (a tool, or a
+// dynamic prompt or resource): it ends when the client goes away, and when
+// the client cancels the call by its id (notifications/cancelled). done
+// releases it.
+func (h *Host) cancellable(ctx context.Context, r *request) (_ context.Context, done func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(r.httpCtx, cancel)
+	forget := func() {}
+	if r.callID != nil {
+		forget = h.calls.add(r.d.srv.ID, r.keyID, r.callID, cancel)
+	}
+	return ctx, func() { forget(); stop(); cancel() }
 }
 
 // call validates, runs and records one tool call.
@@ -132,7 +141,7 @@ func (h *Host) call(ctx context.Context, r *request, t *tool, req *mcp.CallToolR
 	}
 	if errors.As(err, &busy) {
 		// Not an execution: the module never started.
-		return h.refuse(r, busy), nil
+		return toolError(h.refusal(r, busy)), nil
 	}
 	if err != nil {
 		h.log.ErrorContext(ctx, "tool call failed in the host", "server", r.d.srv.ID, "tool", t.name, "error", err)
@@ -149,38 +158,29 @@ func (h *Host) call(ctx context.Context, r *request, t *tool, req *mcp.CallToolR
 	return result, nil
 }
 
-// refuse answers a call the sandbox had no room for: with a 503 when the
-// request held only this call and its answer has not begun, else with a
-// tool error saying when to retry.
-func (h *Host) refuse(r *request, busy *sandbox.BusyError) *mcp.CallToolResult {
-	h.log.DebugContext(r.httpCtx, "tool call refused: the sandbox is busy", "server", r.d.srv.ID, "resource", busy.Resource)
+// refusal words a call the sandbox had no room for: a 503 when the
+// request held only this call and its answer has not begun (the SDK's
+// answer is then dropped and serveMCP answers 503 with Retry-After), else
+// a sentence saying when to retry, as a tool error or a JSON-RPC error.
+func (h *Host) refusal(r *request, busy *sandbox.BusyError) string {
+	h.log.DebugContext(r.httpCtx, "call refused: the sandbox is busy", "server", r.d.srv.ID, "resource", busy.Resource)
 	if r.busy != nil && r.busy.refuse(busy) {
-		return toolError("busy") // dropped: serveMCP answers 503
+		return "busy" // dropped
 	}
-	return toolError(fmt.Sprintf("This Kiln node is running as many tool calls as it can (%s); retry in %v.",
-		busy.Resource, busy.RetryAfter.Round(time.Second)))
+	return fmt.Sprintf("This Kiln node is running as many calls as it can (%s); retry in %v.",
+		busy.Resource, busy.RetryAfter.Round(time.Second))
 }
 
 // run does the call and fills exec's outcome and costs. An error is a
 // failure of the host, not of the tool or its caller.
 func (h *Host) run(ctx context.Context, r *request, t *tool, args json.RawMessage, req *mcp.CallToolRequest, exec *store.Execution, ans *answers) (*mcp.CallToolResult, error) {
-	sreq, secrets, err := h.sandboxRequest(r, t, args)
+	fw := newForwarder(ctx, req, t.name)
+	res, err := h.execute(ctx, r, t, args, ans, fw, exec)
 	var missing *missingEnvError
 	if errors.As(err, &missing) {
 		exec.Outcome, exec.Detail = sandbox.OutcomeToolError.String(), missing.message(t.name)
 		return toolError(exec.Detail), nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	sreq.Inputs = ans
-	h.startRecording(r.d, &sreq) // recording.go
-	fw := newForwarder(ctx, req, t.name)
-	if fw != nil {
-		sreq.Notify = fw
-	}
-	res, err := h.engine.Call(ctx, t.module, sreq)
-	fw.finish()
 	var refused *sandbox.RequestError
 	if errors.As(err, &refused) && refused.Arguments {
 		// Checked against the input schema by the sandbox, before the
@@ -189,16 +189,8 @@ func (h *Host) run(ctx context.Context, r *request, t *tool, args json.RawMessag
 		return toolError(exec.Detail), nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("mcphost: running %s: %w", t.name, err)
+		return nil, err
 	}
-	if exec.Recording, err = h.recordingJSON(r.d.srv.ID, sreq, secrets); err != nil {
-		h.log.ErrorContext(ctx, "the call's recording is not kept", "server", r.d.srv.ID, "tool", t.name, "error", err)
-	}
-	unsent := 0
-	if fw != nil {
-		unsent = fw.dropped
-	}
-	fillExecution(exec, res, unsent)
 	if res.Outcome == sandbox.OutcomeInputRequired {
 		h.forwardLogs(ctx, r, req.Session, res.Logs)
 		return h.inputRequired(r, toolInput(t, args, req), res.Input, ans, exec)
@@ -220,6 +212,39 @@ func (h *Host) run(ctx context.Context, r *request, t *tool, args json.RawMessag
 		return toolError(msg), nil
 	}
 	return out, nil
+}
+
+// execute runs one call of a module in the sandbox, a tool's or a dynamic
+// prompt's or resource's, the same way: the server's env and network, the
+// plan's limits, the caller's answers to the module's questions, progress
+// and log messages through fw (nil: none), the call's recording when the
+// server records payloads; and fills exec with what the sandbox measured.
+// Its errors are a *missingEnvError, the sandbox's (a *sandbox.BusyError,
+// a *sandbox.RequestError) or the host's failure.
+func (h *Host) execute(ctx context.Context, r *request, t *tool, args json.RawMessage, ans *answers, fw *forwarder, exec *store.Execution) (sandbox.Result, error) {
+	sreq, secrets, err := h.sandboxRequest(r, t, args)
+	if err != nil {
+		return sandbox.Result{}, err
+	}
+	sreq.Inputs = ans
+	h.startRecording(r.d, &sreq) // recording.go
+	if fw != nil {
+		sreq.Notify = fw
+	}
+	res, err := h.engine.Call(ctx, t.module, sreq)
+	fw.finish()
+	if err != nil {
+		return res, fmt.Errorf("mcphost: running %s: %w", t.name, err)
+	}
+	if exec.Recording, err = h.recordingJSON(r.d.srv.ID, sreq, secrets); err != nil {
+		h.log.ErrorContext(ctx, "the call's recording is not kept", "server", r.d.srv.ID, "tool", t.name, "error", err)
+	}
+	unsent := 0
+	if fw != nil {
+		unsent = fw.dropped
+	}
+	fillExecution(exec, res, unsent)
+	return res, nil
 }
 
 // sandboxRequest is the sandbox's request for a call of t: its env and

@@ -336,9 +336,8 @@ type entryResult struct {
 // sentence: the limit the call met, or the module's own error.
 func (h *Host) runEntry(ctx context.Context, r *request, item servedItem, entry string, c inputCall, input any) (entryResult, error) {
 	label := c.label
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	defer context.AfterFunc(r.httpCtx, cancel)()
+	ctx, done := h.cancellable(ctx, r)
+	defer done()
 	exec := store.Execution{
 		CustomerID: r.d.srv.CustomerID, ServerID: r.d.srv.ID, ToolName: label,
 		ModuleHash: item.module.Hash, Actor: "key:" + r.keyID, StartedAt: h.store.Now(),
@@ -363,30 +362,22 @@ func (h *Host) runEntry(ctx context.Context, r *request, item servedItem, entry 
 		return entryResult{}, err
 	}
 	t := &tool{name: label, moduleTool: entry, module: item.module}
-	sreq, _, err := h.sandboxRequest(r, t, args)
+	res, err := h.execute(ctx, r, t, args, ans, nil, &exec)
 	var missing *missingEnvError
 	if errors.As(err, &missing) {
 		exec.Outcome, exec.Detail = sandbox.OutcomeToolError.String(), missing.message(label)
 		return entryResult{}, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: exec.Detail}
 	}
-	if err != nil {
-		exec.Outcome = "host_error"
-		return entryResult{}, err
-	}
-	sreq.Inputs = ans
-	res, err := h.engine.Call(ctx, item.module, sreq)
 	var busy *sandbox.BusyError
 	if errors.As(err, &busy) {
 		record = false
-		return entryResult{}, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf(
-			"This Kiln node is running as many calls as it can (%s); retry in %v.", busy.Resource, busy.RetryAfter)}
+		return entryResult{}, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: h.refusal(r, busy)}
 	}
 	if err != nil {
 		h.log.ErrorContext(ctx, "prompt or resource failed in the host", "server", r.d.srv.ID, "entry", label, "error", err)
 		exec.Outcome = "host_error"
 		return entryResult{}, fmt.Errorf("the Kiln host could not serve %s; the failure is logged", label)
 	}
-	fillExecution(&exec, res, 0)
 	return h.entryAnswer(r, c, res, ans, &exec)
 }
 

@@ -11,7 +11,9 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/kilnhq/kiln/pkg/store/storetest"
+	"github.com/kilnhq/kiln/pkg/tier"
 )
 
 func catalogModule(t testing.TB) []byte { return builds.Go(t, "pkg/mcphost/testdata/catalog") }
@@ -211,5 +213,77 @@ func TestKeyLimitedPromptsAndResources(t *testing.T) {
 	}
 	if got, err := readText(t, both, "notes://today"); err != nil || got != "nothing planned" {
 		t.Errorf("a key allowed every tool of the module reads %q, %v", got, err)
+	}
+}
+
+// TestPromptsCountAsCalls: getting a prompt or reading a resource may run
+// the customer's module, so each counts against the plan's calls a minute
+// like a tool call; otherwise a dynamic prompt would run the module past
+// the plan's limit.
+func TestPromptsCountAsCalls(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t), envOptions{})
+	catalog := tier.NewCatalog(e.store)
+	if err := catalog.SetPlan(context.Background(), slowPlan); err != nil {
+		t.Fatal(err)
+	}
+	mod := catalogModule(t)
+	srv := e.addServer(slowPlan.Name, toolSpec{"note", "note", mod}, toolSpec{"erase", "erase", mod})
+	get := `{"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"greet","arguments":{"who":"x"}}}`
+	read := `{"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":"notes://readme"}}`
+	for _, body := range []string{get, read} {
+		resp := rawPost(t, e.url(srv.ID), srv.key, body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d", body, resp.StatusCode)
+		}
+	}
+	expect429(t, rawPost(t, e.url(srv.ID), srv.key, get), "2 tool calls a minute per customer (getting a prompt or reading a resource counts as one)")
+}
+
+// TestDynamicEntriesRunAsToolCalls: a dynamic prompt runs through the same
+// path as a tool call: recorded on a server that records payloads (so
+// kiln replay can re-run it), and stopped by notifications/cancelled
+// naming its request, which the execution log says.
+func TestDynamicEntriesRunAsToolCalls(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t), envOptions{payloads: true})
+	mod := catalogModule(t)
+	srv := e.addServer(bigPlan.Name, toolSpec{"note", "note", mod}, toolSpec{"erase", "erase", mod})
+	s := connect(t, e.url(srv.ID), srv.key)
+	if _, err := s.GetPrompt(context.Background(), &mcp.GetPromptParams{Name: "mood", Arguments: map[string]string{"mood": "calm"}}); err != nil {
+		t.Fatal(err)
+	}
+
+	done := make(chan string, 1)
+	go func() {
+		resp := rawPost(t, e.url(srv.ID), srv.key, `{"jsonrpc":"2.0","id":"p-1","method":"prompts/get","params":{"name":"spin"}}`)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- string(body)
+	}()
+	cancel := `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"p-1","reason":"test"}}`
+	var answer string
+	// The cancellation reaches the call only once it runs: send it until
+	// the call answers (the plan would let it spin for 30 s).
+	for answer == "" {
+		resp := rawPost(t, e.url(srv.ID), srv.key, cancel)
+		resp.Body.Close()
+		select {
+		case answer = <-done:
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if !strings.Contains(answer, "cancel") {
+		t.Errorf("the cancelled prompt's answer: %s", answer)
+	}
+	outcomes := map[string]store.Execution{}
+	for _, x := range e.executions(srv) {
+		outcomes[x.ToolName] = x
+	}
+	if x := outcomes["prompt:spin"]; x.Outcome != "canceled" {
+		t.Errorf("prompt:spin outcome %q, want canceled", x.Outcome)
+	}
+	x, err := e.store.Execution(context.Background(), outcomes["prompt:mood"].ID)
+	if err != nil || len(x.Recording) == 0 {
+		t.Fatalf("prompt:mood has no recording: %v", err)
 	}
 }

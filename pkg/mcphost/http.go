@@ -105,7 +105,7 @@ func (h *Host) serveMCP(w http.ResponseWriter, r *http.Request) {
 		h.mcp.ServeHTTP(w, r.WithContext(withRequest(ctx, req)))
 		return
 	}
-	// One tool call: a 503 if the sandbox has no room for it (busy.go).
+	// One call (runsModule): a 503 if the sandbox has no room for it (busy.go).
 	req.busy = newBusyWriter(w)
 	h.mcp.ServeHTTP(req.busy, r.WithContext(withRequest(ctx, req)))
 	if busy := req.busy.refused(); busy != nil {

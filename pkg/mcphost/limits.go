@@ -48,7 +48,7 @@ func (h *Host) allowIP(w http.ResponseWriter, r *http.Request) bool {
 func (h *Host) allowPlan(w http.ResponseWriter, r *http.Request, d *deployment, plan tier.Plan, msgs peeked) bool {
 	for range msgs.calls {
 		if !h.allow(w, r, msgs.id, "customer:"+d.srv.CustomerID, ratelimit.PerMinute(plan.CallsPerMinute),
-			fmt.Sprintf("Rate limit: the %s plan allows %d tool calls a minute per customer.", plan.Name, plan.CallsPerMinute)) {
+			fmt.Sprintf("Rate limit: the %s plan allows %d tool calls a minute per customer (getting a prompt or reading a resource counts as one).", plan.Name, plan.CallsPerMinute)) {
 			return false
 		}
 	}

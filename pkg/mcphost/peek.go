@@ -33,13 +33,13 @@ const batchesRemoved = "2025-06-18"
 
 // peeked is what Kiln learns of a request's messages before the SDK runs them.
 type peeked struct {
-	// messages counts the JSON-RPC messages; calls counts the tools/call
-	// requests among them.
+	// messages counts the JSON-RPC messages; calls counts those among
+	// them that may run the module (runsModule).
 	messages, calls int
 	// id is the first request's id, for error answers.
 	id json.RawMessage
-	// callID is the id of the tools/call when it is the body's only
-	// message (for notifications/cancelled, notify.go); nil otherwise.
+	// callID is the id of the call (runsModule) when it is the body's
+	// only message (for notifications/cancelled, notify.go); nil otherwise.
 	callID json.RawMessage
 	// cancels are the request ids that notifications/cancelled messages
 	// name (notify.go).
@@ -80,7 +80,7 @@ func peekMessages(w http.ResponseWriter, r *http.Request) (peeked, error) {
 		if !ok {
 			continue
 		}
-		if req.Method == methodCallTool {
+		if runsModule(req.Method) {
 			p.calls++
 		}
 		if req.Method == methodCancelled && !req.ID.IsValid() {
@@ -101,8 +101,18 @@ func peekMessages(w http.ResponseWriter, r *http.Request) (peeked, error) {
 	return p, nil
 }
 
-// methodCallTool is the one method the customer's limit counts.
+// methodCallTool is a tool call.
 const methodCallTool = "tools/call"
+
+// runsModule reports whether a request of method may run the customer's
+// module: a tool call, or the read of a prompt or resource (a dynamic one
+// runs the module as a tool call does). Each counts against the plan's
+// calls a minute, and alone in a request it can be cancelled and refused
+// with a 503 like a tool call; a static prompt or resource counts too,
+// since which is which is known only once the SDK routes the request.
+func runsModule(method string) bool {
+	return method == methodCallTool || method == "prompts/get" || method == "resources/read"
+}
 
 // methodCancelled is the notification a client sends to cancel a request.
 const methodCancelled = "notifications/cancelled"
