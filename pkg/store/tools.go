@@ -205,7 +205,16 @@ func (s *Store) DeleteTool(ctx context.Context, serverID, id string) error {
 // name check of a deploy beside the unique tool names: the API and the
 // wizard run it in the deploy's transaction, after the tool change, so a
 // clash rolls the change back.
+//
+// It locks the server's row first (PostgreSQL; SQLite's write lock already
+// serialises writers): two deploys that change different tools of one
+// server (the wizard's AddToolVersion locks only the tool) would otherwise
+// each check without the other's module and both commit a clash.
 func (s *Store) CheckCatalog(ctx context.Context, serverID string) error {
+	var id string
+	if err := get(ctx, s.db, &id, `SELECT id FROM servers WHERE id = ?`+s.forUpdate(), serverID); err != nil {
+		return wrap(err, "lock server %s", serverID)
+	}
 	mods, err := s.serverModules(ctx, serverID)
 	if err != nil {
 		return err
