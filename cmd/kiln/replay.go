@@ -97,7 +97,8 @@ func replayExecution(ctx context.Context, env *environment, cfg *config.Config, 
 // replayFailure words why there was no replay.
 func replayFailure(err error) string {
 	switch {
-	case errors.Is(err, mcphost.ErrNoExecution), errors.Is(err, mcphost.ErrNoRecording), errors.Is(err, mcphost.ErrModuleGone):
+	case errors.Is(err, mcphost.ErrNoExecution), errors.Is(err, mcphost.ErrNoRecording), errors.Is(err, mcphost.ErrModuleGone),
+		errors.Is(err, mcphost.ErrReplayInput):
 		return err.Error()
 	}
 	return "the call could not be replayed: " + err.Error()

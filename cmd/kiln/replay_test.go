@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/kilnhq/kiln/pkg/secrets"
 	"github.com/kilnhq/kiln/pkg/service/servicetest"
 	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/kilnhq/kiln/pkg/testmodules"
@@ -77,7 +79,7 @@ func TestReplay(t *testing.T) {
 	}
 	bare := copyOf(func(e *store.Execution) { e.Recording = nil })
 	gone := copyOf(func(e *store.Execution) { e.ModuleHash = store.ModuleHash([]byte("never stored")) })
-	longer := copyOf(func(e *store.Execution) { e.Recording = withExtraRead(t, e.Recording) })
+	longer := copyOf(func(e *store.Execution) { e.Recording = withExtraRead(t, node.DataDir, e.ServerID, e.Recording) })
 	for _, tc := range []struct {
 		id     string
 		status int
@@ -101,15 +103,39 @@ func TestReplay(t *testing.T) {
 }
 
 // withExtraRead returns a recording with one more clock reading than the
-// call made.
-func withExtraRead(t *testing.T, rec store.JSON) store.JSON {
+// call made: its sealed tape opened with the node's master key (in
+// dataDir), changed and sealed again.
+func withExtraRead(t *testing.T, dataDir, serverID string, rec store.JSON) store.JSON {
 	var doc map[string]any
 	if err := json.Unmarshal(rec, &doc); err != nil {
 		t.Fatal(err)
 	}
-	tape := doc["tape"].(map[string]any)
+	key, _, err := secrets.LoadMasterKey("", dataDir, secrets.Development)
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := secrets.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ad := []byte("kiln recorded tape\x00" + serverID + "\x00" + doc["tool"].(string))
+	sealed, _ := base64.StdEncoding.DecodeString(doc["sealed_tape"].(string))
+	plain, err := box.Open(sealed, ad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tape map[string]any
+	if err := json.Unmarshal(plain, &tape); err != nil {
+		t.Fatal(err)
+	}
 	reads, _ := tape["reads"].([]any)
 	tape["reads"] = append(reads, map[string]any{"kind": "nanotime", "time": 1})
+	if plain, err = json.Marshal(tape); err != nil {
+		t.Fatal(err)
+	}
+	if doc["sealed_tape"], err = box.Seal(plain, ad); err != nil {
+		t.Fatal(err)
+	}
 	b, err := json.Marshal(doc)
 	if err != nil {
 		t.Fatal(err)
