@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -99,6 +102,51 @@ func TestReplay(t *testing.T) {
 		if tc.id == longer {
 			t.Logf("kiln replay %s (one read too many recorded):\n%s%s", tc.id, stdout, stderr)
 		}
+	}
+}
+
+// TestReplayVarFile: --var-file gives env values from a file or stdin, off
+// the command line (echo declares no env var, so the sandbox naming the
+// file's var shows it arrived); --var overrides it; a line that is not NAME=VALUE, a
+// missing file or a line past the scanner's 1 MiB are usage errors that
+// name the line, never its value.
+func TestReplayVarFile(t *testing.T) {
+	node, x := recordedCall(t)
+	vars := map[string]string{"KILN_DATA_DIR": node.DataDir}
+	id := strconv.FormatInt(x.ID, 10)
+	path := filepath.Join(t.TempDir(), "vars")
+	if err := os.WriteFile(path, []byte("# values for the replay\n\nEXTRA=from the file\r\nOTHER=a=b\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	status, stdout, stderr := runWithEnv(t, vars, "replay", id, "--var-file", path)
+	if status != 1 || !strings.Contains(stderr, "env var EXTRA is not declared") && !strings.Contains(stderr, "env var OTHER is not declared") {
+		t.Fatalf("replay --var-file: %d\n%s\n%s", status, stdout, stderr)
+	}
+	var out, errOut bytes.Buffer
+	env := &environment{stdin: strings.NewReader("STDIN_VAR=x\n"), stdout: &out, stderr: &errOut, getenv: func(n string) string { return vars[n] }}
+	if status := dispatch(env, []string{"replay", id, "--var-file", "-"}); status != 1 || !strings.Contains(errOut.String(), "env var STDIN_VAR is not declared") {
+		t.Fatalf("replay --var-file -: %d\n%s\n%s", status, out.String(), errOut.String())
+	}
+	got, err := replayVars(env, path, map[string]string{"EXTRA": "from --var"})
+	if err != nil || got["EXTRA"] != "from --var" || got["OTHER"] != "a=b" || len(got) != 2 {
+		t.Fatalf("--var over --var-file: %v %v", got, err)
+	}
+	long := "LONG=" + strings.Repeat("v", 1<<20) + "\n"
+	for _, bad := range []struct{ content, says string }{
+		{"GOOD=1\nsecret-value-without-a-name\n", "line 2 is not NAME=VALUE"},
+		{"=value\n", "line 1 is not NAME=VALUE"},
+		{long, "too long"},
+	} {
+		if err := os.WriteFile(path, []byte(bad.content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		status, _, stderr := runWithEnv(t, vars, "replay", id, "--var-file", path)
+		if status != 2 || !strings.Contains(stderr, bad.says) || strings.Contains(stderr, "secret-value") {
+			t.Errorf("--var-file with %.30q: %d %s", bad.content, status, stderr)
+		}
+	}
+	if status, _, stderr := runWithEnv(t, vars, "replay", id, "--var-file", path+".missing"); status != 2 || !strings.Contains(stderr, "--var-file") {
+		t.Errorf("missing --var-file: %d %s", status, stderr)
 	}
 }
 
