@@ -18,7 +18,7 @@ import (
 // each call answers once the transaction holding its row has committed.
 // A batch is also bounded in bytes (maxExecBatchBytes of arguments, result,
 // logs and recording; a larger row goes alone): with recorded calls of up
-// to about 1.4 MB a row, 256 rows would be one transaction of some 360 MB.
+// to about 2 MB a row (ARCHITECTURE.md), 256 rows would be one transaction of some 500 MB.
 // So a client that has its answer has its execution on record, and a
 // node killed with -9 loses no execution it answered; a busy node still
 // commits once for many calls.
