@@ -19,3 +19,9 @@ func (e *Engine) HoldCompiles() func() {
 		}
 	}
 }
+
+// The recording limits (record.go), for the tests that cross them.
+const (
+	InitRecordLimit = initRecordLimit
+	MaxDivergences  = maxDivergences
+)

@@ -174,6 +174,57 @@ func TestRecordingLimit(t *testing.T) {
 	}
 }
 
+// TestInitRecordingLimit: a warm call of a module whose initialisation
+// read more than a snapshot keeps of it (InitRecordLimit) is recorded as
+// truncated, the initialisation's reads cut at the limit, and its replay
+// says it cannot be exact; the same call on a fresh instance records whole.
+func TestInitRecordingLimit(t *testing.T) {
+	wasm := builds.Go(t, "sandbox/testdata/biginit")
+	for _, fresh := range []bool{false, true} {
+		e := newEngine(t, sandbox.Config{FreshInstances: fresh})
+		m := load(t, e, wasm)
+		rec := sandbox.NewRecording(1 << 20)
+		res, err := e.Call(context.Background(), m, sandbox.Request{Tool: "digest", Args: []byte(`{}`), Env: map[string]string{"GREETING": "hello"}, Limits: limits(), Record: rec})
+		if err != nil || res.Outcome != sandbox.OutcomeOK {
+			t.Fatalf("fresh=%v: %v %v %s", fresh, err, res.Outcome, res.Detail)
+		}
+		initSize := 0
+		for _, r := range rec.Init {
+			initSize += len(r.Data)
+		}
+		if rec.Warm == fresh || rec.Truncated == fresh || initSize > sandbox.InitRecordLimit {
+			t.Fatalf("fresh=%v: warm=%v truncated=%v, init keeps %d bytes", fresh, rec.Warm, rec.Truncated, initSize)
+		}
+		r := replay(t, wasm, "digest", `{}`, rec)
+		if r.Truncated != !fresh || r.Exact() == !fresh {
+			t.Fatalf("fresh=%v: replay truncated=%v exact=%v %v", fresh, r.Truncated, r.Exact(), r.Divergences)
+		}
+	}
+}
+
+// TestReplayDivergenceLimit: a replay describes at most MaxDivergences
+// places where the guest read differently (and then how far it got), however
+// many there are: here every read, the recording's kinds all changed.
+func TestReplayDivergenceLimit(t *testing.T) {
+	wasm := replayFixture(t)
+	srv, network, args := replayServer(t)
+	defer srv.Close()
+	e := newEngine(t, sandbox.Config{FreshInstances: true})
+	_, rec := record(t, e, load(t, e, wasm), "probe", args, network, 1<<20)
+	if len(rec.Reads) <= sandbox.MaxDivergences {
+		t.Fatalf("the call read %d times: too few to cross the limit", len(rec.Reads))
+	}
+	wrong := *rec
+	wrong.Reads = append([]sandbox.Read(nil), rec.Reads...)
+	for i := range wrong.Reads {
+		wrong.Reads[i].Kind = sandbox.ReadInput
+	}
+	r := replay(t, wasm, "probe", args, &wrong)
+	if len(r.Divergences) != sandbox.MaxDivergences+1 || !hasDivergence(r, "the guest made 0 of the") {
+		t.Fatalf("%d divergences: %v", len(r.Divergences), r.Divergences)
+	}
+}
+
 func hasDivergence(r sandbox.Replay, s string) bool {
 	for _, d := range r.Divergences {
 		if strings.Contains(d, s) {

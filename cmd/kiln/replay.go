@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"strconv"
@@ -26,8 +29,11 @@ fuel match the recorded ones, and where the replayed call read differently.
 A call is recorded when its server records payloads (record_payloads). Secret
 env vars never enter a module (the host substitutes them into requests), so
 their values are neither recorded nor needed. The plain env values are the
-recorded ones, unless --current-env or --var says otherwise; the report names
-every value that differs from the recorded one.
+recorded ones, unless --current-env, --var-file or --var says otherwise; the
+report names every value that differs from the recorded one. --var puts the
+value on the command line (visible to ps, kept in shell history); --var-file
+PATH reads NAME=VALUE lines from a file instead (- for stdin; blank lines and
+lines starting with # are skipped), and --var overrides it.
 
 Exit status: 0 for an exact replay; 1 for a replay that diverged, an unknown
 execution, one without a recording, a module no longer in the store; 2 for
@@ -39,10 +45,16 @@ func runReplay(env *environment, args []string) int {
 	cfg.RegisterStorage(fs, env.getenv)
 	current := fs.Bool("current-env", false, "replay with the server's env values as stored now, instead of the recorded ones")
 	var vars envFlags
-	fs.Var(&vars, "var", "NAME=VALUE replays with this value of a plain env var (repeatable)")
+	fs.Var(&vars, "var", "NAME=VALUE replays with this value of a plain env var (repeatable; visible to ps, prefer --var-file)")
+	varFile := fs.String("var-file", "", "PATH of NAME=VALUE lines: replays with these values of plain env vars (- for stdin)")
 	pos, status, ok := parseExact(env, fs, args, 1)
 	if !ok {
 		return status
+	}
+	values, err := replayVars(env, *varFile, vars.values)
+	if err != nil {
+		fmt.Fprintln(env.stderr, "kiln replay:", err)
+		return exitUsage
 	}
 	id, err := strconv.ParseInt(pos[0], 10, 64)
 	if err != nil || id <= 0 {
@@ -55,7 +67,7 @@ func runReplay(env *environment, args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	report, err := replayExecution(ctx, env, &cfg, mcphost.ReplayConfig{CurrentEnv: *current, Env: vars.values}, id)
+	report, err := replayExecution(ctx, env, &cfg, mcphost.ReplayConfig{CurrentEnv: *current, Env: values}, id)
 	if err != nil {
 		fmt.Fprintln(env.stderr, "kiln replay:", replayFailure(err))
 		return exitFailed
@@ -66,6 +78,49 @@ func runReplay(env *environment, args []string) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// replayVars is the env values the operator gives: those of --var-file
+// (path, "-" for stdin), overridden by --var's.
+func replayVars(env *environment, path string, flags map[string]string) (map[string]string, error) {
+	out := map[string]string{}
+	if path != "" {
+		var r io.Reader = env.stdin
+		if path != "-" {
+			f, err := os.Open(path)
+			if err != nil {
+				return nil, fmt.Errorf("--var-file: %w", err)
+			}
+			defer f.Close()
+			r = f
+		} else if r == nil {
+			r = strings.NewReader("")
+		}
+		if err := readVarLines(r, out); err != nil {
+			return nil, fmt.Errorf("--var-file %s: %w", path, err)
+		}
+	}
+	maps.Copy(out, flags)
+	return out, nil
+}
+
+// readVarLines reads NAME=VALUE lines into out, the way --var takes one;
+// blank lines and lines starting with # are skipped.
+func readVarLines(r io.Reader, out map[string]string) error {
+	lines := bufio.NewScanner(r)
+	lines.Buffer(nil, 1<<20)
+	for n := 1; lines.Scan(); n++ {
+		line := strings.TrimSuffix(lines.Text(), "\r")
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, value, ok := strings.Cut(line, "=")
+		if !ok || name == "" {
+			return fmt.Errorf("line %d is not NAME=VALUE", n)
+		}
+		out[name] = value
+	}
+	return lines.Err()
 }
 
 // replayExecution opens what the replay needs (store, master key, engine)
@@ -97,7 +152,8 @@ func replayExecution(ctx context.Context, env *environment, cfg *config.Config, 
 // replayFailure words why there was no replay.
 func replayFailure(err error) string {
 	switch {
-	case errors.Is(err, mcphost.ErrNoExecution), errors.Is(err, mcphost.ErrNoRecording), errors.Is(err, mcphost.ErrModuleGone):
+	case errors.Is(err, mcphost.ErrNoExecution), errors.Is(err, mcphost.ErrNoRecording), errors.Is(err, mcphost.ErrModuleGone),
+		errors.Is(err, mcphost.ErrReplayInput):
 		return err.Error()
 	}
 	return "the call could not be replayed: " + err.Error()

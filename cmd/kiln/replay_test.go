@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/kilnhq/kiln/pkg/secrets"
 	"github.com/kilnhq/kiln/pkg/service/servicetest"
 	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/kilnhq/kiln/pkg/testmodules"
@@ -77,7 +82,7 @@ func TestReplay(t *testing.T) {
 	}
 	bare := copyOf(func(e *store.Execution) { e.Recording = nil })
 	gone := copyOf(func(e *store.Execution) { e.ModuleHash = store.ModuleHash([]byte("never stored")) })
-	longer := copyOf(func(e *store.Execution) { e.Recording = withExtraRead(t, e.Recording) })
+	longer := copyOf(func(e *store.Execution) { e.Recording = withExtraRead(t, node.DataDir, e.ServerID, e.Recording) })
 	for _, tc := range []struct {
 		id     string
 		status int
@@ -100,16 +105,85 @@ func TestReplay(t *testing.T) {
 	}
 }
 
+// TestReplayVarFile: --var-file gives env values from a file or stdin, off
+// the command line (echo declares no env var, so the sandbox naming the
+// file's var shows it arrived); --var overrides it; a line that is not NAME=VALUE, a
+// missing file or a line past the scanner's 1 MiB are usage errors that
+// name the line, never its value.
+func TestReplayVarFile(t *testing.T) {
+	node, x := recordedCall(t)
+	vars := map[string]string{"KILN_DATA_DIR": node.DataDir}
+	id := strconv.FormatInt(x.ID, 10)
+	path := filepath.Join(t.TempDir(), "vars")
+	if err := os.WriteFile(path, []byte("# values for the replay\n\nEXTRA=from the file\r\nOTHER=a=b\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	status, stdout, stderr := runWithEnv(t, vars, "replay", id, "--var-file", path)
+	if status != 1 || !strings.Contains(stderr, "env var EXTRA is not declared") && !strings.Contains(stderr, "env var OTHER is not declared") {
+		t.Fatalf("replay --var-file: %d\n%s\n%s", status, stdout, stderr)
+	}
+	var out, errOut bytes.Buffer
+	env := &environment{stdin: strings.NewReader("STDIN_VAR=x\n"), stdout: &out, stderr: &errOut, getenv: func(n string) string { return vars[n] }}
+	if status := dispatch(env, []string{"replay", id, "--var-file", "-"}); status != 1 || !strings.Contains(errOut.String(), "env var STDIN_VAR is not declared") {
+		t.Fatalf("replay --var-file -: %d\n%s\n%s", status, out.String(), errOut.String())
+	}
+	got, err := replayVars(env, path, map[string]string{"EXTRA": "from --var"})
+	if err != nil || got["EXTRA"] != "from --var" || got["OTHER"] != "a=b" || len(got) != 2 {
+		t.Fatalf("--var over --var-file: %v %v", got, err)
+	}
+	long := "LONG=" + strings.Repeat("v", 1<<20) + "\n"
+	for _, bad := range []struct{ content, says string }{
+		{"GOOD=1\nsecret-value-without-a-name\n", "line 2 is not NAME=VALUE"},
+		{"=value\n", "line 1 is not NAME=VALUE"},
+		{long, "too long"},
+	} {
+		if err := os.WriteFile(path, []byte(bad.content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		status, _, stderr := runWithEnv(t, vars, "replay", id, "--var-file", path)
+		if status != 2 || !strings.Contains(stderr, bad.says) || strings.Contains(stderr, "secret-value") {
+			t.Errorf("--var-file with %.30q: %d %s", bad.content, status, stderr)
+		}
+	}
+	if status, _, stderr := runWithEnv(t, vars, "replay", id, "--var-file", path+".missing"); status != 2 || !strings.Contains(stderr, "--var-file") {
+		t.Errorf("missing --var-file: %d %s", status, stderr)
+	}
+}
+
 // withExtraRead returns a recording with one more clock reading than the
-// call made.
-func withExtraRead(t *testing.T, rec store.JSON) store.JSON {
+// call made: its sealed tape opened with the node's master key (in
+// dataDir), changed and sealed again.
+func withExtraRead(t *testing.T, dataDir, serverID string, rec store.JSON) store.JSON {
 	var doc map[string]any
 	if err := json.Unmarshal(rec, &doc); err != nil {
 		t.Fatal(err)
 	}
-	tape := doc["tape"].(map[string]any)
+	key, _, err := secrets.LoadMasterKey("", dataDir, secrets.Development)
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := secrets.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ad := []byte("kiln recorded tape\x00" + serverID + "\x00" + doc["tool"].(string))
+	sealed, _ := base64.StdEncoding.DecodeString(doc["sealed_tape"].(string))
+	plain, err := box.Open(sealed, ad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tape map[string]any
+	if err := json.Unmarshal(plain, &tape); err != nil {
+		t.Fatal(err)
+	}
 	reads, _ := tape["reads"].([]any)
 	tape["reads"] = append(reads, map[string]any{"kind": "nanotime", "time": 1})
+	if plain, err = json.Marshal(tape); err != nil {
+		t.Fatal(err)
+	}
+	if doc["sealed_tape"], err = box.Seal(plain, ad); err != nil {
+		t.Fatal(err)
+	}
 	b, err := json.Marshal(doc)
 	if err != nil {
 		t.Fatal(err)

@@ -41,7 +41,7 @@ func (s *Server) replayExecution(c echo.Context) error {
 	switch {
 	case errors.Is(err, mcphost.ErrNoExecution):
 		return notFound("%s", err.Error())
-	case errors.Is(err, mcphost.ErrNoRecording), errors.Is(err, mcphost.ErrModuleGone):
+	case replayInputProblem(err):
 		return unprocessable("%s", err.Error())
 	case errors.As(err, &busy):
 		c.Response().Header().Set("Retry-After", strconv.Itoa(max(1, int(busy.RetryAfter.Seconds()))))
@@ -55,6 +55,17 @@ func (s *Server) replayExecution(c echo.Context) error {
 		RecordedFuel: r.RecordedFuel, Fuel: r.Fuel, Warm: r.Warm, Truncated: r.Truncated,
 		Divergences: nonNil(r.Divergences), EnvDiffers: nonNil(r.EnvDiffers), Secrets: nonNil(r.Secrets),
 	})
+}
+
+// replayInputProblem reports an error that is the recording's or the
+// module's (no recording, an unreadable or foreign-sealed one, a module gone
+// or no longer loadable, a request the sandbox refuses): the operator gets
+// it as 422 with its message; anything else is the host's, a 500.
+func replayInputProblem(err error) bool {
+	var badModule *sandbox.BadModuleError
+	var badRequest *sandbox.RequestError
+	return errors.Is(err, mcphost.ErrNoRecording) || errors.Is(err, mcphost.ErrModuleGone) ||
+		errors.Is(err, mcphost.ErrReplayInput) || errors.As(err, &badModule) || errors.As(err, &badRequest)
 }
 
 // nonNil makes an absent list an empty one in JSON.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kilnhq/kiln/pkg/secrets"
 	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/kilnhq/kiln/sandbox/manifest"
 )
@@ -31,10 +32,19 @@ func TestAdminReplay(t *testing.T) {
 	if err := s.PutModule(ctx, &m, wasm); err != nil {
 		t.Fatal(err)
 	}
-	// The layout of pkg/mcphost's recording document (recording.go).
-	recording := `{"version":1,"tool":"echo","args":"` + base64.StdEncoding.EncodeToString([]byte(`{"text":"hi"}`)) + `",` +
-		`"limits":{"Fuel":100000000,"Memory":16777216,"Timeout":5000000000,"OutputBytes":65536,"LogBytes":65536},"env":[],` +
-		`"tape":{"warm":false,"reads":[],"size":0,"limit":1024,"outcome":"ok","fuel":0}}`
+	// The layout of pkg/mcphost's recording document (recording.go): the
+	// tape sealed under associated data bound to the server and the tool.
+	document := func(version int, box *secrets.Box) string {
+		sealed, err := box.Seal([]byte(`{"warm":false,"reads":[],"size":0,"limit":1024,"outcome":"ok","fuel":0}`),
+			[]byte("kiln recorded tape\x00srv_gone\x00echo"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return `{"version":` + strconv.Itoa(version) + `,"tool":"echo","args":"` + base64.StdEncoding.EncodeToString([]byte(`{"text":"hi"}`)) + `",` +
+			`"limits":{"Fuel":100000000,"Memory":16777216,"Timeout":5000000000,"OutputBytes":65536,"LogBytes":65536},"env":[],` +
+			`"sealed_tape":"` + base64.StdEncoding.EncodeToString(sealed) + `"}`
+	}
+	recording := document(2, h.box)
 	record := func(hash string, rec store.JSON) string {
 		x := store.Execution{CustomerID: custID, ServerID: "srv_gone", ToolName: "echo", ModuleHash: hash, Outcome: "ok", Recording: rec}
 		if err := s.RecordExecution(ctx, &x); err != nil {
@@ -64,8 +74,37 @@ func TestAdminReplay(t *testing.T) {
 	if msg := h.admin("POST", "/executions/"+gone+"/replay", nil).want(t, 422).errorMessage(t); !strings.Contains(msg, "no longer in the store") {
 		t.Errorf("module gone: %s", msg)
 	}
+	replayInputProblems(t, h, m.Hash, record, document)
 	for _, bad := range []string{"abc", "0", "-1", "99999999999999999999"} {
 		h.admin("POST", "/executions/"+bad+"/replay", nil).want(t, 400)
 	}
 	h.do("POST", "/api/v1/admin/executions/"+recorded+"/replay", key, nil).want(t, 401)
+}
+
+// replayInputProblems: a recording of an unknown layout version, one sealed
+// under another master key, and one whose module no longer loads are the
+// recording's problems, 422 with the sentence saying which, never a 500.
+func replayInputProblems(t *testing.T, h *harness, hash string, record func(string, store.JSON) string, document func(int, *secrets.Box) string) {
+	t.Helper()
+	if msg := h.admin("POST", "/executions/"+record(hash, store.JSON(document(1, h.box)))+"/replay", nil).want(t, 422).errorMessage(t); !strings.Contains(msg, "layout version 1") {
+		t.Errorf("old version: %s", msg)
+	}
+	key, err := secrets.GenerateMasterKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := secrets.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := h.admin("POST", "/executions/"+record(hash, store.JSON(document(2, other)))+"/replay", nil).want(t, 422).errorMessage(t); !strings.Contains(msg, "another master key") {
+		t.Errorf("another master key: %s", msg)
+	}
+	junk := store.Module{Manifest: store.JSON(`{}`)}
+	if err := h.store.PutModule(context.Background(), &junk, []byte("\x00asm but not a module")); err != nil {
+		t.Fatal(err)
+	}
+	if msg := h.admin("POST", "/executions/"+record(junk.Hash, store.JSON(document(2, h.box)))+"/replay", nil).want(t, 422).errorMessage(t); msg == "" {
+		t.Error("a module that does not load: no message")
+	}
 }

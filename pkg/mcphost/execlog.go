@@ -16,6 +16,9 @@ import (
 // commit: the tool handler hands its row to an execLog, a writer goroutine
 // writes what has queued, up to maxExecBatch rows in one transaction, and
 // each call answers once the transaction holding its row has committed.
+// A batch is also bounded in bytes (maxExecBatchBytes of arguments, result,
+// logs and recording; a larger row goes alone): with recorded calls of up
+// to about 2 MB a row (ARCHITECTURE.md), 256 rows would be one transaction of some 500 MB.
 // So a client that has its answer has its execution on record, and a
 // node killed with -9 loses no execution it answered; a busy node still
 // commits once for many calls.
@@ -31,6 +34,8 @@ import (
 const (
 	maxExecQueue = 4096
 	maxExecBatch = 256
+	// maxExecBatchBytes bounds the payload bytes (execBytes) of one batch.
+	maxExecBatchBytes = 16 << 20
 	// recordOutage bounds the wait for a database that went away: longer
 	// than a PostgreSQL restart or a managed failover's switch (a few
 	// seconds), shorter than a client's patience.
@@ -90,7 +95,7 @@ func (l *execLog) add(e *store.Execution) {
 func (l *execLog) drain() {
 	l.mu.Lock()
 	for len(l.queue) > 0 {
-		n := min(len(l.queue), maxExecBatch)
+		n := batchLen(l.queue)
 		batch := l.queue[:n:n]
 		l.queue = l.queue[n:]
 		if len(l.queue) == 0 {
@@ -104,6 +109,26 @@ func (l *execLog) drain() {
 	l.writing = false
 	l.cond.Broadcast() // flushes waiting for the writer
 	l.mu.Unlock()
+}
+
+// batchLen is how many of the queued rows the next batch takes: at most
+// maxExecBatch, and no more than maxExecBatchBytes of them, but at least
+// one, so a row larger than the bound goes alone.
+func batchLen(queue []pendingExec) int {
+	n, size := 0, 0
+	for n < len(queue) && n < maxExecBatch {
+		size += execBytes(queue[n].e)
+		if n > 0 && size > maxExecBatchBytes {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// execBytes is what a row weighs in a batch: its payload columns.
+func execBytes(e *store.Execution) int {
+	return len(e.Arguments) + len(e.Result) + len(e.Logs) + len(e.Recording)
 }
 
 // writeBatch writes the rows in one transaction or, if that fails, one by

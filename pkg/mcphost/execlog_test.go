@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 
@@ -118,6 +119,59 @@ func TestExecLogBackpressure(t *testing.T) {
 	}
 	if batches >= total/2 {
 		t.Fatalf("%d transactions for %d rows: commits were not shared", batches, total)
+	}
+}
+
+// TestExecLogByteBound: a batch holds no more than maxExecBatchBytes of
+// payload, and a row larger than that goes alone; each call still answers
+// only once its own row is committed.
+func TestExecLogByteBound(t *testing.T) {
+	s := storetest.SQLite(t)
+	cust := storetest.Customer(t, s, "free")
+	gate := make(chan struct{})
+	var mu sync.Mutex
+	var batches [][]int // each batch's rows' payload sizes
+	l := newExecLog(func(ctx context.Context, es []*store.Execution) error {
+		<-gate
+		sizes := []int{}
+		for _, e := range es {
+			sizes = append(sizes, execBytes(e))
+		}
+		mu.Lock()
+		batches = append(batches, sizes)
+		mu.Unlock()
+		return s.RecordExecutions(ctx, es)
+	}, func(e *store.Execution, err error) { t.Errorf("row not written: %v", err) })
+	withRecording := func(n int) *store.Execution {
+		e := execRow(cust.ID, "ok")
+		e.Arguments, e.Result = store.JSON(`{}`), store.JSON(`{}`)
+		e.Recording = store.JSON(`"` + strings.Repeat("r", n-2) + `"`)
+		return e
+	}
+	// The first row holds the writer at the gate while the rest queue.
+	first := addAll(l, execRow(cust.ID, "ok"))
+	waitFor(l, func() bool { return l.writing && len(l.queue) == 0 })
+	third := maxExecBatchBytes/3 - 4 // a row's payload: a third of the bound, with the {} of its arguments and result
+	rows := []*store.Execution{withRecording(third), withRecording(third), withRecording(third), withRecording(third), withRecording(maxExecBatchBytes + 1)}
+	var rest []<-chan struct{}
+	for _, e := range rows { // queued in this order
+		rest = append(rest, addAll(l, e))
+		waitFor(l, func() bool { return len(l.queue) == len(rest) })
+	}
+	close(gate)
+	<-first
+	for _, done := range rest {
+		<-done
+	}
+	if n := countExecutions(t, s, cust.ID); n != 1+len(rows) {
+		t.Fatalf("%d rows written, want %d", n, 1+len(rows))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	row := third + 4
+	want := fmt.Sprint([][]int{{0}, {row, row, row}, {row}, {maxExecBatchBytes + 5}})
+	if got := fmt.Sprint(batches); got != want {
+		t.Fatalf("batches (payload bytes per row) %s, want %s", got, want)
 	}
 }
 

@@ -102,9 +102,13 @@ type Config struct {
 	// results to be kept in the execution log. The store has no such
 	// setting yet; nil means never.
 	RecordPayloads func(store.Server) bool
-	// RecordingBytes bounds what a recorded call keeps of what it read
+	// RecordingBytes bounds what a recorded call keeps of its own reads
 	// from the host, for replay (default DefaultRecordingBytes; past it the
-	// recording is marked truncated, recording.go).
+	// recording is marked truncated, recording.go). The stored recording is
+	// larger: a warm call's also holds its snapshot's initialisation reads
+	// (up to 64 KiB, sandbox's initRecordLimit), and the encoding (base64
+	// in the tape, base64 of the sealed tape) makes it up to about 1.8
+	// times its reads.
 	RecordingBytes int
 	// EnvAssociatedData is the associated data env values were sealed with
 	// (default: secrets.EnvValueAssociatedData, as pkg/api seals them).

@@ -2,7 +2,6 @@ package mcphost
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -18,6 +17,10 @@ var (
 	ErrNoExecution = errors.New("no such execution")
 	ErrNoRecording = errors.New("no recording")
 	ErrModuleGone  = errors.New("module gone")
+	// ErrReplayInput: the recording cannot be used as it is (a layout of
+	// another version, a value sealed under another master key or bound
+	// to another server); the operator's problem, not the host's.
+	ErrReplayInput = errors.New("recording unusable")
 )
 
 // ReplayConfig is what replaying a recorded call needs.
@@ -69,9 +72,9 @@ func Replay(ctx context.Context, cfg ReplayConfig, id int64) (ReplayReport, erro
 		return report, fmt.Errorf("%w: execution %d has no recording; its server (%s) was not recording payloads when it ran, or the call never started",
 			ErrNoRecording, id, exec.ServerID)
 	}
-	var doc callRecording
-	if err := json.Unmarshal(exec.Recording, &doc); err != nil || doc.Version != recordingVersion {
-		return report, fmt.Errorf("%w: execution %d's recording is not one this version of Kiln reads (version %d, %v)", ErrNoRecording, id, doc.Version, err)
+	doc, tape, err := openRecording(cfg.Secrets, exec.ServerID, exec.Recording)
+	if err != nil {
+		return report, fmt.Errorf("%w: execution %d: %w", ErrReplayInput, id, err)
 	}
 	wasm, err := cfg.Store.ModuleData(ctx, exec.ModuleHash)
 	if errors.Is(err, store.ErrNotFound) {
@@ -92,8 +95,8 @@ func Replay(ctx context.Context, cfg ReplayConfig, id int64) (ReplayReport, erro
 	if err != nil {
 		return report, err
 	}
-	report.Warm = doc.Tape.Warm
-	report.Replay, err = cfg.Engine.Replay(ctx, m, sandbox.Request{Tool: doc.Tool, Args: doc.Args, Env: env, Limits: doc.Limits}, &doc.Tape)
+	report.Warm = tape.Warm
+	report.Replay, err = cfg.Engine.Replay(ctx, m, sandbox.Request{Tool: doc.Tool, Args: doc.Args, Env: env, Limits: doc.Limits}, &tape)
 	return report, err
 }
 
@@ -103,7 +106,7 @@ func Replay(ctx context.Context, cfg ReplayConfig, id int64) (ReplayReport, erro
 func replayEnv(ctx context.Context, cfg ReplayConfig, serverID string, recorded []recordedEnv, report *ReplayReport) (map[string]string, error) {
 	was, err := openRecordedEnv(cfg.Secrets, serverID, recorded)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrReplayInput, err)
 	}
 	env := maps.Clone(was)
 	if cfg.CurrentEnv {
