@@ -8,11 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/tetratelabs/wazero/api"
 )
 
-// InputKind names what a module asked its caller for (ABI v2, section 5.8):
+// InputKind names what a module asked its caller for (ABI v2, section 5.7):
 // the user (elicitation), the client's model (sampling) or the client's
 // roots.
 type InputKind string
@@ -165,6 +166,9 @@ func readInputRequest(mod api.Module, kind InputKind, ptr, n uint32) []byte {
 // checkInputRequest holds a request document to what MCP clients can
 // read, so that what reaches the client is a well-formed request.
 func checkInputRequest(kind InputKind, doc []byte) error {
+	if err := checkFieldCase(kind, doc); err != nil {
+		return err
+	}
 	var k struct {
 		Key   *string         `json:"key"`
 		Defer json.RawMessage `json:"defer"`
@@ -206,6 +210,38 @@ func checkInputRequest(kind InputKind, doc []byte) error {
 		}
 		if json.Unmarshal(doc, &p) != nil || len(p.Messages) == 0 || p.MaxTokens == nil || *p.MaxTokens <= 0 {
 			return errors.New(`the request is not MCP sampling/createMessage params with "messages" and a positive "maxTokens"`)
+		}
+	}
+	return nil
+}
+
+// inputFields are the top-level fields of a kind's request document that
+// the check and newInputRequest read.
+func inputFields(kind InputKind) []string {
+	switch kind {
+	case InputElicit:
+		return []string{"key", "defer", "message", "requestedSchema"}
+	case InputSample:
+		return []string{"key", "defer", "messages", "maxTokens"}
+	}
+	return []string{"key", "defer"}
+}
+
+// checkFieldCase refuses a top-level field named as a known one but for
+// case ("KEY", "Defer"): encoding/json's structs read it as the known
+// field, the exact reading of newInputRequest and MCP clients do not, so
+// the check and the use would disagree on the question.
+func checkFieldCase(kind InputKind, doc []byte) error {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(doc, &fields) != nil {
+		return errors.New("the request is not a JSON object")
+	}
+	names := inputFields(kind)
+	for name := range fields {
+		for _, known := range names {
+			if name != known && strings.EqualFold(name, known) {
+				return fmt.Errorf("field %q must be spelled %q", name, known)
+			}
 		}
 	}
 	return nil

@@ -414,6 +414,10 @@ func (h *Host) entryAnswer(r *request, c inputCall, res sandbox.Result, ans *ans
 // typed, at most 100 (MCP's cap, and manifest.MaxValues), for a caller
 // that may reach the prompt or template.
 func complete(ctx context.Context, req *mcp.CompleteRequest) (*mcp.CompleteResult, error) {
+	// go-sdk checks these unless MCPGODEBUG turns its checks off.
+	if req.Params == nil || req.Params.Ref == nil {
+		return nil, invalidParams("completion/complete needs params with a ref")
+	}
 	r, ok := requestFrom(ctx)
 	if !ok {
 		return nil, errors.New("mcphost: completion without its request context")

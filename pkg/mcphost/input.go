@@ -28,7 +28,9 @@ import (
 // verifies the state and runs the module again from the start. Its
 // questions are answered in order: the i-th from the state's i-th recorded
 // answer when it was given to the same question (kind, key and document),
-// else from the retry's inputResponses by key, else the call stops again.
+// else from the retry's inputResponses by key when the state asked that
+// same question at that position (its hash), else the call stops again.
+// inputResponses without a state are ignored.
 // A module may ask several questions in one round (deferred requests, ABI
 // section 5.7): the result carries all of them. Dynamic prompts and
 // resources ask through the same code (inputCall), their state bound to
@@ -87,13 +89,21 @@ type inputState struct {
 	Args    string           `json:"args"` // SHA-256 of the arguments
 	Expires int64            `json:"exp"`  // Unix seconds, by the store's clock
 	Round   int              `json:"round"`
-	Answers []*recordedInput `json:"answers"` // by request index; null: unanswered (deferred)
+	Answers []*recordedInput `json:"answers"` // by request index
 }
 
-// recordedInput is the answer the module got to one request.
+// recordedInput is the answer the module got to one request, or, without
+// a Response, a question it asked and the client has yet to answer: its
+// hash is what the client was shown. (States issued before hashes were
+// kept hold null there: asked again.)
 type recordedInput struct {
 	Hash     string          `json:"h"`
-	Response json.RawMessage `json:"r"`
+	Response json.RawMessage `json:"r,omitempty"`
+}
+
+// pending says the question was asked and not answered.
+func (r *recordedInput) pending() bool {
+	return len(r.Response) == 0 || string(r.Response) == "null"
 }
 
 // invalidParams is the JSON-RPC error a bad retry gets.
@@ -160,28 +170,39 @@ type answers struct {
 	responses mcp.InputResponseMap
 	perCall   int
 	round     int              // the rounds before this one
-	given     []*recordedInput // by request index, nil where unanswered
+	given     []*recordedInput // by request index
 	used      map[string]bool
 	err       error  // a response of the wrong kind: a JSON-RPC error
 	tooMany   string // the module passed PerCall: a tool error
 }
 
-// Answer implements sandbox.Inputs.
+// Answer implements sandbox.Inputs. A question is answered from the
+// state's recorded answer at its position when it is the same question
+// (its hash), else from the retry's inputResponses only when the state
+// asked it at that position and it is still the question the client was
+// shown: a module whose question changed between rounds (its clock, random
+// or HTTP did) asks again rather than take an answer given to another.
 func (a *answers) Answer(q sandbox.InputRequest) (json.RawMessage, bool) {
 	if q.Index >= a.perCall {
 		a.tooMany = fmt.Sprintf("it asked for input more than %d times in one call", a.perCall)
 		return nil, false
 	}
-	if q.Index < len(a.recorded) && a.recorded[q.Index] != nil {
-		if rec := a.recorded[q.Index]; rec.Hash == q.Hash {
-			a.given = append(a.given, rec)
-			return rec.Response, true
+	var rec *recordedInput
+	if q.Index < len(a.recorded) {
+		rec = a.recorded[q.Index]
+		if rec == nil || rec.Hash != q.Hash {
+			// A state issued before hashes were kept (null), or a
+			// different question: what followed no longer applies.
+			a.recorded, rec = nil, nil
 		}
-		a.recorded = nil // a different question: what followed it no longer applies
+	}
+	if rec != nil && !rec.pending() {
+		a.given = append(a.given, rec)
+		return rec.Response, true
 	}
 	resp, ok := a.responses[q.Key]
-	if !ok || a.used[q.Key] {
-		a.given = append(a.given, nil) // a deferred question goes on unanswered
+	if rec == nil || !ok || a.used[q.Key] {
+		a.given = append(a.given, &recordedInput{Hash: q.Hash}) // asked, unanswered
 		return nil, false
 	}
 	doc, err := responseFor(q, resp)
@@ -329,10 +350,12 @@ func toolInput(t *tool, args json.RawMessage, req *mcp.CallToolRequest) inputCal
 }
 
 // openInputs reads a call's retry fields: the requestState, verified, and
-// the inputResponses. A first call has neither.
+// the inputResponses. A first call has neither: inputResponses without a
+// state are ignored, as answers come with the state that asked for them
+// (SEP-2322) and a question is answered only where one was asked.
 func (h *Host) openInputs(r *request, c inputCall) (*answers, error) {
 	lim := h.cfg.Inputs.withDefaults()
-	a := &answers{responses: c.responses, perCall: lim.PerCall}
+	a := &answers{perCall: lim.PerCall}
 	if c.state == "" {
 		return a, nil
 	}
@@ -340,7 +363,7 @@ func (h *Host) openInputs(r *request, c inputCall) (*answers, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.recorded, a.round = s.Answers, s.Round
+	a.recorded, a.round, a.responses = s.Answers, s.Round, c.responses
 	return a, nil
 }
 

@@ -110,6 +110,22 @@ func firstRound(t *testing.T, url, key string, n int) string {
 	return r.Result["requestState"].(string)
 }
 
+// answerRounds makes a call and retries it with its state and responses
+// while it asks for input, up to rounds times; it returns the last reply.
+func answerRounds(t testing.TB, url, key string, params, responses map[string]any, caps map[string]any, rounds int) rpcReply {
+	t.Helper()
+	r := mrtrCall(t, url, key, maps.Clone(params), caps)
+	for range rounds {
+		if r.Error != nil || r.Result["resultType"] != "input_required" {
+			break
+		}
+		retry := maps.Clone(params)
+		retry["requestState"], retry["inputResponses"] = r.Result["requestState"], responses
+		r = mrtrCall(t, url, key, retry, caps)
+	}
+	return r
+}
+
 // TestInputRequiredGoClient: the go-sdk client, which answers input
 // requests itself (its ElicitationHandler) and retries, gets the final
 // result of a one-round and a two-round call; the execution log has a
@@ -220,19 +236,17 @@ func TestInputMissingCapability(t *testing.T) {
 	if r.Error == nil || r.Error.Code != mcp.CodeMissingRequiredClientCapabilities || !strings.Contains(r.Error.Message, "elicitation/create") {
 		t.Fatalf("missing capability: %+v", r)
 	}
-	r = mrtrCall(t, e.url(srv.ID), srv.key, map[string]any{"name": "test_input_required_result_sampling", "arguments": map[string]any{},
-		"inputResponses": map[string]any{"capital_question": answer(map[string]any{"a": "b"})}},
-		map[string]any{"sampling": map[string]any{}})
+	r = answerRounds(t, e.url(srv.ID), srv.key, map[string]any{"name": "test_input_required_result_sampling", "arguments": map[string]any{}},
+		map[string]any{"capital_question": answer(map[string]any{"a": "b"})}, map[string]any{"sampling": map[string]any{}}, 1)
 	if r.Error == nil || !strings.Contains(r.Error.Message, "does not answer a sampling/createMessage request") {
 		t.Fatalf("an elicitation result answering a sampling request: %+v", r)
 	}
-	r = mrtrCall(t, e.url(srv.ID), srv.key, map[string]any{"name": "ask_many", "arguments": map[string]any{"n": 1},
-		"inputResponses": map[string]any{"q1": answer(map[string]any{"b": 1})}}, elicitCaps)
+	ask1 := map[string]any{"name": "ask_many", "arguments": map[string]any{"n": 1}}
+	r = answerRounds(t, e.url(srv.ID), srv.key, ask1, map[string]any{"q1": answer(map[string]any{"b": 1})}, elicitCaps, 1)
 	if r.Error == nil || !strings.Contains(r.Error.Message, "does not match the requested schema") {
 		t.Fatalf("an answer outside the requested schema: %+v", r)
 	}
-	r = mrtrCall(t, e.url(srv.ID), srv.key, map[string]any{"name": "ask_many", "arguments": map[string]any{"n": 1},
-		"inputResponses": map[string]any{"q1": map[string]any{"action": "decline"}}}, elicitCaps)
+	r = answerRounds(t, e.url(srv.ID), srv.key, ask1, map[string]any{"q1": map[string]any{"action": "decline"}}, elicitCaps, 1)
 	if r.Error != nil || r.Result["resultType"] != "complete" {
 		t.Fatalf("a declined question: %+v", r)
 	}
@@ -251,11 +265,18 @@ func TestInputLimits(t *testing.T) {
 		}
 	}
 	all := map[string]any{"q1": answer(map[string]any{"a": "1"}), "q2": answer(map[string]any{"a": "2"}), "q3": answer(map[string]any{"a": "3"})}
-	// Within the limits: two questions answered in one retry.
-	if r := mrtrCall(t, url, srv.key, map[string]any{"name": "ask_many", "arguments": map[string]any{"n": 2}, "inputResponses": all}, elicitCaps); r.Error != nil || !strings.Contains(mustJSON(t, r.Result), "answers: 1,2") {
+	// inputResponses without a state answer nothing: the call asks.
+	askTwo := map[string]any{"name": "ask_many", "arguments": map[string]any{"n": 2}}
+	first := maps.Clone(askTwo)
+	first["inputResponses"] = all
+	if r := mrtrCall(t, url, srv.key, first, elicitCaps); r.Error != nil || r.Result["resultType"] != "input_required" {
+		t.Fatalf("inputResponses without a requestState: %+v", r)
+	}
+	// Within the limits: two questions, answered in two rounds.
+	if r := answerRounds(t, url, srv.key, askTwo, all, elicitCaps, 2); r.Error != nil || !strings.Contains(mustJSON(t, r.Result), "answers: 1,2") {
 		t.Fatalf("within the limits: %+v", r)
 	}
-	r := mrtrCall(t, url, srv.key, map[string]any{"name": "ask_many", "arguments": map[string]any{"n": 3}, "inputResponses": all}, elicitCaps)
+	r := answerRounds(t, url, srv.key, map[string]any{"name": "ask_many", "arguments": map[string]any{"n": 3}}, all, elicitCaps, 2)
 	isToolError("questions per call", r, "more than 2 times")
 	// The same limit for questions asked in one round (kiln.AskAll).
 	r = mrtrCall(t, url, srv.key, map[string]any{"name": "ask_many_at_once", "arguments": map[string]any{"n": 3}}, elicitCaps)
@@ -276,7 +297,7 @@ func TestInputLimits(t *testing.T) {
 		"requestState": r.Result["requestState"]}, elicitCaps)
 	isToolError("rounds", r, "more than 2 rounds")
 	big := map[string]any{"q1": answer(map[string]any{"a": strings.Repeat("x", 3000)})}
-	r = mrtrCall(t, url, srv.key, map[string]any{"name": "ask_many", "arguments": map[string]any{"n": 2}, "inputResponses": big}, elicitCaps)
+	r = answerRounds(t, url, srv.key, askTwo, big, elicitCaps, 1)
 	isToolError("state size", r, "2048 byte limit")
 	r = mrtrCall(t, url, srv.key, map[string]any{"name": "ask_big_schema", "arguments": map[string]any{}}, elicitCaps)
 	isToolError("schema size", r, "exceeds 8192")
@@ -335,10 +356,12 @@ func BenchmarkInputRound(b *testing.B) {
 	srv := e.addServer(bigPlan.Name, toolSpec{"ask_many", "ask_many", conformanceModule(b)})
 	url := e.url(srv.ID)
 	one := map[string]any{"q1": answer(map[string]any{"a": "1"})}
+	first := mrtrCall(b, url, srv.key, map[string]any{"name": "ask_many", "arguments": map[string]any{"n": 1}}, elicitCaps)
 	calls := []map[string]any{
 		{"name": "ask_many", "arguments": map[string]any{"n": 0}},
 		{"name": "ask_many", "arguments": map[string]any{"n": 1}},
-		{"name": "ask_many", "arguments": map[string]any{"n": 1}, "inputResponses": one},
+		// A state may be replayed within its expiry (see input.go).
+		{"name": "ask_many", "arguments": map[string]any{"n": 1}, "inputResponses": one, "requestState": first.Result["requestState"]},
 	}
 	run := func(i int) time.Duration {
 		start := time.Now()
