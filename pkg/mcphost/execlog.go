@@ -64,15 +64,8 @@ func newExecLog(write func(context.Context, []*store.Execution) error, fail func
 
 // add writes e with whatever else is queued, and returns once it is
 // committed (or has failed, which fail reports). After close it writes e
-// itself. A writer goroutine runs only while there is something to write,
-// so an idle Host holds none.
-//
-// A call that finds no writer running writes the batch holding its row
-// itself, and leaves the rows queued meanwhile to a writer goroutine: a
-// sequential client's call then commits on its own goroutine, without
-// starting one and waiting for it to be scheduled, then to wake the call
-// (two switches, tens of µs on a busy node); concurrent calls still share
-// commits.
+// itself. The writer goroutine runs only while there is something to
+// write, so an idle Host holds none.
 func (l *execLog) add(e *store.Execution) {
 	l.mu.Lock()
 	if l.closed {
@@ -85,51 +78,32 @@ func (l *execLog) add(e *store.Execution) {
 	}
 	p := pendingExec{e: e, done: make(chan struct{})}
 	l.queue = append(l.queue, p)
-	if l.writing {
-		l.mu.Unlock()
-		<-p.done
-		return
-	}
-	// No writer: the queue was empty, so the next batch holds p.
-	l.writing = true
-	l.writeNext()
-	if len(l.queue) > 0 {
+	if !l.writing {
+		l.writing = true
 		go l.drain()
-	} else {
-		l.idle()
 	}
 	l.mu.Unlock()
+	<-p.done
 }
 
 // drain writes batches until the queue is empty, then exits.
 func (l *execLog) drain() {
 	l.mu.Lock()
 	for len(l.queue) > 0 {
-		l.writeNext()
+		n := min(len(l.queue), maxExecBatch)
+		batch := l.queue[:n:n]
+		l.queue = l.queue[n:]
+		if len(l.queue) == 0 {
+			l.queue = nil // let the backing array go
+		}
+		l.cond.Broadcast() // room for waiting adds
+		l.mu.Unlock()
+		l.writeBatch(batch)
+		l.mu.Lock()
 	}
-	l.idle()
-	l.mu.Unlock()
-}
-
-// writeNext writes the next batch of the queue. l.mu is held when it is
-// called and when it returns, not while the batch is written.
-func (l *execLog) writeNext() {
-	n := min(len(l.queue), maxExecBatch)
-	batch := l.queue[:n:n]
-	l.queue = l.queue[n:]
-	if len(l.queue) == 0 {
-		l.queue = nil // let the backing array go
-	}
-	l.cond.Broadcast() // room for waiting adds
-	l.mu.Unlock()
-	l.writeBatch(batch)
-	l.mu.Lock()
-}
-
-// idle marks the writer done (l.mu held), for flushes waiting for it.
-func (l *execLog) idle() {
 	l.writing = false
-	l.cond.Broadcast()
+	l.cond.Broadcast() // flushes waiting for the writer
+	l.mu.Unlock()
 }
 
 // writeBatch writes the rows in one transaction or, if that fails, one by

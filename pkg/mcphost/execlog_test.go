@@ -76,47 +76,6 @@ func TestExecLogAnswersAfterCommit(t *testing.T) {
 	}
 }
 
-// TestExecLogWritesOnTheCaller: a call that finds no writer writes its
-// row on its own goroutine and leaves no writer behind; a row added while
-// it writes goes to a writer goroutine, and both are committed before
-// their calls return.
-func TestExecLogWritesOnTheCaller(t *testing.T) {
-	s := storetest.SQLite(t)
-	cust := storetest.Customer(t, s, "free")
-	gate := make(chan struct{})
-	writes := make(chan int, 4) // the size of each batch, as it starts
-	l := newExecLog(func(ctx context.Context, es []*store.Execution) error {
-		writes <- len(es)
-		<-gate
-		return s.RecordExecutions(ctx, es)
-	}, func(e *store.Execution, err error) { t.Errorf("row not written: %v", err) })
-	close(gate)
-	l.add(execRow(cust.ID, "ok"))
-	l.mu.Lock()
-	writing := l.writing
-	l.mu.Unlock()
-	if writing || <-writes != 1 {
-		t.Fatal("a lone call left a writer running")
-	}
-	gate = make(chan struct{})
-	first := addAll(l, execRow(cust.ID, "ok"))
-	<-writes // the first call writes, held at the gate
-	second := addAll(l, execRow(cust.ID, "ok"))
-	waitFor(l, func() bool { return len(l.queue) == 1 })
-	close(gate)
-	<-first
-	<-second
-	if n := <-writes; n != 1 {
-		t.Fatalf("the queued row was written in a batch of %d", n)
-	}
-	if err := l.flush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if n := countExecutions(t, s, cust.ID); n != 3 {
-		t.Fatalf("%d rows written, want 3", n)
-	}
-}
-
 // TestExecLogBackpressure: with the store stalled, the queue fills to its
 // bound and further calls wait instead of dropping rows; every row is
 // written, in shared transactions, once the store moves again.
