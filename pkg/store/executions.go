@@ -62,22 +62,9 @@ func (s *Store) RecordExecution(ctx context.Context, e *Execution) error {
 // RecordExecutions appends es to the log in one transaction, setting each
 // one's ID (and StartedAt, if zero): one commit for many calls, which is
 // what a busy node's execution log needs. All or none are written.
-//
-// One row alone is one INSERT in autocommit, which commits it as durably
-// as a transaction would (the statement is its own transaction, committed
-// before Scan returns) without a BEGIN and a COMMIT: two statements on
-// SQLite, two round trips on PostgreSQL, on the path of every call a
-// sequential client makes.
 func (s *Store) RecordExecutions(ctx context.Context, es []*Execution) error {
 	if len(es) == 0 {
 		return nil
-	}
-	if len(es) == 1 && s.tx == nil {
-		stmt, err := s.prepared.get(ctx, s.pool, insertExecutionSQL)
-		if err == nil {
-			err = insertExecutionWith(ctx, stmt, s.now, es[0])
-		}
-		return wrap(err, "record execution of %s on server %s", es[0].ToolName, es[0].ServerID)
 	}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		stmt, err := s.prepared.get(ctx, s.pool, insertExecutionSQL)

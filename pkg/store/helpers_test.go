@@ -42,7 +42,7 @@ func newTool(t *testing.T, s *store.Store, serverID, name, moduleHash string) (s
 	return tool, v
 }
 
-func customer(t testing.TB, s *store.Store) store.Customer {
+func customer(t *testing.T, s *store.Store) store.Customer {
 	t.Helper()
 	return storetest.Customer(t, s, "free")
 }
