@@ -30,7 +30,7 @@ import (
 // answer when it was given to the same question (kind, key and document),
 // else from the retry's inputResponses by key when the state asked that
 // same question at that position (its hash), else the call stops again.
-// inputResponses without a state are ignored.
+// A first call, without a state, may answer ahead by key.
 // A module may ask several questions in one round (deferred requests, ABI
 // section 5.7): the result carries all of them. Dynamic prompts and
 // resources ask through the same code (inputCall), their state bound to
@@ -174,6 +174,10 @@ type answers struct {
 	used      map[string]bool
 	err       error  // a response of the wrong kind: a JSON-RPC error
 	tooMany   string // the module passed PerCall: a tool error
+	// unasked: the call came without a state, so no question was shown;
+	// a client answering ahead by key is taken at its word (SEP-2322
+	// servers accept such answers; the schema check still applies).
+	unasked bool
 }
 
 // Answer implements sandbox.Inputs. A question is answered from the
@@ -201,7 +205,7 @@ func (a *answers) Answer(q sandbox.InputRequest) (json.RawMessage, bool) {
 		return rec.Response, true
 	}
 	resp, ok := a.responses[q.Key]
-	if rec == nil || !ok || a.used[q.Key] {
+	if (rec == nil && !a.unasked) || !ok || a.used[q.Key] {
 		a.given = append(a.given, &recordedInput{Hash: q.Hash}) // asked, unanswered
 		return nil, false
 	}
@@ -350,13 +354,15 @@ func toolInput(t *tool, args json.RawMessage, req *mcp.CallToolRequest) inputCal
 }
 
 // openInputs reads a call's retry fields: the requestState, verified, and
-// the inputResponses. A first call has neither: inputResponses without a
-// state are ignored, as answers come with the state that asked for them
-// (SEP-2322) and a question is answered only where one was asked.
+// the inputResponses. With a state, an answer is taken only for the
+// question the state asked at its position; a first call (no state) may
+// answer ahead by key, no question having been shown that it could be
+// mistaken for.
 func (h *Host) openInputs(r *request, c inputCall) (*answers, error) {
 	lim := h.cfg.Inputs.withDefaults()
 	a := &answers{perCall: lim.PerCall}
 	if c.state == "" {
+		a.responses, a.unasked = c.responses, true
 		return a, nil
 	}
 	s, err := h.openState(c.state, h.stateFor(r, c))
