@@ -150,10 +150,20 @@ func TestPromptsAndResources(t *testing.T) {
 // gets a JSON-RPC error naming the limit, and the execution log has the
 // call with its outcome.
 func TestDynamicPromptOutOfFuel(t *testing.T) {
-	e, srv := catalogServer(t, fuelPlan.Name)
+	// Fuel far below what the time limit allows even on wazero's
+	// interpreter under the race detector (the module is new: its first
+	// calls may run before its compile ends), so fuel, not time, stops it.
+	plan := fuelPlan
+	plan.Name, plan.Fuel, plan.Timeout = "small-fuel-test", 10_000_000, 2*time.Minute
+	e := newEnv(t, storetest.SQLite(t), envOptions{})
+	if err := tier.NewCatalog(e.store).SetPlan(context.Background(), plan); err != nil {
+		t.Fatal(err)
+	}
+	mod := catalogModule(t)
+	srv := e.addServer(plan.Name, toolSpec{"note", "note", mod}, toolSpec{"erase", "erase", mod})
 	s := connect(t, e.url(srv.ID), srv.key)
 	_, err := s.GetPrompt(context.Background(), &mcp.GetPromptParams{Name: "spin"})
-	if err == nil || !strings.Contains(err.Error(), "compute budget (60000000 fuel units per call on the fuel-test plan)") {
+	if err == nil || !strings.Contains(err.Error(), "compute budget (10000000 fuel units per call on the small-fuel-test plan)") {
 		t.Errorf("prompt spin: %v", err)
 	}
 	if _, err := readText(t, s, "notes://spin"); err == nil || !strings.Contains(err.Error(), "compute budget") {
