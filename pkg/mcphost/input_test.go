@@ -7,8 +7,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -307,22 +305,10 @@ func TestInputLimits(t *testing.T) {
 // (testdata/js/mrtr-client.mjs) gets the input-required result, answers
 // the elicitation and gets the tool's final result in the second round.
 func TestTypeScriptElicitation(t *testing.T) {
-	modules := nodeModules(t)
 	e := newEnv(t, storetest.SQLite(t), envOptions{})
 	srv := inputServer(t, e)
-	local := filepath.Join(modules, "mrtr-client.mjs")
-	data, err := os.ReadFile(filepath.Join(testmodules.Root(), jsDir, "mrtr-client.mjs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(local, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	out, err := nodeCommand(ctx, modules, "node", local, e.url(srv.ID), srv.key,
-		"test_input_required_result_elicitation", "Grace").CombinedOutput()
-	t.Logf("node mrtr-client.mjs:\n%s", out)
+	out, err := testmodules.NodeScript(t, "mrtr-client.mjs", e.url(srv.ID), srv.key,
+		"test_input_required_result_elicitation", "Grace")
 	if err != nil {
 		t.Fatalf("the TypeScript client failed: %v", err)
 	}

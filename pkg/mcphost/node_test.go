@@ -138,30 +138,10 @@ func summarize(out string) string {
 // client.mjs) lists and calls tools over Streamable HTTP, including one the
 // plan's fuel limit stops, which it must see as a tool error.
 func TestTypeScriptClient(t *testing.T) {
-	modules := nodeModules(t)
 	e := newEnv(t, storetest.SQLite(t), envOptions{})
 	mod := toolsModule(t)
 	srv := e.addServer(fuelPlan.Name, toolSpec{"echo", "echo", mod}, toolSpec{"spin", "spin", mod})
-	script := filepath.Join(testmodules.Root(), jsDir, "client.mjs")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	// The script imports from node_modules, which lives in the cache
-	// directory: run a copy there.
-	local := filepath.Join(modules, "client.mjs")
-	data, err := os.ReadFile(script)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(local, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := nodeCommand(ctx, modules, "node", local, e.url(srv.ID), srv.key,
-		"echo", `{"text":"from TypeScript"}`, "spin", `{}`)
-	out, err := cmd.CombinedOutput()
-	t.Logf("node client.mjs:\n%s", out)
-	if err != nil {
-		t.Fatalf("the TypeScript client failed: %v", err)
-	}
+	out := testmodules.MCPClient(t, e.url(srv.ID), srv.key, "echo", `{"text":"from TypeScript"}`, "spin", `{}`)
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	if len(lines) != 3 {
 		t.Fatalf("want 3 lines of output, got %d", len(lines))

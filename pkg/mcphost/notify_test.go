@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -274,24 +272,12 @@ func TestCancelledNotificationStopsTheCall(t *testing.T) {
 // which stops the module (the execution log says "canceled"), and calls a
 // version 1 module as before.
 func TestTypeScriptClientNotifications(t *testing.T) {
-	modules := nodeModules(t)
 	e := newEnv(t, storetest.SQLite(t), envOptions{})
 	mod := toolsModule(t)
 	srv := e.addServer(bigPlan.Name, toolSpec{"report", "report", mod}, toolSpec{"count", "count", mod},
 		toolSpec{"echo_v1", "echo", echoWATModule(t)})
-	local := filepath.Join(modules, "client.mjs")
-	data, err := os.ReadFile(filepath.Join(testmodules.Root(), jsDir, "client.mjs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(local, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	out, err := nodeCommand(ctx, modules, "node", local, e.url(srv.ID), srv.key,
-		"report", `{"steps":3}`, "cancel:count", `{}`, "echo_v1", `{"a":1}`).CombinedOutput()
-	t.Logf("node client.mjs:\n%s", out)
+	out, err := testmodules.NodeScript(t, "client.mjs", e.url(srv.ID), srv.key,
+		"report", `{"steps":3}`, "cancel:count", `{}`, "echo_v1", `{"a":1}`)
 	if err != nil {
 		t.Fatalf("the TypeScript client failed: %v", err)
 	}

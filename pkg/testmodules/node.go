@@ -102,21 +102,29 @@ func NodeCommand(ctx context.Context, modules, name string, args ...string) *exe
 // per call.
 func MCPClient(t testing.TB, url, key string, calls ...string) []byte {
 	t.Helper()
-	modules := NodeModules(t, MCPClientDir)
-	// The script imports from node_modules, which lives in the cache
-	// directory: run a copy there.
-	local := filepath.Join(modules, "client.mjs")
-	if err := os.WriteFile(local, readFile(t, filepath.Join(Root(), MCPClientDir, "client.mjs")), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	out, err := NodeCommand(ctx, modules, "node", append([]string{local, url, key}, calls...)...).CombinedOutput()
-	t.Logf("node client.mjs:\n%s", out)
+	out, err := NodeScript(t, "client.mjs", append([]string{url, key}, calls...)...)
 	if err != nil {
 		t.Fatalf("the TypeScript client failed: %v", err)
 	}
 	return out
+}
+
+// NodeScript runs one of MCPClientDir's scripts with args under Node, for
+// at most two minutes, and returns its combined output (logged too). The
+// script imports from node_modules, which lives in the cache directory, so
+// a copy runs there.
+func NodeScript(t testing.TB, script string, args ...string) ([]byte, error) {
+	t.Helper()
+	modules := NodeModules(t, MCPClientDir)
+	local := filepath.Join(modules, script)
+	if err := os.WriteFile(local, readFile(t, filepath.Join(Root(), MCPClientDir, script)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := NodeCommand(ctx, modules, "node", append([]string{local}, args...)...).CombinedOutput()
+	t.Logf("node %s:\n%s", script, out)
+	return out, err
 }
 
 func readFile(t testing.TB, name string) []byte {
