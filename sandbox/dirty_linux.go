@@ -138,7 +138,10 @@ func (t *dirtyTracker) track(size int) (*trackedRegion, error) {
 	if err := ioctl(r.uffd, uffdioRegister, unsafe.Pointer(&reg)); err != nil {
 		return nil, errors.Join(fmt.Errorf("sandbox: registering tracked memory: %w", err), r.close())
 	}
-	return r, r.protect(0, uint64(size))
+	if err := r.protect(0, uint64(size)); err != nil {
+		return nil, errors.Join(err, r.close())
+	}
+	return r, nil
 }
 
 // protect write-protects [off, off+n) of r, so that the next write to any
