@@ -475,7 +475,7 @@ func (c *Catalog) Add(owner string, m *Manifest) error {
 		entries = append(entries, entry{"resource\x00" + r.URI, "resource", r.URI})
 	}
 	for _, t := range m.ResourceTemplates {
-		entries = append(entries, entry{"template\x00" + t.URITemplate, "resource template", t.URITemplate})
+		entries = append(entries, entry{"template\x00" + templateShape(t.URITemplate), "resource template", t.URITemplate})
 	}
 	for _, e := range entries {
 		if first, ok := c.owners[e.key]; ok && first != owner {
@@ -486,6 +486,23 @@ func (c *Catalog) Add(owner string, m *Manifest) error {
 		c.owners[e.key] = owner
 	}
 	return nil
+}
+
+// templateShape is a level-1 URI template with its variables unnamed:
+// notes://{id} and notes://{name} match the same URIs, so two modules
+// declaring them clash (a read could reach only one of them).
+func templateShape(t string) string {
+	var b strings.Builder
+	for {
+		open := strings.IndexByte(t, '{')
+		end := strings.IndexByte(t[max(open, 0):], '}')
+		if open < 0 || end < 0 {
+			b.WriteString(t)
+			return b.String()
+		}
+		b.WriteString(t[:open+1])
+		t = t[open+end:]
+	}
 }
 
 // Owned is one module's manifest document and the phrase naming it in a

@@ -198,6 +198,19 @@ func TestCatalogClashes(t *testing.T) {
 	if err := two.Add("m2", parse(`"resourceTemplates":[{"uriTemplate":"n://{x}","name":"u"}]`)); err == nil {
 		t.Error("a template declared by two modules was accepted")
 	}
+	// Templates that differ only in their variables' names match the same
+	// URIs: a clash. A different literal part does not.
+	if err := two.Add("m3", parse(`"resourceTemplates":[{"uriTemplate":"n://{y}","name":"v"}]`)); err == nil {
+		t.Error("n://{x} and n://{y} from two modules were accepted")
+	}
+	if err := two.Add("m4", parse(`"resourceTemplates":[{"uriTemplate":"n://{x}/notes","name":"w"}]`)); err != nil {
+		t.Errorf("n://{x}/notes beside n://{x}: %v", err)
+	}
+	for tmpl, want := range map[string]string{"n://{x}": "n://{}", "a{b}c{d}e": "a{}c{}e", "plain": "plain", "x{y": "x{y", "x}y{": "x}y{"} {
+		if got := templateShape(tmpl); got != want {
+			t.Errorf("templateShape(%q) = %q, want %q", tmpl, got, want)
+		}
+	}
 }
 
 func catalogWith(t *testing.T, m *Manifest) *Catalog {
