@@ -16,6 +16,7 @@
 package sandbox
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -89,6 +90,13 @@ type Config struct {
 	// BackgroundCompiles bounds the compiles running at once (default half
 	// of GOMAXPROCS, at least one): each holds a core for seconds.
 	BackgroundCompiles int
+	// InterpreterTimeFactor multiplies a call's Timeout while its module
+	// runs on the interpreter (default DefaultInterpreterTimeFactor; 1
+	// keeps the limit as given). The interpreter is many times slower
+	// than compiled code, and a call should not fail its time limit for
+	// having come before the compile finished; fuel, the same on both
+	// tiers, still bounds its work.
+	InterpreterTimeFactor int
 	// MaxArtifactBytes bounds a compiled module shared through an
 	// ArtifactStore (default DefaultMaxArtifactBytes).
 	MaxArtifactBytes int64
@@ -110,6 +118,9 @@ const maxTableElements = 1 << 18
 
 // Engine compiles and runs tool modules. It is safe for concurrent use.
 type Engine struct {
+	// interpreterTime is Config.InterpreterTimeFactor.
+	interpreterTime int
+
 	rt    wazero.Runtime
 	cache wazero.CompilationCache
 	// irt is the interpreter runtime (nil with Config.NoInterpreter).
@@ -188,9 +199,10 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 	e := &Engine{
 		rt: rt, cache: cache, lru: newCompiledLRU(cfg.MaxCompiled),
 		maxPages: uint32(cfg.MaxMemory / pageSize), epoch: time.Now(),
-		gate:  newGate(cfg.MaxConcurrentCalls, cfg.MemoryBudget, max(cfg.QueueWait, 0)),
-		pools: pools,
-		tiers: newTiers(cfg.BackgroundCompiles, maxInterpreted),
+		gate:            newGate(cfg.MaxConcurrentCalls, cfg.MemoryBudget, max(cfg.QueueWait, 0)),
+		pools:           pools,
+		tiers:           newTiers(cfg.BackgroundCompiles, maxInterpreted),
+		interpreterTime: cmp.Or(max(cfg.InterpreterTimeFactor, 0), DefaultInterpreterTimeFactor),
 	}
 	if pools != nil && !cfg.CopyRestore {
 		e.dirty = newDirtyTracker()

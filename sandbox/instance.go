@@ -87,6 +87,7 @@ func (e *Engine) run(ctx context.Context, m *Module, cfg wazero.ModuleConfig, st
 	if err != nil {
 		return x, err
 	}
+	e.interpreted(entry, &state.limits)
 	x.duration, x.err = e.instantiate(ctx, entry.rt, entry.compiled, cfg, state, x.mem)
 	return x, e.release(ctx, entry)
 }

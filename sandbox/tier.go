@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 )
@@ -17,6 +19,24 @@ import (
 // compiles it (or fetches the compiled form another node made, artifact.go);
 // calls that start after that use the compiled form. Fuel is injected into
 // the module's code, so a call costs the same fuel in either tier.
+
+// DefaultInterpreterTimeFactor is Config.InterpreterTimeFactor's default:
+// wazero's interpreter runs a Go module's code roughly ten times slower
+// than its compiler's output.
+const DefaultInterpreterTimeFactor = 10
+
+// interpreted reports whether entry is the interpreter's form of a module
+// (its compile still pending or refused), and if so gives the call the
+// interpreter's time (Config.InterpreterTimeFactor).
+func (e *Engine) interpreted(entry *compiledEntry, lim *Limits) bool {
+	if entry.lru == e.lru {
+		return false
+	}
+	if f := time.Duration(e.interpreterTime); lim.Timeout < math.MaxInt64/f {
+		lim.Timeout *= f
+	}
+	return true
+}
 
 // TierStats counts what the tiers did, for tests, metrics and benchmarks.
 type TierStats struct {

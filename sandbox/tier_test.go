@@ -5,7 +5,9 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/kilnhq/kiln/pkg/testmodules"
 	"github.com/kilnhq/kiln/sandbox"
@@ -150,5 +152,38 @@ func TestCorruptDiskCacheFallsBack(t *testing.T) {
 	}
 	if st := e.TierStats(); st.FromDisk != 0 || st.Interpreted != 1 || st.Compiled != 1 || !e.Native(m) {
 		t.Fatalf("tier stats %+v (native %v), want the interpreter, then a compile", st, e.Native(m))
+	}
+}
+
+// TestInterpreterTime: a call served by the interpreter while its
+// module's compile is pending gets Config.InterpreterTimeFactor times its
+// time limit, which its outcome names; once compiled, the limit is the
+// call's own. A factor of 1 keeps the limit on the interpreter too.
+func TestInterpreterTime(t *testing.T) {
+	lim := limits()
+	lim.Fuel, lim.Timeout = 1<<50, 50*time.Millisecond // time, not fuel, stops the spin
+	for _, tc := range []struct {
+		factor      int
+		interpreted string
+	}{{0, "longer than 500ms"}, {3, "longer than 150ms"}, {1, "longer than 50ms"}} {
+		ctx := context.Background()
+		e := newEngine(t, sandbox.Config{CacheDir: t.TempDir(), InterpreterTimeFactor: tc.factor})
+		resume := e.HoldCompiles()
+		m, err := e.Load(ctx, wat(t, "spin"))
+		if err != nil {
+			resume()
+			t.Fatal(err)
+		}
+		res := call(t, e, m, "main", `{}`, lim)
+		resume()
+		if res.Outcome != sandbox.OutcomeTimeout || !strings.Contains(res.Detail, tc.interpreted) {
+			t.Errorf("factor %d, interpreted: %v %q, want a timeout %s", tc.factor, res.Outcome, res.Detail, tc.interpreted)
+		}
+		if err := e.WaitCompiled(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		if res := call(t, e, m, "main", `{}`, lim); res.Outcome != sandbox.OutcomeTimeout || !strings.Contains(res.Detail, "longer than 50ms") {
+			t.Errorf("factor %d, compiled: %v %q, want a timeout after 50ms", tc.factor, res.Outcome, res.Detail)
+		}
 	}
 }
