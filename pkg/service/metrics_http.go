@@ -42,22 +42,20 @@ func (s *Service) operatorMetrics(operatorToken string) http.Handler {
 // registerStats adds what the store's connection pool and the engine's
 // warm instance pools already count, read at scrape time.
 func (m *Metrics) registerStats(st *store.Store, e *sandbox.Engine) {
-	db := func(f func(sql.DBStats) float64) func() float64 { return func() float64 { return f(st.DBStats()) } }
+	db := reading(st.DBStats)
 	m.gaugeFunc("kiln_db_max_open_connections", "The database pool's bound on open connections (0: none).", db(func(s sql.DBStats) float64 { return float64(s.MaxOpenConnections) }))
 	m.gaugeFunc("kiln_db_open_connections", "Open database connections, in use and idle.", db(func(s sql.DBStats) float64 { return float64(s.OpenConnections) }))
 	m.gaugeFunc("kiln_db_in_use_connections", "Database connections in use.", db(func(s sql.DBStats) float64 { return float64(s.InUse) }))
 	m.gaugeFunc("kiln_db_idle_connections", "Idle database connections.", db(func(s sql.DBStats) float64 { return float64(s.Idle) }))
 	m.counterFunc("kiln_db_wait_count_total", "Times a caller waited for a database connection.", db(func(s sql.DBStats) float64 { return float64(s.WaitCount) }))
 	m.counterFunc("kiln_db_wait_duration_seconds_total", "Time callers spent waiting for a database connection.", db(func(s sql.DBStats) float64 { return seconds(s.WaitDuration) }))
-	warm := func(f func(sandbox.WarmStats) int64) func() float64 {
-		return func() float64 { return float64(f(e.WarmStats())) }
-	}
-	m.counterFunc("kiln_warm_instances_initialised_total", "Sandbox instances initialised by running a module (one per snapshot).", warm(func(w sandbox.WarmStats) int64 { return w.Initialised }))
-	m.counterFunc("kiln_warm_instances_cloned_total", "Sandbox instances made from a snapshot.", warm(func(w sandbox.WarmStats) int64 { return w.Cloned }))
-	m.counterFunc("kiln_warm_calls_served_total", "Tool calls served on a warm instance.", warm(func(w sandbox.WarmStats) int64 { return w.Served }))
-	m.counterFunc("kiln_warm_instances_restored_total", "Instances restored after a call and kept.", warm(func(w sandbox.WarmStats) int64 { return w.Restored }))
-	m.counterFunc("kiln_warm_instances_discarded_total", "Instances closed after a call that could not be restored exactly.", warm(func(w sandbox.WarmStats) int64 { return w.Discarded }))
-	m.counterFunc("kiln_warm_instances_evicted_total", "Idle instances and snapshots dropped to stay within the pools' bounds.", warm(func(w sandbox.WarmStats) int64 { return w.Evicted }))
+	warm := reading(e.WarmStats)
+	m.counterFunc("kiln_warm_instances_initialised_total", "Sandbox instances initialised by running a module (one per snapshot).", warm(func(w sandbox.WarmStats) float64 { return float64(w.Initialised) }))
+	m.counterFunc("kiln_warm_instances_cloned_total", "Sandbox instances made from a snapshot.", warm(func(w sandbox.WarmStats) float64 { return float64(w.Cloned) }))
+	m.counterFunc("kiln_warm_calls_served_total", "Tool calls served on a warm instance.", warm(func(w sandbox.WarmStats) float64 { return float64(w.Served) }))
+	m.counterFunc("kiln_warm_instances_restored_total", "Instances restored after a call and kept.", warm(func(w sandbox.WarmStats) float64 { return float64(w.Restored) }))
+	m.counterFunc("kiln_warm_instances_discarded_total", "Instances closed after a call that could not be restored exactly.", warm(func(w sandbox.WarmStats) float64 { return float64(w.Discarded) }))
+	m.counterFunc("kiln_warm_instances_evicted_total", "Idle instances and snapshots dropped to stay within the pools' bounds.", warm(func(w sandbox.WarmStats) float64 { return float64(w.Evicted) }))
 	m.registerTiers(e)
 }
 
@@ -65,16 +63,22 @@ func (m *Metrics) registerStats(st *store.Store, e *sandbox.Engine) {
 // reached the compiled form (compiled here, from the disk cache or from
 // another node's artifact), and how often the shared artifacts failed.
 func (m *Metrics) registerTiers(e *sandbox.Engine) {
-	tier := func(f func(sandbox.TierStats) int64) func() float64 {
-		return func() float64 { return float64(f(e.TierStats())) }
+	tier := reading(e.TierStats)
+	m.counterFunc("kiln_modules_interpreted_total", "Modules prepared for wazero's interpreter, served while their compile runs.", tier(func(t sandbox.TierStats) float64 { return float64(t.Interpreted) }))
+	m.counterFunc("kiln_modules_compiled_total", "Runs of wazero's compiler on this node.", tier(func(t sandbox.TierStats) float64 { return float64(t.Compiled) }))
+	m.counterFunc("kiln_modules_from_disk_total", "Compiled modules loaded from this node's disk cache.", tier(func(t sandbox.TierStats) float64 { return float64(t.FromDisk) }))
+	m.counterFunc("kiln_artifacts_loaded_total", "Compiled modules taken from the shared artifact store (compiled by another node).", tier(func(t sandbox.TierStats) float64 { return float64(t.ArtifactsLoaded) }))
+	m.counterFunc("kiln_artifacts_saved_total", "Compiled modules this node gave to the shared artifact store.", tier(func(t sandbox.TierStats) float64 { return float64(t.ArtifactsSaved) }))
+	m.counterFunc("kiln_artifacts_rejected_total", "Shared artifacts refused as corrupt, forged or unusable here.", tier(func(t sandbox.TierStats) float64 { return float64(t.ArtifactsRejected) }))
+	m.counterFunc("kiln_artifact_errors_total", "Failures of the shared artifact store (the module was compiled here instead).", tier(func(t sandbox.TierStats) float64 { return float64(t.ArtifactErrors) }))
+}
+
+// reading turns a statistics snapshot into gauge and counter readers of
+// its fields: each scrape takes a new snapshot and picks one field.
+func reading[S any](read func() S) func(pick func(S) float64) func() float64 {
+	return func(pick func(S) float64) func() float64 {
+		return func() float64 { return pick(read()) }
 	}
-	m.counterFunc("kiln_modules_interpreted_total", "Modules prepared for wazero's interpreter, served while their compile runs.", tier(func(t sandbox.TierStats) int64 { return t.Interpreted }))
-	m.counterFunc("kiln_modules_compiled_total", "Runs of wazero's compiler on this node.", tier(func(t sandbox.TierStats) int64 { return t.Compiled }))
-	m.counterFunc("kiln_modules_from_disk_total", "Compiled modules loaded from this node's disk cache.", tier(func(t sandbox.TierStats) int64 { return t.FromDisk }))
-	m.counterFunc("kiln_artifacts_loaded_total", "Compiled modules taken from the shared artifact store (compiled by another node).", tier(func(t sandbox.TierStats) int64 { return t.ArtifactsLoaded }))
-	m.counterFunc("kiln_artifacts_saved_total", "Compiled modules this node gave to the shared artifact store.", tier(func(t sandbox.TierStats) int64 { return t.ArtifactsSaved }))
-	m.counterFunc("kiln_artifacts_rejected_total", "Shared artifacts refused as corrupt, forged or unusable here.", tier(func(t sandbox.TierStats) int64 { return t.ArtifactsRejected }))
-	m.counterFunc("kiln_artifact_errors_total", "Failures of the shared artifact store (the module was compiled here instead).", tier(func(t sandbox.TierStats) int64 { return t.ArtifactErrors }))
 }
 
 // registerRedisLimiter adds whether the rate limits are shared through
