@@ -313,12 +313,8 @@ func readResult(doc json.RawMessage, uri string) (*mcp.ReadResourceResult, error
 
 // entryInput is the inputCall of a prompts/get or resources/read (its
 // arguments are added by runEntry).
-func entryInput(req interface {
-	ProtocolVersion() string
-	ClientCapabilities() *mcp.ClientCapabilities
-}, what, label string, responses mcp.InputResponseMap, state string) inputCall {
-	return inputCall{what: what, label: label, responses: responses, state: state,
-		version: req.ProtocolVersion(), caps: req.ClientCapabilities()}
+func entryInput(req inputClient, what, label string, responses mcp.InputResponseMap, state string) inputCall {
+	return inputCall{what: what, label: label, responses: responses, state: state, client: req}
 }
 
 // entryResult is what a dynamic prompt or resource answered: its document,

@@ -342,15 +342,24 @@ type inputCall struct {
 	args      json.RawMessage // bound by hash
 	responses mcp.InputResponseMap
 	state     string // the retry's requestState
-	version   string // the request's protocol version
-	caps      *mcp.ClientCapabilities
+	// client is the request, asked for its protocol version and the
+	// client's capabilities only when the module asks for input: reading
+	// the capabilities decodes the request's _meta again, which every
+	// other call would pay for nothing.
+	client inputClient
+}
+
+// inputClient is what an inputCall asks of its request (an
+// *mcp.CallToolRequest, *mcp.GetPromptRequest or *mcp.ReadResourceRequest).
+type inputClient interface {
+	ProtocolVersion() string
+	ClientCapabilities() *mcp.ClientCapabilities
 }
 
 // toolInput is the inputCall of a tool call.
 func toolInput(t *tool, args json.RawMessage, req *mcp.CallToolRequest) inputCall {
 	return inputCall{what: fmt.Sprintf("tool %q", t.name), label: t.name, args: args,
-		responses: req.Params.InputResponses, state: req.Params.RequestState,
-		version: req.ProtocolVersion(), caps: req.ClientCapabilities()}
+		responses: req.Params.InputResponses, state: req.Params.RequestState, client: req}
 }
 
 // openInputs reads a call's retry fields: the requestState, verified, and
@@ -386,22 +395,24 @@ func (h *Host) stateFor(r *request, c inputCall) inputState {
 // JSON-RPC error) or a JSON-RPC error.
 func (h *Host) inputRound(r *request, c inputCall, qs []sandbox.InputRequest, ans *answers) (mcp.InputRequestMap, string, string, error) {
 	lim := h.cfg.Inputs.withDefaults()
+	version := c.client.ProtocolVersion()
 	switch {
 	case ans.err != nil:
 		return nil, "", "", ans.err
 	case ans.tooMany != "":
 		return nil, "", fmt.Sprintf("The %s stopped: %s, the limit of this server.", c.what, ans.tooMany), nil
-	case c.version < multiRoundVersion:
+	case version < multiRoundVersion:
 		return nil, "", fmt.Sprintf("The %s asks the client for input (%s), which Kiln can only do with MCP protocol %s "+
 			"(multi-round results); this client speaks %s. Use a client that supports %s.",
-			c.what, inputMethod(qs[0].Kind), multiRoundVersion, cmp.Or(c.version, "an older revision"), multiRoundVersion), nil
+			c.what, inputMethod(qs[0].Kind), multiRoundVersion, cmp.Or(version, "an older revision"), multiRoundVersion), nil
 	case ans.round+1 > lim.Rounds:
 		return nil, "", fmt.Sprintf("The %s asked for input in more than %d rounds, the limit of this server.", c.what, lim.Rounds), nil
 	}
 	reqs := mcp.InputRequestMap{}
+	caps := c.client.ClientCapabilities()
 	for i := range qs {
 		q := &qs[i]
-		if err := missingCapability(c.caps, q, c.what); err != nil {
+		if err := missingCapability(caps, q, c.what); err != nil {
 			return nil, "", "", err
 		}
 		if _, dup := reqs[q.Key]; dup {
