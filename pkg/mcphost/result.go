@@ -18,16 +18,20 @@ func toolError(msg string) *mcp.CallToolResult {
 
 // toMCPResult words a sandbox result for an agent. The module's answer
 // (ok, tool_error) is its result document, which is MCP's CallToolResult
-// wire form: the SDK's decoder reads it, checking each content item. A
+// wire form: the SDK's decoder reads it, checking each content item (a
+// document of text items only, as the SDK would, without it: sdkjson.go). A
 // call the sandbox stopped becomes a tool error saying which limit of the
 // plan it met and what the agent can do about it.
 func toMCPResult(res sandbox.Result, t *tool, plan tier.Plan) (*mcp.CallToolResult, error) {
 	if msg := outcomeMessage(res, t.name, plan); msg != "" {
 		return toolError(msg), nil
 	}
-	var out mcp.CallToolResult
-	if err := json.Unmarshal(res.Answer.Document, &out); err != nil {
-		return nil, err
+	out, ok := textResult(res.Answer.Document) // sdkjson.go
+	if !ok {
+		out = new(mcp.CallToolResult)
+		if err := json.Unmarshal(res.Answer.Document, out); err != nil {
+			return nil, err
+		}
 	}
 	// Keep the module's bytes: decoding into any would turn integers above
 	// 2^53 into floats.
@@ -38,7 +42,7 @@ func toMCPResult(res sandbox.Result, t *tool, plan tier.Plan) (*mcp.CallToolResu
 	if out.Content == nil {
 		out.Content = []mcp.Content{}
 	}
-	return &out, nil
+	return out, nil
 }
 
 // outcomeMessage is the sentence for a call that did not end with the
