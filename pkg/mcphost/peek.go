@@ -16,8 +16,10 @@ import (
 // "method" to it and not to the SDK), and it refuses trailing bytes after
 // the message that the SDK's streaming decoder ignores. A body read one way
 // by Kiln and another by the SDK ran uncounted tool calls. So each message
-// is decoded by the SDK's own jsonrpc.DecodeMessage, and a body Kiln cannot
-// decode is refused here rather than left to the SDK.
+// is decoded as the SDK's own jsonrpc.DecodeMessage decodes it (a request
+// of the usual shape by the same decoder without the SDK's buffers,
+// decodeMessage in sdkjson.go, anything else by DecodeMessage itself), and
+// a body Kiln cannot decode is refused here rather than left to the SDK.
 
 // maxBatchMessages bounds a JSON-RPC batch. Every message of one is checked
 // against the limits: the bound keeps that work, and the SDK's, per HTTP
@@ -132,7 +134,7 @@ const methodCancelled = "notifications/cancelled"
 func decodeMessages(body []byte) (msgs []jsonrpc.Message, batch bool, _ error) {
 	var raws []json.RawMessage
 	if startsObject(body) || json.NewDecoder(bytes.NewReader(body)).Decode(&raws) != nil {
-		m, err := jsonrpc.DecodeMessage(body)
+		m, err := decodeMessage(body)
 		if err != nil {
 			return nil, false, badBody("it is not JSON-RPC (%v)", err)
 		}
@@ -146,7 +148,7 @@ func decodeMessages(body []byte) (msgs []jsonrpc.Message, batch bool, _ error) {
 	}
 	msgs = make([]jsonrpc.Message, len(raws))
 	for i, raw := range raws {
-		m, err := jsonrpc.DecodeMessage(raw)
+		m, err := decodeMessage(raw)
 		if err != nil {
 			return nil, true, badBody("message %d of the batch is not JSON-RPC (%v)", i+1, err)
 		}

@@ -1,6 +1,9 @@
 package mcphost
 
 import (
+	"encoding/json"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	segjson "github.com/segmentio/encoding/json"
 )
@@ -96,4 +99,37 @@ func textResult(doc []byte) (*mcp.CallToolResult, bool) {
 		out.Content = append(out.Content, &mcp.TextContent{Text: c.Text})
 	}
 	return out, true
+}
+
+// requestWire is a JSON-RPC request as the SDK's jsonrpc2.DecodeMessage
+// reads one (its wireDecode), without the fields of a response.
+type requestWire struct {
+	VersionTag string          `json:"jsonrpc"`
+	ID         any             `json:"id"`
+	Method     json.RawMessage `json:"method"`
+	Params     json.RawMessage `json:"params"`
+}
+
+// decodeMessage is jsonrpc.DecodeMessage: a request of the usual shape
+// decoded here, anything else by the SDK.
+func decodeMessage(data []byte) (jsonrpc.Message, error) {
+	if req, ok := fastRequest(data); ok {
+		return req, nil
+	}
+	return jsonrpc.DecodeMessage(data)
+}
+
+// fastRequest is the SDK's decoding of a request whose method is a string
+// and whose version tag is right; false for any other message.
+func fastRequest(data []byte) (*jsonrpc.Request, bool) {
+	var w requestWire
+	var method string
+	if !sdkParse(data, &w) || w.VersionTag != "2.0" || len(w.Method) == 0 || w.Method[0] != '"' || !sdkParse(w.Method, &method) {
+		return nil, false
+	}
+	id, err := jsonrpc.MakeID(w.ID)
+	if err != nil {
+		return nil, false
+	}
+	return &jsonrpc.Request{ID: id, Method: method, Params: w.Params}, true
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -81,6 +82,63 @@ func TestTextResultTakesTextDocuments(t *testing.T) {
 	} {
 		if _, ok := textResult([]byte(doc)); ok {
 			t.Errorf("%.80s was taken", doc)
+		}
+	}
+}
+
+// messageSeeds are JSON-RPC messages at the edges of fastRequest.
+var messageSeeds = []string{
+	`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}`,
+	`{"jsonrpc":"2.0","id":"a","method":"tools/list"}`, `{"jsonrpc":"2.0","method":"notifications/initialized"}`,
+	`{"jsonrpc":"2.0","id":null,"method":"ping","params":null}`, `{"jsonrpc":"2.0","id":1.5,"method":"ping"}`,
+	`{"jsonrpc":"2.0","id":true,"method":"ping"}`, `{"jsonrpc":"2.0","id":[1],"method":"ping"}`,
+	`{"jsonrpc":"2.0","id":1e30,"method":"ping"}`, `{"jsonrpc":"2.0","id":-0,"method":"ping"}`,
+	`{"jsonrpc":"1.0","id":1,"method":"ping"}`, `{"id":1,"method":"ping"}`, `{"jsonrpc":"2.0","id":1}`,
+	`{"jsonrpc":"2.0","id":1,"method":null}`, `{"jsonrpc":"2.0","id":1,"method":""}`, `{"jsonrpc":"2.0","id":1,"method":7}`,
+	`{"jsonrpc":"2.0","id":1,"method":"tools\/call"}`, `{"jsonrpc":"2.0","id":1,"method":"\u0074ools/call"}`,
+	`{"jsonrpc":"2.0","id":1,"Method":"tools/call"}`, `{"JSONRPC":"2.0","id":1,"method":"ping"}`,
+	`{"jsonrpc":"2.0","id":1,"method":"a","method":"tools/call"}`, `{"jsonrpc":"2.0","id":1,"result":{}}`,
+	`{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"m"}}`, `{"jsonrpc":"2.0","id":1,"method":"ping","extra":1}`,
+	`{"jsonrpc":"2.0","id":1,"method":"ping"} {"jsonrpc":"2.0","id":2,"method":"tools/call"}`,
+	`{"jsonrpc":"2.0","id":1,"method":"ping"}x`, ` {"jsonrpc":"2.0","id":1,"method":"ping"} `,
+	`{"jsonrpc":"2.0","id":1,"method":"ping","params":` + strings.Repeat("[", 1000) + strings.Repeat("]", 1000) + `}`,
+	`[{"jsonrpc":"2.0","id":1,"method":"ping"}]`, `null`, `{}`, ``,
+}
+
+// FuzzDecodeMessage: a message fastRequest decodes, the SDK decodes to
+// the same request (what the rate limits count is what the SDK runs).
+func FuzzDecodeMessage(f *testing.F) {
+	for _, s := range messageSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast, ok := fastRequest(data)
+		if !ok {
+			return
+		}
+		sdk, err := jsonrpc.DecodeMessage(data)
+		if err != nil {
+			t.Fatalf("fastRequest took %s, which the SDK refuses: %v", data, err)
+		}
+		if !reflect.DeepEqual(jsonrpc.Message(fast), sdk) {
+			t.Fatalf("%s: fastRequest %#v, the SDK %#v", data, fast, sdk)
+		}
+	})
+}
+
+// TestFastRequestTakesRequests: the fast path is taken for the requests
+// clients send, and left for everything else.
+func TestFastRequestTakesRequests(t *testing.T) {
+	for _, data := range messageSeeds[:3] {
+		if _, ok := fastRequest([]byte(data)); !ok {
+			t.Errorf("%s was left to the SDK", data)
+		}
+	}
+	for _, data := range []string{`{"jsonrpc":"2.0","id":1,"result":{}}`, `{"jsonrpc":"2.0","id":1,"method":null}`,
+		`{"jsonrpc":"1.0","id":1,"method":"ping"}`, `{"jsonrpc":"2.0","id":true,"method":"ping"}`,
+		`{"jsonrpc":"2.0","id":1,"Method":"tools/call"}`, `{"jsonrpc":"2.0","id":1,"method":"ping"}x`} {
+		if _, ok := fastRequest([]byte(data)); ok {
+			t.Errorf("%s was taken", data)
 		}
 	}
 }
