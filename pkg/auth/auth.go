@@ -65,13 +65,25 @@ type TokenVerifier interface {
 	VerifyAccessToken(ctx context.Context, token, resource string) (AccessToken, error)
 }
 
-// serverIDPattern matches the server IDs pkg/store makes ("srv_" and
-// lower-case base32).
-var serverIDPattern = regexp.MustCompile(`^srv_[a-z2-7]{1,64}$`)
+// maxServerIDChars bounds the base32 part of a server ID.
+const maxServerIDChars = 64
 
-// ValidServerID reports whether id is spelled as a server ID. Checking it
-// before any lookup keeps arbitrary path segments out of queries and logs.
-func ValidServerID(id string) bool { return serverIDPattern.MatchString(id) }
+// ValidServerID reports whether id is spelled as a server ID, as pkg/store
+// makes them: "srv_" and 1 to 64 characters of lower-case base32. Checking
+// it before any lookup keeps arbitrary path segments out of queries and
+// logs. Every MCP request pays for it, so it is a loop, not a regexp.
+func ValidServerID(id string) bool {
+	rest, ok := strings.CutPrefix(id, "srv_")
+	if !ok || len(rest) == 0 || len(rest) > maxServerIDChars {
+		return false
+	}
+	for i := range len(rest) {
+		if c := rest[i]; (c < 'a' || c > 'z') && (c < '2' || c > '7') {
+			return false
+		}
+	}
+	return true
+}
 
 // mcpPath is where servers are served below the public URL.
 const mcpPath = "/mcp/"

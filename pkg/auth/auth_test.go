@@ -30,3 +30,20 @@ func TestServerIDOf(t *testing.T) {
 		}
 	}
 }
+
+// TestValidServerID: "srv_" and 1 to 64 lower-case base32 characters,
+// nothing around them.
+func TestValidServerID(t *testing.T) {
+	b32 := "abcdefghijklmnopqrstuvwxyz234567"
+	for _, id := range []string{"srv_a", "srv_" + b32, "srv_" + b32 + b32} {
+		if !auth.ValidServerID(id) {
+			t.Errorf("%q refused", id)
+		}
+	}
+	for _, id := range []string{"", "srv_", "srv_" + b32 + b32 + "a", "SRV_abc", "srv_Abc", "srv_ab1", "srv_ab8",
+		"srv_ab-", "srv_ab\n", " srv_ab", "srv_ab ", "srv_é", "xsrv_ab", "srv_ab/c", "key_ab"} {
+		if auth.ValidServerID(id) {
+			t.Errorf("%q accepted", id)
+		}
+	}
+}

@@ -37,8 +37,9 @@ const requestsPerCall = 4
 // allowIP checks the client IP's budget, answering 429 when it is spent.
 func (h *Host) allowIP(w http.ResponseWriter, r *http.Request) bool {
 	ip := h.clientIP(r)
-	return h.allow(w, r, nil, "ip:"+ip, ratelimit.PerMinute(h.cfg.IPRequestsPerMinute),
-		fmt.Sprintf("Too many requests from %s: at most %d a minute.", ip, h.cfg.IPRequestsPerMinute))
+	return h.allow(w, r, nil, "ip:"+ip, ratelimit.PerMinute(h.cfg.IPRequestsPerMinute), func() string {
+		return fmt.Sprintf("Too many requests from %s: at most %d a minute.", ip, h.cfg.IPRequestsPerMinute)
+	})
 }
 
 // allowPlan checks the server's budget for each message and the customer's
@@ -47,8 +48,9 @@ func (h *Host) allowIP(w http.ResponseWriter, r *http.Request) bool {
 // before the refusal stays spent, as for requests refused by a later check.
 func (h *Host) allowPlan(w http.ResponseWriter, r *http.Request, d *deployment, plan tier.Plan, msgs peeked) bool {
 	for range msgs.calls {
-		if !h.allow(w, r, msgs.id, "customer:"+d.srv.CustomerID, ratelimit.PerMinute(plan.CallsPerMinute),
-			fmt.Sprintf("Rate limit: the %s plan allows %d tool calls a minute per customer (getting a prompt or reading a resource counts as one).", plan.Name, plan.CallsPerMinute)) {
+		if !h.allow(w, r, msgs.id, "customer:"+d.srv.CustomerID, ratelimit.PerMinute(plan.CallsPerMinute), func() string {
+			return fmt.Sprintf("Rate limit: the %s plan allows %d tool calls a minute per customer (getting a prompt or reading a resource counts as one).", plan.Name, plan.CallsPerMinute)
+		}) {
 			return false
 		}
 	}
@@ -56,15 +58,19 @@ func (h *Host) allowPlan(w http.ResponseWriter, r *http.Request, d *deployment, 
 	// A request whose body holds no message (a GET, which the SDK refuses)
 	// still costs one.
 	for range max(msgs.messages, 1) {
-		if !h.allow(w, r, msgs.id, "server:"+d.srv.ID, ratelimit.PerMinute(n),
-			fmt.Sprintf("Rate limit: the %s plan allows %d MCP requests a minute per server.", plan.Name, n)) {
+		if !h.allow(w, r, msgs.id, "server:"+d.srv.ID, ratelimit.PerMinute(n), func() string {
+			return fmt.Sprintf("Rate limit: the %s plan allows %d MCP requests a minute per server.", plan.Name, n)
+		}) {
 			return false
 		}
 	}
 	return true
 }
 
-func (h *Host) allow(w http.ResponseWriter, r *http.Request, id json.RawMessage, key string, limit ratelimit.Limit, msg string) bool {
+// allow takes one request from key's budget, or answers 429 with the
+// sentence refused makes (only then: every request passes here three
+// times, and hardly any is refused).
+func (h *Host) allow(w http.ResponseWriter, r *http.Request, id json.RawMessage, key string, limit ratelimit.Limit, refused func() string) bool {
 	refusal := ratelimit.Admit(r.Context(), h.limiter, key, limit)
 	if refusal == nil {
 		return true
@@ -77,7 +83,7 @@ func (h *Host) allow(w http.ResponseWriter, r *http.Request, id json.RawMessage,
 		writeError(w, refusal.Status, id, "Kiln could not check its rate limits; try again shortly.")
 		return false
 	}
-	writeError(w, refusal.Status, id, fmt.Sprintf("%s Retry in %v.", msg, refusal.Wait()))
+	writeError(w, refusal.Status, id, fmt.Sprintf("%s Retry in %v.", refused(), refusal.Wait()))
 	return false
 }
 
