@@ -47,7 +47,14 @@ func withRPCID(ctx context.Context, id json.RawMessage) context.Context {
 func (h *Host) traceOperations(d *deployment) mcp.Middleware {
 	return func(next mcp.MethodHandler) mcp.MethodHandler {
 		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
-			tracer := trace.SpanFromContext(ctx).TracerProvider().Tracer(tracerName)
+			tp := trace.SpanFromContext(ctx).TracerProvider()
+			if tracingOff(tp) {
+				// Its span would record nothing: only the client's parent,
+				// which the no-op span would carry on, goes to the handler.
+				ctx, _ = parentFromMeta(ctx, req)
+				return next(ctx, method, req)
+			}
+			tracer := tp.Tracer(tracerName)
 			op := Operation{Method: "other"}
 			if mcpMethods[method] {
 				op.Method = method
@@ -80,6 +87,18 @@ func (h *Host) traceOperations(d *deployment) mcp.Middleware {
 	}
 }
 
+// tracingOff reports whether tp is OpenTelemetry's no-op provider, which
+// a context without a recording span gives (Kiln without tracing starts no
+// HTTP span): then the span of each message, its name and attributes would
+// be built for nothing, on every call.
+func tracingOff(tp trace.TracerProvider) bool {
+	return tp == trace.SpanFromContext(context.Background()).TracerProvider()
+}
+
+// maxTraceHeader bounds the traceparent and tracestate a client's _meta
+// may hand on; longer ones are ignored.
+const maxTraceHeader = 512
+
 // parentFromMeta continues the trace a client put in the request's
 // params._meta (the MCP semantic conventions' propagation), linking the
 // HTTP request's span; without one the HTTP span stays the parent. The
@@ -92,14 +111,13 @@ func parentFromMeta(ctx context.Context, req mcp.Request) (context.Context, []tr
 		return ctx, nil
 	}
 	meta := params.GetMeta()
-	carrier := propagation.MapCarrier{}
-	for _, key := range []string{"traceparent", "tracestate"} {
-		if v, ok := meta[key].(string); ok && len(v) <= 512 {
-			carrier[key] = v
-		}
-	}
-	if carrier["traceparent"] == "" {
+	parent, ok := meta["traceparent"].(string)
+	if !ok || parent == "" || len(parent) > maxTraceHeader {
 		return ctx, nil
+	}
+	carrier := propagation.MapCarrier{"traceparent": parent}
+	if v, ok := meta["tracestate"].(string); ok && len(v) <= maxTraceHeader {
+		carrier["tracestate"] = v
 	}
 	sc := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), carrier))
 	if !sc.IsValid() {
