@@ -142,3 +142,31 @@ func TestFastRequestTakesRequests(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSDKDecoding compares the fast paths with the SDK's decoding of
+// the same bytes (the reason they exist: the SDK's decoder allocates 32 KiB
+// per value):
+//
+//	go test ./pkg/mcphost -run '^$' -bench SDKDecoding
+func BenchmarkSDKDecoding(b *testing.B) {
+	doc := []byte(`{"content":[{"type":"text","text":"{\"text\":\"hello\",\"length\":5}"}],"structuredContent":{"text":"hello","length":5}}`)
+	msg := []byte(messageSeeds[0])
+	for _, c := range []struct {
+		name string
+		run  func() bool
+	}{
+		{"result/textResult", func() bool { _, ok := textResult(doc); return ok }},
+		{"result/sdk", func() bool { var out mcp.CallToolResult; return out.UnmarshalJSON(doc) == nil }},
+		{"message/fastRequest", func() bool { _, ok := fastRequest(msg); return ok }},
+		{"message/sdk", func() bool { _, err := jsonrpc.DecodeMessage(msg); return err == nil }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if !c.run() {
+					b.Fatal("not decoded")
+				}
+			}
+		})
+	}
+}
