@@ -18,7 +18,9 @@ import (
 // library with the SDK's options (case-sensitive keys), reading the bytes
 // in place, for the common shape of a document only, and unknown fields
 // refused so that anything else falls back to the SDK itself. The fuzz
-// tests in sdkjson_test.go hold each fast path to the SDK's answers.
+// tests in sdkjson_test.go hold each fast path to the SDK's answers; the
+// flags, depth limit and field sets below are go-sdk v1.8.0's, so a go-sdk
+// upgrade needs those fuzz tests run for a while, not only their seeds.
 
 // sdkParseFlags are the SDK decoder's options (go-sdk internal/json's
 // NewDecoder), plus refusing unknown fields: a fast path gives up on a
@@ -73,7 +75,10 @@ func tooDeep(doc []byte, limit int) bool {
 // textDocument is a result document made of text items only, the shape
 // most tools answer with; every other field makes sdkParse refuse it.
 type textDocument struct {
-	Content []struct {
+	// Content holds pointers, as the SDK's wire form does: a null item is
+	// then nil (the SDK refuses it) rather than a reused earlier item when
+	// "content" repeats.
+	Content []*struct {
 		Type string `json:"type"`
 		Text string `json:"text"`
 	} `json:"content"`
@@ -93,7 +98,7 @@ func textResult(doc []byte) (*mcp.CallToolResult, bool) {
 	}
 	out := &mcp.CallToolResult{Content: make([]mcp.Content, 0, len(d.Content)), StructuredContent: d.StructuredContent, IsError: d.IsError}
 	for _, c := range d.Content {
-		if c.Type != "text" {
+		if c == nil || c.Type != "text" {
 			return nil, false
 		}
 		out.Content = append(out.Content, &mcp.TextContent{Text: c.Text})
