@@ -14,6 +14,17 @@ import (
 
 var errInvalidStructuredContent = errors.New("structuredContent is not valid JSON")
 
+// jsonSizeHint is about the length of r's document (escapes aside), so
+// that appendJSON allocates once instead of growing its buffer step by
+// step (in wasm each growth is a copy and a fresh allocation).
+func (r Result) jsonSizeHint() int {
+	n := 48 + len(r.StructuredContent)
+	for _, c := range r.Content {
+		n += 48 + len(c.Type) + len(c.Text) + len(c.Data) + len(c.MIMEType)
+	}
+	return n
+}
+
 // appendJSON appends r as the JSON document of an MCP tool result.
 func (r Result) appendJSON(b []byte) ([]byte, error) {
 	b = append(b, `{"content":`...)
