@@ -35,7 +35,7 @@ var fastKeywords = map[string]bool{
 	"Schema": true, "Comment": true, "Title": true, "Description": true, "Default": true,
 	"Deprecated": true, "ReadOnly": true, "WriteOnly": true, "Examples": true, "Format": true,
 	"PropertyOrder": true,
-	"Type": true, "Enum": true, "Minimum": true, "Properties": true, "Required": true,
+	"Type":          true, "Enum": true, "Minimum": true, "Properties": true, "Required": true,
 	"AdditionalProperties": true, "Items": true,
 }
 
