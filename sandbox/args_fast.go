@@ -34,9 +34,8 @@ type fastSchema struct {
 var fastKeywords = map[string]bool{
 	"Schema": true, "Comment": true, "Title": true, "Description": true, "Default": true,
 	"Deprecated": true, "ReadOnly": true, "WriteOnly": true, "Examples": true, "Format": true,
-	"PropertyOrder": true,
-	"Type":          true, "Enum": true, "Minimum": true, "Properties": true, "Required": true,
-	"AdditionalProperties": true, "Items": true,
+	"PropertyOrder": true, "Type": true, "Enum": true, "Minimum": true, "Properties": true,
+	"Required": true, "AdditionalProperties": true, "Items": true,
 }
 
 // compileFast returns the fast check of s, or nil when s uses a keyword
