@@ -249,7 +249,11 @@ func NewTool[In, Out any](name, description string, handler func(context.Context
 		}
 		return s, nil
 	})
-	t.prime = func() { primeCodecs(inType, outType) }
+	decoder := sync.OnceValue(func() *fastDecoder { return newFastDecoder(inType) })
+	t.prime = func() {
+		primeCodecs(inType, outType)
+		decoder()
+	}
 	t.call = func(ctx context.Context, args json.RawMessage) Result {
 		if !reactor { // a reactor's host has checked them (ABI section 3.1)
 			input, err := t.input()
@@ -261,8 +265,11 @@ func NewTool[In, Out any](name, description string, handler func(context.Context
 			}
 		}
 		var in In
-		if err := json.Unmarshal(args, &in); err != nil {
-			return ErrorResult(fmt.Errorf("invalid arguments: %w", err))
+		if d := decoder(); d == nil || !d.decode(args, reflect.ValueOf(&in).Elem()) {
+			in = *new(In) // the fast decoder may have set fields before it declined
+			if err := json.Unmarshal(args, &in); err != nil {
+				return ErrorResult(fmt.Errorf("invalid arguments: %w", err))
+			}
 		}
 		out, err := handler(ctx, in)
 		if err != nil {
