@@ -241,17 +241,17 @@ func (p *fastParser) str() ([]byte, bool) {
 	if !p.byte('"') {
 		return nil, false
 	}
-	start := p.at
-	for p.at < len(p.data) {
-		switch c := p.data[p.at]; {
-		case c == '"':
-			s := p.data[start:p.at]
-			p.at++
-			return s, utf8.Valid(s)
-		case c == '\\' || c < 0x20:
+	rest := p.data[p.at:]
+	plain := plainQuotedBytes(rest) // swar.go
+	for i, c := range rest[plain:] {
+		if c == '"' {
+			i += plain
+			p.at += i + 1
+			return rest[:i], utf8.Valid(rest[:i])
+		}
+		if c == '\\' || c < 0x20 {
 			return nil, false
 		}
-		p.at++
 	}
 	return nil, false
 }

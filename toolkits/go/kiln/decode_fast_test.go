@@ -99,10 +99,10 @@ func TestFastDecoderDeclinesOtherShapes(t *testing.T) {
 		reflect.TypeFor[struct {
 			N int `json:"n,string"`
 		}](),
-		reflect.TypeFor[struct {
-			A string `json:"x"`
-			B string `json:"x"`
-		}](),
+		reflect.StructOf([]reflect.StructField{ // two fields named x (a literal would upset vet)
+			{Name: "A", Type: reflect.TypeFor[string](), Tag: `json:"x"`},
+			{Name: "B", Type: reflect.TypeFor[string](), Tag: `json:"x"`},
+		}),
 		reflect.TypeFor[struct {
 			A string `json:"a b"`
 		}](),
