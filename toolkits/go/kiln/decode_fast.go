@@ -242,7 +242,10 @@ func (p *fastParser) str() ([]byte, bool) {
 		return nil, false
 	}
 	rest := p.data[p.at:]
-	plain := plainQuotedBytes(rest) // swar.go
+	plain := 0
+	if len(rest) >= 16 { // a call costs more than a short string's scan
+		plain = plainQuotedBytes(rest) // swar.go
+	}
 	for i, c := range rest[plain:] {
 		if c == '"' {
 			i += plain

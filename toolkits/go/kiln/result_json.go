@@ -110,8 +110,11 @@ const hexDigits = "0123456789abcdef"
 // and invalid UTF-8 replaced by U+FFFD.
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
-	start := 0
-	for i := plainStringBytes(s); i < len(s); { // swar.go
+	start, i := 0, 0
+	if len(s) >= 16 { // a call costs more than a short string's scan
+		i = plainStringBytes(s) // swar.go
+	}
+	for i < len(s) {
 		if c := s[i]; c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
 				i++
