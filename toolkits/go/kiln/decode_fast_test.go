@@ -34,6 +34,11 @@ var decodeDocs = []string{
 	`{"i":-}`, `{"i":9223372036854775808}`, `{"f":1.5e-3,"f32":3.4e38}`, `{"f32":3.5e38}`, `{"f":-0.0}`, `{"f":.5}`,
 	`{"f":1.}`, `{"f":1e}`, `{"f":1E+2}`, `{"p":"x","pi":7}`, `{"p":null}`, `{"pi":"7"}`, `[]`, `null`, ``, `{`,
 	"{\"s\":\"\xff\"}", "{\"s\":\"a\tb\"}", `{"hid":"x"}`, `{"_":1}`,
+	// Long enough for the word scan (swar.go), with what stops it at
+	// various places.
+	`{"s":"abcdefghijklmnopqrstuvwxyz0123456789"}`, `{"s":"abcdefghijklmnopq\"rstuvwxyz"}`,
+	"{\"s\":\"abcdefghijklmnopqrstu\nvwxyz\"}", "{\"s\":\"abcdefghijklmnopqrst\u00e9uvwxyz\"}",
+	"{\"s\":\"abcdefghijklmnopqrst\xffuvwxyz\"}", `{"s":"abcdefghijklmnopqrstuvwxyz", "mix-ed.Name_1":"0123456789abcdefghij"}`,
 }
 
 // TestFastDecodeMatchesEncodingJSON: whatever the fast decoder accepts, it
