@@ -64,7 +64,8 @@ func newFastDecoder(t reflect.Type) *fastDecoder {
 		if ft.Kind() == reflect.Pointer {
 			ft, ptr = ft.Elem(), true
 		}
-		if !plainName(name) || strings.Contains(","+opts+",", ",string,") || seen[name] || !scalarKind(ft.Kind()) || decodesItself(ft) {
+		stringOption := strings.Contains(","+opts+",", ",string,")
+		if !plainName(name) || stringOption || seen[name] || !scalarKind(ft.Kind()) || decodesItself(ft) {
 			return nil
 		}
 		seen[name] = true
