@@ -24,6 +24,7 @@ type inputSchemas struct {
 
 type resolvedSchema struct {
 	schema *jsonschema.Resolved
+	fast   *fastSchema // nil when the schema is not of the common shape (args_fast.go)
 	err    error
 }
 
@@ -38,12 +39,12 @@ func (e *schemaError) Error() string {
 // input returns the tool's resolved input schema. No loader is given: a
 // $ref to anything outside the schema fails rather than making the host
 // fetch it.
-func (m *Module) input(tool string, raw json.RawMessage) (*jsonschema.Resolved, error) {
+func (m *Module) input(tool string, raw json.RawMessage) (resolvedSchema, error) {
 	s := &m.inputs
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r, ok := s.tools[tool]; ok {
-		return r.schema, r.err
+		return r, r.err
 	}
 	var r resolvedSchema
 	var schema jsonschema.Schema
@@ -51,12 +52,14 @@ func (m *Module) input(tool string, raw json.RawMessage) (*jsonschema.Resolved, 
 		r.err = &schemaError{err}
 	} else if r.schema, err = schema.Resolve(nil); err != nil {
 		r.err = &schemaError{err}
+	} else {
+		r.fast = compileFast(&schema)
 	}
 	if s.tools == nil {
 		s.tools = map[string]resolvedSchema{}
 	}
 	s.tools[tool] = r
-	return r.schema, r.err
+	return r, r.err
 }
 
 // checkArguments returns the arguments to pass on stdin ({} for none), or
@@ -77,7 +80,10 @@ func (m *Module) checkArguments(tool string, schema json.RawMessage, args []byte
 	if err != nil {
 		return nil, err
 	}
-	if err := resolved.Validate(v); err != nil {
+	if resolved.fast != nil && resolved.fast.accepts(v) {
+		return args, nil
+	}
+	if err := resolved.schema.Validate(v); err != nil {
 		return nil, &RequestError{Arguments: true, Reason: fmt.Sprintf("the arguments do not match the input schema of tool %q: %v", tool, err)}
 	}
 	return args, nil

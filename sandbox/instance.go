@@ -17,40 +17,47 @@ import (
 // moduleConfig is what an instance sees of the world: argv [tool], stdin,
 // the given env and nothing else of the host's, clocks, random bytes, no
 // files. stdout and stderr go to the logs, except a plain module's stdout,
-// which is its result (returned).
+// which is its result (returned). The configuration itself is built only
+// when a fresh instance is made (the returned function): a warm instance
+// has its own (newWarm), and building one costs a call a few allocations.
 //
 // A reactor gets its call (tool, arguments, env) through kiln.call_input
 // instead, as its warm instances must (reactor.go), so its fresh instances
 // see the same.
-func moduleConfig(m *Module, tool string, stdin []byte, env map[string]string, state *callState) (wazero.ModuleConfig, *resultWriter) {
+func moduleConfig(m *Module, tool string, stdin []byte, env map[string]string, state *callState) (func() wazero.ModuleConfig, *resultWriter) {
 	if m.reactor {
 		state.input = encodeCall(tool, stdin, env)
 		stdin, env = nil, nil
 	}
-	cfg := wazero.NewModuleConfig().
-		WithName(""). // anonymous: many instances of one module may run at once
-		WithArgs(tool).
-		WithStdin(bytes.NewReader(stdin)).
-		WithWalltime(state.walltime, walltimeResolution).
-		WithNanotime(state.nanotime, nanotimeResolution).
-		WithRandSource(randSource{state})
 	sys := len(tool) + 1
 	names := make([]string, 0, len(env))
 	for name := range env {
 		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		cfg = cfg.WithEnv(name, env[name])
 		sys += len(name) + len(env[name]) + 2
 	}
 	state.sysBytes = uint32(min(sys, 1<<31))
-	logs := meteredWriter{&state.logs, state}
-	if !m.Manifest.Plain {
-		return cfg.WithStdout(logs).WithStderr(logs), nil
+	var stdout *resultWriter
+	if m.Manifest.Plain {
+		stdout = &resultWriter{limit: state.limits.OutputBytes}
 	}
-	stdout := &resultWriter{limit: state.limits.OutputBytes}
-	return cfg.WithStdout(meteredWriter{stdout, state}).WithStderr(logs), stdout
+	return func() wazero.ModuleConfig {
+		cfg := wazero.NewModuleConfig().
+			WithName(""). // anonymous: many instances of one module may run at once
+			WithArgs(tool).
+			WithStdin(bytes.NewReader(stdin)).
+			WithWalltime(state.walltime, walltimeResolution).
+			WithNanotime(state.nanotime, nanotimeResolution).
+			WithRandSource(randSource{state})
+		sort.Strings(names)
+		for _, name := range names {
+			cfg = cfg.WithEnv(name, env[name])
+		}
+		logs := meteredWriter{&state.logs, state}
+		if stdout == nil {
+			return cfg.WithStdout(logs).WithStderr(logs)
+		}
+		return cfg.WithStdout(meteredWriter{stdout, state}).WithStderr(logs)
+	}, stdout
 }
 
 // execution is how one instance ran.
@@ -65,7 +72,7 @@ type execution struct {
 // for host failures, a request that can never be admitted (*RequestError)
 // and ErrBusy; how the module stopped, including a refusal for its initial
 // memory, is in the execution.
-func (e *Engine) run(ctx context.Context, m *Module, cfg wazero.ModuleConfig, state *callState) (execution, error) {
+func (e *Engine) run(ctx context.Context, m *Module, cfg func() wazero.ModuleConfig, state *callState) (execution, error) {
 	x := execution{mem: &limitedMemory{limit: uint64(state.limits.memoryPages()) * pageSize, inspect: e.inspectMemory}}
 	leave, err := e.admit(ctx, m, state.limits)
 	var initial *initialMemoryError
@@ -88,7 +95,7 @@ func (e *Engine) run(ctx context.Context, m *Module, cfg wazero.ModuleConfig, st
 		return x, err
 	}
 	e.interpreted(entry, &state.limits)
-	x.duration, x.err = e.instantiate(ctx, entry.rt, entry.compiled, cfg, state, x.mem)
+	x.duration, x.err = e.instantiate(ctx, entry.rt, entry.compiled, cfg(), state, x.mem)
 	return x, e.release(ctx, entry)
 }
 

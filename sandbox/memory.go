@@ -30,9 +30,20 @@ type limitedMemory struct {
 	// the kernel reports written (restoreFrom has copied it whole once).
 	synced  bool
 	written []pageRegion
+	// hot is how many bytes of the tracked memory the last restore left
+	// writable (restoreFrom); at most 1/hotFraction of the memory.
+	hot uint64
 	// restored is how many bytes the last restoreFrom copied.
 	restored uint64
 }
+
+// hotFraction bounds the hot set (restoreFrom): at most this fraction of
+// the memory stays writable between calls. Every restore copies the whole
+// hot set, including pages the last call did not write, off the call's
+// latency, where a write-protect fault (about 1 µs) is on it; the bound
+// keeps a hot set gone stale from costing more than a fraction of copying
+// all of memory.
+const hotFraction = 8
 
 // initialMemoryError: the module's initial memory exceeds the call's limit.
 type initialMemoryError struct{ pages, limit uint32 }
@@ -109,6 +120,16 @@ func (m *limitedMemory) Free() {
 // restoreFrom makes the memory equal to snap (of the same length): only
 // the pages written since the last restore when they are tracked, else
 // all of it.
+//
+// Tracked pages a restore copies stay writable (the hot set), as long as
+// they are at most 1/hotFraction of the memory: the next call, which
+// likely writes the same pages (the stack, the allocator's spans, the
+// call document), then writes them without taking a write-protect fault
+// each. It is exact because the kernel reports every page that is not
+// write-protected, written or not, so each restore copies the whole hot
+// set again, and a page outside it is protected and reported once
+// written. Past the bound, the written pages are protected again and the
+// hot set starts over from what the next call writes.
 func (m *limitedMemory) restoreFrom(snap []byte) error {
 	m.restored = uint64(len(snap))
 	if m.region == nil || m.untracked {
@@ -124,7 +145,7 @@ func (m *limitedMemory) restoreFrom(snap []byte) error {
 	}
 	if !m.synced || err != nil {
 		copy(m.buf, snap)
-		m.synced = true
+		m.synced, m.hot = true, 0
 		return m.region.protect(0, size)
 	}
 	m.restored = 0
@@ -133,9 +154,14 @@ func (m *limitedMemory) restoreFrom(snap []byte) error {
 		m.restored += end - off
 		copy(m.buf[off:end], snap[off:end])
 	}
-	if len(m.written) == 0 {
+	m.hot = 0
+	for _, r := range m.written {
+		m.hot += r.end - r.start
+	}
+	if m.hot <= size/hotFraction {
 		return nil
 	}
+	m.hot = 0
 	// One protect over the span of the written ranges (in address order):
 	// each call costs a TLB flush on every core running the process, far
 	// more than protecting pages between them that are protected already.

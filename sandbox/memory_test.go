@@ -44,7 +44,7 @@ func TestAllocatorSurvivesInitialMemoryPastLimit(t *testing.T) {
 					touched = touched || c != 0
 				}
 			}}
-			_, err = e.instantiate(ctx, entry.rt, entry.compiled, cfg, state, mem)
+			_, err = e.instantiate(ctx, entry.rt, entry.compiled, cfg(), state, mem)
 			var initial *initialMemoryError
 			if !errors.As(err, &initial) || initial.pages != 2 || initial.limit != 1 {
 				t.Fatalf("err = %v, want the initial memory error", err)

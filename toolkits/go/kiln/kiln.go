@@ -249,18 +249,27 @@ func NewTool[In, Out any](name, description string, handler func(context.Context
 		}
 		return s, nil
 	})
-	t.prime = func() { primeCodecs(inType, outType) }
+	decoder := sync.OnceValue(func() *fastDecoder { return newFastDecoder(inType) })
+	t.prime = func() {
+		primeCodecs(inType, outType)
+		decoder()
+	}
 	t.call = func(ctx context.Context, args json.RawMessage) Result {
-		input, err := t.input()
-		if err != nil {
-			return ErrorResult(err)
-		}
-		if err := input.ValidateJSON(args); err != nil {
-			return ErrorResult(fmt.Errorf("invalid arguments: %w", err))
+		if !reactor { // a reactor's host has checked them (ABI section 3.1)
+			input, err := t.input()
+			if err != nil {
+				return ErrorResult(err)
+			}
+			if err := input.ValidateJSON(args); err != nil {
+				return ErrorResult(fmt.Errorf("invalid arguments: %w", err))
+			}
 		}
 		var in In
-		if err := json.Unmarshal(args, &in); err != nil {
-			return ErrorResult(fmt.Errorf("invalid arguments: %w", err))
+		if d := decoder(); d == nil || !d.decode(args, reflect.ValueOf(&in).Elem()) {
+			in = *new(In) // the fast decoder may have set fields before it declined
+			if err := json.Unmarshal(args, &in); err != nil {
+				return ErrorResult(fmt.Errorf("invalid arguments: %w", err))
+			}
 		}
 		out, err := handler(ctx, in)
 		if err != nil {
@@ -271,8 +280,10 @@ func NewTool[In, Out any](name, description string, handler func(context.Context
 	return t
 }
 
-func toResult(out any, structured bool) Result {
-	switch v := out.(type) {
+// toResult is generic so that a string or Result is not boxed (allocated)
+// on its way to the switch.
+func toResult[Out any](out Out, structured bool) Result {
+	switch v := any(out).(type) {
 	case Result:
 		return v
 	case string:
@@ -341,23 +352,28 @@ func Run(m Module) {
 var (
 	reactor bool
 	served  *Module
+	// resultBuffer, made by a reactor's init entry (scratchSize), holds
+	// result documents that fit, so that a call need not allocate one;
+	// the host copies the document out (kiln.result).
+	resultBuffer []byte
 )
 
-// warm derives every tool's input schema and primes its JSON codecs at
-// initialisation, where the host's snapshot keeps them: a reactor's
-// instance is restored to that snapshot after every call, so whatever a
-// call caches lazily it would otherwise rebuild on every call (for the
-// echo tool, 80% of its instructions). It runs no handler.
+// scratchSize is the size of a reactor's buffers for call and result
+// documents (a larger document is allocated as before).
+const scratchSize = 4096
+
+// warm primes every tool's JSON codecs at initialisation, where the
+// host's snapshot keeps them: a reactor's instance is restored to that
+// snapshot after every call, so whatever a call caches lazily it would
+// otherwise rebuild on every call (for the echo tool, 80% of its
+// instructions). It runs no handler. (A reactor does not check arguments
+// against the input schema, so it derives no schema for calls.)
 func (m Module) warm() {
 	os.Getenv("") // copies the environment once (syscall's envOnce)
 	for _, t := range m.Tools {
-		if t.err != nil {
-			continue
+		if t.err == nil {
+			t.prime()
 		}
-		if s, err := t.input(); err == nil {
-			_ = s.ValidateJSON([]byte("{}"))
-		}
-		t.prime()
 	}
 	primeCodecs(reflect.TypeFor[Result](), reflect.TypeFor[Result]())
 }
@@ -398,12 +414,14 @@ func serve(m Module, args []string, stdin io.Reader, h host) int {
 	if len(args) > 1 { // native runs: `go run . TOOL`
 		name = args[1]
 	}
-	return m.answer(name, func() ([]byte, error) { return io.ReadAll(stdin) }, h)
+	return m.answer(hostContext(h), name, func() ([]byte, error) { return io.ReadAll(stdin) })
 }
 
 // answer runs tool name with the arguments args returns and hands the
-// result document to the host; it returns the exit status.
-func (m Module) answer(name string, args func() ([]byte, error), h host) int {
+// result document to the host of ctx (hostContext); it returns the exit
+// status.
+func (m Module) answer(ctx context.Context, name string, args func() ([]byte, error)) int {
+	h := hostFrom(ctx)
 	if name == DescribeTool {
 		man, err := m.manifest()
 		if err != nil {
@@ -413,7 +431,6 @@ func (m Module) answer(name string, args func() ([]byte, error), h host) int {
 		h.result(man)
 		return 0
 	}
-	ctx := context.WithValue(context.Background(), hostKey{}, h)
 	if name == promptEntry || name == resourceEntry {
 		input, err := args()
 		if err != nil {
@@ -423,7 +440,11 @@ func (m Module) answer(name string, args func() ([]byte, error), h host) int {
 		return 0
 	}
 	res := m.call(ctx, name, args)
-	data, err := res.appendJSON(nil)
+	buf := resultBuffer[:0]
+	if n := res.jsonSizeHint(); n > cap(buf) {
+		buf = make([]byte, 0, n)
+	}
+	data, err := res.appendJSON(buf)
 	if err != nil { // only a handler's own Result with invalid JSON gets here
 		data, _ = ErrorResult(fmt.Errorf("encoding result: %w", err)).appendJSON(nil)
 	}
@@ -432,7 +453,8 @@ func (m Module) answer(name string, args func() ([]byte, error), h host) int {
 }
 
 func (m Module) call(ctx context.Context, name string, readArgs func() ([]byte, error)) Result {
-	for _, t := range m.Tools {
+	for i := range m.Tools {
+		t := &m.Tools[i]
 		if t.name != name {
 			continue
 		}

@@ -149,6 +149,12 @@ func Progress(ctx context.Context, progress, total float64, message string) {
 
 type hostKey struct{}
 
+// hostContext is the context a call's handler gets: h, for Log, Progress
+// and the input functions to find.
+func hostContext(h host) context.Context {
+	return context.WithValue(context.Background(), hostKey{}, h)
+}
+
 // hostFrom returns the host of the call ctx belongs to (answer puts it
 // there; tests put a recorder), else the module's.
 func hostFrom(ctx context.Context) host {

@@ -1,6 +1,7 @@
 package kiln
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"os"
@@ -55,11 +56,11 @@ func decodeCall(b []byte) (callDoc, error) {
 	return d, nil
 }
 
-// serveDoc serves one reactor call and returns the exit status. The call's
-// environment goes into the process environment, where Env and os.Getenv
-// find it: the host restores the instance after the call, so no variable
-// outlives it.
-func serveDoc(m Module, doc []byte, h host) int {
+// serveDoc serves one reactor call, with the host of ctx (hostContext),
+// and returns the exit status. The call's environment goes into the
+// process environment, where Env and os.Getenv find it: the host restores
+// the instance after the call, so no variable outlives it.
+func serveDoc(ctx context.Context, m Module, doc []byte) int {
 	d, err := decodeCall(doc)
 	if err != nil {
 		os.Stderr.WriteString(err.Error() + "\n")
@@ -71,5 +72,5 @@ func serveDoc(m Module, doc []byte, h host) int {
 			return 2
 		}
 	}
-	return m.answer(d.tool, func() ([]byte, error) { return d.args, nil }, h)
+	return m.answer(ctx, d.tool, func() ([]byte, error) { return d.args, nil })
 }

@@ -27,7 +27,7 @@ func TestServeDocPassesArgsAndEnv(t *testing.T) {
 	})}}
 	var rec recorder
 	doc := encodeCall("env", `{}`, [2]string{"KILN_TEST_REACTOR", "per-call"})
-	if status := serveDoc(m, doc, &rec); status != 0 || len(rec.results) != 1 {
+	if status := serveDoc(hostContext(&rec), m, doc); status != 0 || len(rec.results) != 1 {
 		t.Fatalf("status %d, %d results", status, len(rec.results))
 	}
 	defer os.Unsetenv("KILN_TEST_REACTOR")
@@ -49,5 +49,34 @@ func TestDecodeCallRefusesMalformed(t *testing.T) {
 	}
 	if _, err := decodeCall(append(good, 0)); err == nil {
 		t.Fatal("trailing bytes were accepted")
+	}
+}
+
+// TestReactorLeavesArgumentCheckToHost: a reactor's host has checked the
+// arguments against the tool's input schema before the call (ABI section
+// 3.1), so a reactor does not check them again, while a command, or a
+// native run, does. Arguments the schema refuses but the input type
+// decodes (an undeclared property) show which one ran.
+func TestReactorLeavesArgumentCheckToHost(t *testing.T) {
+	type in struct {
+		Name string `json:"name"`
+	}
+	m := Module{Tools: []Tool{NewTool("greet", "greet", func(_ context.Context, in in) (string, error) {
+		return "hi " + in.Name, nil
+	})}}
+	defer func() { reactor = false }()
+	for _, asReactor := range []bool{false, true} {
+		reactor = asReactor
+		var rec recorder
+		if status := serveDoc(hostContext(&rec), m, encodeCall("greet", `{"name":"a","extra":1}`)); status != 0 {
+			t.Fatalf("status %d", status)
+		}
+		var r Result
+		if err := json.Unmarshal(rec.results[0], &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.IsError == asReactor {
+			t.Fatalf("reactor %v: %s", asReactor, rec.results[0])
+		}
 	}
 }

@@ -3,6 +3,7 @@
 package kiln
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"runtime"
@@ -12,6 +13,14 @@ import (
 
 //go:wasmimport kiln call_input
 func hostCallInput(ptr unsafe.Pointer)
+
+// callContext is the context of every call's handler, made by kilnInit.
+var callContext context.Context
+
+// callBuffer receives call documents up to its size, so that a call does
+// not allocate one: made by kilnInit, it is in the snapshot, and a
+// restored instance finds it again (a larger document is allocated).
+var callBuffer []byte
 
 // mainMain is the program's main function: a reactor's initialisation
 // (`_initialize`) runs package initialisers but not main, and main is
@@ -26,6 +35,9 @@ func mainMain()
 //go:wasmexport kiln_init
 func kilnInit() {
 	reactor = true
+	// Made once: every call's handler gets the same (restored) context.
+	callContext = hostContext(wasmHost{})
+	callBuffer, resultBuffer = make([]byte, scratchSize), make([]byte, 0, scratchSize)
 	mainMain()
 	if served == nil {
 		os.Stderr.WriteString("kiln: main did not call kiln.Run\n")
@@ -47,13 +59,16 @@ func kilnInit() {
 //go:wasmexport kiln_call
 func kilnCall(n uint32) {
 	defer exitOnPanic()
-	doc := make([]byte, n)
+	doc := callBuffer[:min(int(n), len(callBuffer))]
+	if int(n) > len(doc) {
+		doc = make([]byte, n)
+	}
 	hostCallInput(unsafe.Pointer(unsafe.SliceData(doc)))
 	if served == nil {
 		os.Stderr.WriteString("kiln: kiln_call before kiln_init\n")
 		os.Exit(3)
 	}
-	if status := serveDoc(*served, doc, wasmHost{}); status != 0 {
+	if status := serveDoc(callContext, *served, doc); status != 0 {
 		os.Exit(status)
 	}
 }

@@ -14,6 +14,17 @@ import (
 
 var errInvalidStructuredContent = errors.New("structuredContent is not valid JSON")
 
+// jsonSizeHint is about the length of r's document (escapes aside), so
+// that appendJSON allocates once instead of growing its buffer step by
+// step (in wasm each growth is a copy and a fresh allocation).
+func (r Result) jsonSizeHint() int {
+	n := 48 + len(r.StructuredContent)
+	for _, c := range r.Content {
+		n += 48 + len(c.Type) + len(c.Text) + len(c.Data) + len(c.MIMEType)
+	}
+	return n
+}
+
 // appendJSON appends r as the JSON document of an MCP tool result.
 func (r Result) appendJSON(b []byte) ([]byte, error) {
 	b = append(b, `{"content":`...)
@@ -99,8 +110,11 @@ const hexDigits = "0123456789abcdef"
 // and invalid UTF-8 replaced by U+FFFD.
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
+	start, i := 0, 0
+	if len(s) >= 16 { // a call costs more than a short string's scan
+		i = plainStringBytes(s) // swar.go
+	}
+	for i < len(s) {
 		if c := s[i]; c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
 				i++

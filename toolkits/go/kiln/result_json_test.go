@@ -16,6 +16,7 @@ func TestResultJSONMatchesEncodingJSON(t *testing.T) {
 		{Content: []Content{}},
 		TextResult("plain"),
 		TextResult(tricky),
+		TextResult("long enough for the word scan, " + tricky), // swar.go
 		ErrorResult(errInvalidStructuredContent),
 		{Content: []Content{{Type: "image", Data: "aGk=", MIMEType: "image/png"}, {Type: "text", Text: tricky}}},
 		{Content: []Content{{Type: "text", Text: "{}"}}, StructuredContent: json.RawMessage(" { \"a\" : [1, 2, {\"b\": \"<x> & \u2028 \\\" y\"}] , \"c\":null } ")},
@@ -40,6 +41,7 @@ func TestResultJSONMatchesEncodingJSON(t *testing.T) {
 
 func FuzzResultJSON(f *testing.F) {
 	f.Add("text", "hello <b>", `{"a":"x & y"}`)
+	f.Add("text", "long enough for the word scan <b> \u2028 \xff", `{}`)
 	f.Fuzz(func(t *testing.T, typ, text, raw string) {
 		r := Result{Content: []Content{{Type: typ, Text: text, MIMEType: text}}}
 		if json.Valid([]byte(raw)) {
