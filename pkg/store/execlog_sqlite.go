@@ -28,15 +28,16 @@ import (
 //     insert id gives the same id.
 //
 // The connection has a database/sql pool of its own so that holding it
-// takes nothing from the main pool (which may be one connection). A
-// connection that failed is closed and replaced on the next write. The
-// mutex makes writes take turns: SQLite has one writer at a time anyway.
+// takes nothing from the main pool (which may be one connection). Open
+// connects it; one that failed is closed and replaced on the next write.
+// The mutex makes writes take turns: SQLite has one writer at a time
+// anyway.
 type sqliteLog struct {
 	dsn string
 
 	mu     sync.Mutex
-	db     *sql.DB   // opened on first use
-	conn   *sql.Conn // nil until first use or after a failure
+	db     *sql.DB
+	conn   *sql.Conn // nil after a failure, until the next write
 	stmts  logStmts
 	closed bool
 }
@@ -69,7 +70,7 @@ func (l *sqliteLog) record(ctx context.Context, now func() time.Time, es []*Exec
 	ctx = context.WithoutCancel(ctx)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	st, err := l.connect(ctx)
+	st, err := l.connect(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -119,19 +120,44 @@ func (l *sqliteLog) insert(ctx context.Context, st logStmts, now func() time.Tim
 	return nil
 }
 
-// connect returns the statements on the log's connection, opening the
-// connection and preparing them if there are none. l.mu is held.
-func (l *sqliteLog) connect(ctx context.Context) (logStmts, error) {
+// open connects the log (Store.Open), so that the first call's row does
+// not wait for a connection to open, nor Close for a write that opens one.
+func (l *sqliteLog) open(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, err := l.connect(ctx, false)
+	return err
+}
+
+// connect returns the statements on the log's connection, opening it if
+// there is none, and preparing the INSERT if asked: Open connects before
+// Migrate may have made the table. l.mu is held.
+func (l *sqliteLog) connect(ctx context.Context, insert bool) (logStmts, error) {
 	if l.closed {
 		return logStmts{}, errors.New("the store is closed")
 	}
-	if l.conn != nil {
-		return l.stmts, nil
+	if l.conn == nil {
+		if err := l.dial(ctx); err != nil {
+			return logStmts{}, fmt.Errorf("open the execution log's connection: %w", err)
+		}
 	}
+	if insert && l.stmts.insert == nil {
+		st, err := l.conn.PrepareContext(ctx, insertExecutionExecSQL)
+		if err != nil {
+			return logStmts{}, fmt.Errorf("prepare the execution log's INSERT: %w", err)
+		}
+		l.stmts.insert = st
+	}
+	return l.stmts, nil
+}
+
+// dial opens the log's connection and prepares the transaction's
+// statements on it. l.mu is held.
+func (l *sqliteLog) dial(ctx context.Context) error {
 	if l.db == nil {
 		db, err := sql.Open("sqlite", l.dsn)
 		if err != nil {
-			return logStmts{}, fmt.Errorf("open the execution log's connection: %w", err)
+			return err
 		}
 		// One connection, closed (not kept idle) when reset lets it go.
 		db.SetMaxOpenConns(1)
@@ -140,19 +166,19 @@ func (l *sqliteLog) connect(ctx context.Context) (logStmts, error) {
 	}
 	conn, err := l.db.Conn(ctx)
 	if err != nil {
-		return logStmts{}, fmt.Errorf("open the execution log's connection: %w", err)
+		return err
 	}
 	var st logStmts
 	for _, p := range []struct {
 		stmt  **sql.Stmt
 		query string
-	}{{&st.begin, "BEGIN IMMEDIATE"}, {&st.insert, insertExecutionExecSQL}, {&st.commit, "COMMIT"}, {&st.rollback, "ROLLBACK"}} {
+	}{{&st.begin, "BEGIN IMMEDIATE"}, {&st.commit, "COMMIT"}, {&st.rollback, "ROLLBACK"}} {
 		if *p.stmt, err = conn.PrepareContext(ctx, p.query); err != nil {
-			return logStmts{}, errors.Join(fmt.Errorf("prepare %q: %w", p.query, err), closeLogConn(conn, st))
+			return errors.Join(fmt.Errorf("prepare %q: %w", p.query, err), closeLogConn(conn, st))
 		}
 	}
 	l.conn, l.stmts = conn, st
-	return st, nil
+	return nil
 }
 
 // reset closes the log's connection after a failure; the next write opens

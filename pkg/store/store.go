@@ -119,6 +119,11 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 		return nil, errors.Join(fmt.Errorf("store: connect to %s: %w", dialect, err), db.Close())
 	}
 	s := &Store{pool: db, db: db, dialect: dialect, clock: time.Now, url: databaseURL, local: newLocalBus(), prepared: &preparedStmts{}, log: log}
+	if log != nil {
+		if err := log.open(ctx); err != nil {
+			return nil, errors.Join(fmt.Errorf("store: %w", err), log.close(), db.Close())
+		}
+	}
 	if dialect == schema.Postgres {
 		if err := db.GetContext(ctx, &s.pgSchema, `SELECT current_schema()`); err != nil {
 			return nil, errors.Join(fmt.Errorf("store: read the current schema: %w", err), db.Close())
