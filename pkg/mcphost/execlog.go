@@ -133,7 +133,8 @@ func execBytes(e *store.Execution) int {
 
 // writeBatch writes the rows in one transaction or, if that fails, one by
 // one, then lets their calls answer. Each attempt is bounded by
-// recordTimeout.
+// recordTimeout (on SQLite by the log connection's busy timeout, as long,
+// which is the one wait the write can have: store/execlog_sqlite.go).
 func (l *execLog) writeBatch(ps []pendingExec) {
 	defer func() {
 		for _, p := range ps {

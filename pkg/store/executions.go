@@ -61,12 +61,27 @@ func (s *Store) RecordExecution(ctx context.Context, e *Execution) error {
 
 // RecordExecutions appends es to the log in one transaction, setting each
 // one's ID (and StartedAt, if zero): one commit for many calls, which is
-// what a busy node's execution log needs. All or none are written.
+// what a busy node's execution log needs. All or none are written. On
+// SQLite the write goes through the log's own connection and does not
+// watch ctx once begun (execlog_sqlite.go); on a Store bound to a
+// transaction it runs in that transaction.
 func (s *Store) RecordExecutions(ctx context.Context, es []*Execution) error {
 	if len(es) == 0 {
 		return nil
 	}
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	var err error
+	if s.log != nil && s.tx == nil {
+		err = s.log.record(ctx, s.now, es)
+	} else {
+		err = s.recordInTx(ctx, es)
+	}
+	return wrap(err, "record %d executions", len(es))
+}
+
+// recordInTx is RecordExecutions through the pool, with the INSERT
+// prepared once per Open.
+func (s *Store) recordInTx(ctx context.Context, es []*Execution) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		stmt, err := s.prepared.get(ctx, s.pool, insertExecutionSQL)
 		if err != nil {
 			return err
@@ -79,7 +94,6 @@ func (s *Store) RecordExecutions(ctx context.Context, es []*Execution) error {
 		}
 		return nil
 	})
-	return wrap(err, "record %d executions", len(es))
 }
 
 // insertExecutionSQL is in the ? form; prepared statements are rebound

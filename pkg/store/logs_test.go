@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -91,7 +92,80 @@ func TestRecordExecutions(t *testing.T) {
 		if err := s.RecordExecutions(ctx, nil); err != nil {
 			t.Fatalf("empty batch: %v", err)
 		}
+		// After a refused batch the log writes on (on SQLite, its own
+		// connection rolled back and stayed usable).
+		again := []*store.Execution{row("ok")}
+		if err := s.RecordExecutions(ctx, again); err != nil || again[0].ID <= batch[2].ID {
+			t.Fatalf("after a refused batch: id %d, %v", again[0].ID, err)
+		}
+		if n := len(listAll(t, s, c.ID)); n != 4 {
+			t.Fatalf("%d rows, want 4", n)
+		}
 	})
+}
+
+// TestRecordExecutionsContext: a batch whose context has ended is not
+// written; on a Store bound to a transaction the batch is part of it.
+func TestRecordExecutionsContext(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		c := customer(t, s)
+		row := &store.Execution{CustomerID: c.ID, ServerID: "srv_batch", ToolName: "echo", ModuleHash: store.ModuleHash([]byte("m")),
+			Actor: "key:key_1", Outcome: "ok"}
+		ended, cancel := context.WithCancel(t.Context())
+		cancel()
+		if err := s.RecordExecutions(ended, []*store.Execution{row}); !errors.Is(err, context.Canceled) {
+			t.Fatalf("with an ended context: %v", err)
+		}
+		err := s.InTx(t.Context(), func(tx *store.Store) error {
+			if err := tx.RecordExecutions(t.Context(), []*store.Execution{row}); err != nil {
+				t.Fatal(err)
+			}
+			return errBoom
+		})
+		if !errors.Is(err, errBoom) {
+			t.Fatal(err)
+		}
+		if n := len(listAll(t, s, c.ID)); n != 0 {
+			t.Fatalf("%d rows after a cancelled write and a rolled back one, want 0", n)
+		}
+		err = s.InTx(t.Context(), func(tx *store.Store) error {
+			return tx.RecordExecutions(t.Context(), []*store.Execution{row})
+		})
+		if n := len(listAll(t, s, c.ID)); err != nil || n != 1 {
+			t.Fatalf("%d rows after a committed write, want 1: %v", n, err)
+		}
+	})
+}
+
+// TestRecordExecutionsAfterClose: a closed store refuses the write with an
+// error.
+func TestRecordExecutionsAfterClose(t *testing.T) {
+	s, err := store.Open(t.Context(), "", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	row := &store.Execution{CustomerID: "cus_1", ServerID: "srv_1", ToolName: "echo", Actor: "key:key_1", Outcome: "ok"}
+	if err := s.RecordExecutions(t.Context(), []*store.Execution{row}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordExecutions(t.Context(), []*store.Execution{row}); err == nil {
+		t.Fatal("a closed store wrote an execution")
+	}
+}
+
+func listAll(t *testing.T, s *store.Store, customerID string) []store.Execution {
+	t.Helper()
+	list, err := s.ListExecutions(t.Context(), store.ExecutionFilter{CustomerID: customerID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list
 }
 
 func TestAuditLog(t *testing.T) {

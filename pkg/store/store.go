@@ -64,6 +64,9 @@ type Store struct {
 	// prepared are statements prepared once, shared by every Store made
 	// from one Open (prepared.go).
 	prepared *preparedStmts
+	// log, on SQLite, writes the execution log through a connection of
+	// its own (execlog_sqlite.go), shared like prepared.
+	log *sqliteLog
 }
 
 // Open connects to the database. An empty databaseURL means the SQLite file
@@ -74,6 +77,7 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 	var (
 		driver, dsn string
 		dialect     schema.Dialect
+		log         *sqliteLog
 	)
 	switch {
 	case databaseURL == "":
@@ -83,10 +87,16 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 		if err := os.MkdirAll(dataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("store: create data directory: %w", err)
 		}
+		path := filepath.Join(dataDir, SQLiteFile)
 		var err error
-		if dsn, err = sqliteDSN(filepath.Join(dataDir, SQLiteFile)); err != nil {
+		if dsn, err = sqliteDSN(path, sqliteBusyTimeout); err != nil {
 			return nil, err
 		}
+		logDSN, err := sqliteDSN(path, sqliteLogBusyTimeout)
+		if err != nil {
+			return nil, err
+		}
+		log = &sqliteLog{dsn: logDSN}
 		driver, dialect = "sqlite", schema.SQLite
 	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
 		// url.Parse's error quotes the URL, password and all: check it
@@ -108,7 +118,12 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 	if err := db.PingContext(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("store: connect to %s: %w", dialect, err), db.Close())
 	}
-	s := &Store{pool: db, db: db, dialect: dialect, clock: time.Now, url: databaseURL, local: newLocalBus(), prepared: &preparedStmts{}}
+	s := &Store{pool: db, db: db, dialect: dialect, clock: time.Now, url: databaseURL, local: newLocalBus(), prepared: &preparedStmts{}, log: log}
+	if log != nil {
+		if err := log.open(ctx); err != nil {
+			return nil, errors.Join(fmt.Errorf("store: %w", err), log.close(), db.Close())
+		}
+	}
 	if dialect == schema.Postgres {
 		if err := db.GetContext(ctx, &s.pgSchema, `SELECT current_schema()`); err != nil {
 			return nil, errors.Join(fmt.Errorf("store: read the current schema: %w", err), db.Close())
@@ -117,7 +132,8 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 	return s, nil
 }
 
-// sqliteDSN builds the modernc.org/sqlite data source for path. Each pragma
+// sqliteDSN builds the modernc.org/sqlite data source for path, whose
+// connections wait up to busy for another's write lock. Each pragma
 // is applied to every new connection of the pool, which matters for
 // foreign_keys: SQLite forgets it per connection. _txlock=immediate makes
 // every transaction take the write lock when it begins, so a transaction that
@@ -125,13 +141,13 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 // SQLITE_BUSY halfway. synchronous=NORMAL is the usual WAL setting: a power
 // cut may lose the last commits but cannot corrupt the file. Times are
 // written in UTC in a format that sorts.
-func sqliteDSN(path string) (string, error) {
+func sqliteDSN(path string, busy time.Duration) (string, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return "", fmt.Errorf("store: resolve SQLite path: %w", err)
 	}
 	q := url.Values{}
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeout.Milliseconds()))
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
@@ -151,7 +167,11 @@ func (s *Store) Close() error {
 	if s.tx != nil {
 		return fmt.Errorf("store: close: %w", errBoundToTx)
 	}
-	if err := errors.Join(s.prepared.close(), s.pool.Close()); err != nil {
+	var logErr error
+	if s.log != nil {
+		logErr = s.log.close()
+	}
+	if err := errors.Join(logErr, s.prepared.close(), s.pool.Close()); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
 	return nil

@@ -1,0 +1,3 @@
+-- Nothing to do on PostgreSQL: this version rebuilds SQLite's executions
+-- table without AUTOINCREMENT, whose counter cost every insert a write;
+-- the identity column here has no such cost.
