@@ -261,10 +261,16 @@ func applyShareDefaults(e *Engine, cfg Config) {
 	}
 }
 
-// Close releases the runtime and every compiled module.
+// Close releases the runtime and every compiled module. Calls still in
+// flight are not stopped (their own limits end them, and a server stops
+// taking calls before it closes its engine); their instances are closed
+// rather than restored, and later calls fail.
 func (e *Engine) Close(ctx context.Context) error {
 	e.bgCancel()
 	e.tiers.close()
+	if e.pools != nil {
+		e.pools.shut()
+	}
 	e.bg.Wait()
 	var err error
 	if e.pools != nil {

@@ -42,8 +42,14 @@ func (e *Engine) runWarm(ctx context.Context, m *Module, state *callState, leave
 	x.mem = &account
 	clean := x.err == nil && !state.wasiTouched && !w.mem.refused && !state.meter.stopped
 	e.pools.count(func(s *WarmStats) { s.Served++ })
-	e.bg.Add(1)
-	e.pools.restoreStarted(p)
+	if !e.pools.restoreStarted(p, &e.bg) {
+		// The engine is closing: calls still in flight end here. Closing
+		// only frees memory.
+		_ = w.close(context.Background())
+		_ = e.leavePool(context.Background(), p)
+		leave()
+		return x, true, nil
+	}
 	go func() {
 		defer e.bg.Done()
 		defer leave()

@@ -318,3 +318,35 @@ func TestWarmCallsPastTheToolkitBuffers(t *testing.T) {
 		t.Fatalf("the calls did not all run on restored instances: %+v", st)
 	}
 }
+
+// TestCloseWithCallsInFlight: Engine.Close while a warm call still runs
+// (a server cut off at its shutdown deadline does that) ends the call
+// without restoring or cloning its instance: the pools it would return to
+// are gone. Before, the call's restore read the dropped snapshot and the
+// process crashed.
+func TestCloseWithCallsInFlight(t *testing.T) {
+	e, err := sandbox.NewEngine(context.Background(), sandbox.Config{CacheDir: modules.Dir(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := load(t, e, isolation(t))
+	if res := call(t, e, m, "echo", `{"text":"warm"}`, limits()); res.Outcome != sandbox.OutcomeOK {
+		t.Fatalf("echo: %v %s", res.Outcome, res.Detail)
+	}
+	lim := limits()
+	lim.Timeout = 5 * time.Second
+	done := make(chan sandbox.Result)
+	go func() {
+		res, _ := e.Call(context.Background(), m, sandbox.Request{Tool: "write", Args: []byte(`{"secret":"s","then":"spin"}`), Limits: lim})
+		done <- res
+	}()
+	time.Sleep(100 * time.Millisecond) // ordering only: the call is (most likely) running
+	if err := e.Close(context.Background()); err != nil {
+		t.Logf("close: %v", err)
+	}
+	res := <-done
+	t.Logf("the call in flight ended %v (%s)", res.Outcome, res.Detail)
+	if _, err := e.Call(context.Background(), m, sandbox.Request{Tool: "echo", Args: []byte(`{}`), Limits: limits()}); err == nil {
+		t.Fatal("a call after Close succeeded")
+	}
+}
