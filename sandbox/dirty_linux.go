@@ -14,11 +14,13 @@ import (
 // kernel write-protects every page when the instance is restored, and on a
 // write to a protected page lifts the protection itself (no fault handler,
 // no signal; about a microsecond per page written). After the call, the
-// PAGEMAP_SCAN ioctl lists the pages no longer protected: exactly the
-// pages written since the last restore, by the guest or by the host
-// writing into the guest's memory (kiln.call_input, WASI calls). Restore
-// copies those pages from the snapshot and protects them again. An echo
-// call writes ~20 of the ~900 pages of a Go module's memory.
+// PAGEMAP_SCAN ioctl lists the pages not protected: every page written
+// since the last restore, by the guest or by the host writing into the
+// guest's memory (kiln.call_input, WASI calls), plus the hot set, the
+// pages earlier restores left writable (memory.go). Restore copies those
+// pages from the snapshot; written pages outside a full hot set are
+// protected again. An echo call writes ~20 of the ~900 pages of a Go
+// module's memory.
 //
 // Needs Linux 6.7 (UFFD_FEATURE_WP_ASYNC, PAGEMAP_SCAN) and a userfaultfd
 // the process may open (user-mode-only, which unprivileged processes get

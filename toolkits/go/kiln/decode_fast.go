@@ -32,6 +32,9 @@ type fastField struct {
 var (
 	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
 	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+	// jsonNumber is a string that json.Unmarshal takes only when it holds
+	// a number literal.
+	jsonNumber = reflect.TypeFor[json.Number]()
 )
 
 // newFastDecoder returns t's decoder, or nil when t is not of the common
@@ -65,7 +68,7 @@ func newFastDecoder(t reflect.Type) *fastDecoder {
 			ft, ptr = ft.Elem(), true
 		}
 		stringOption := strings.Contains(","+opts+",", ",string,")
-		if !plainName(name) || stringOption || seen[name] || !scalarKind(ft.Kind()) || decodesItself(ft) {
+		if !plainName(name) || stringOption || seen[name] || !scalarKind(ft.Kind()) || decodesItself(ft) || ft == jsonNumber {
 			return nil
 		}
 		seen[name] = true

@@ -100,6 +100,8 @@ func TestFastDecoderDeclinesOtherShapes(t *testing.T) {
 		reflect.TypeFor[struct{ M map[string]int }](),
 		reflect.TypeFor[struct{ A any }](),
 		reflect.TypeFor[struct{ R json.RawMessage }](),
+		reflect.TypeFor[struct{ N json.Number }](),
+		reflect.TypeFor[struct{ N *json.Number }](),
 		reflect.TypeFor[struct{ S selfDecoding }](),
 		reflect.TypeFor[struct {
 			N int `json:"n,string"`
