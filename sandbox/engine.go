@@ -126,7 +126,8 @@ type Engine struct {
 	// irt is the interpreter runtime (nil with Config.NoInterpreter).
 	irt   wazero.Runtime
 	tiers *tiers
-	// bgCtx ends when the engine closes: background compiles follow it.
+	// bgCtx ends when the engine closes: background compiles and the
+	// calls in flight follow it.
 	bgCtx    context.Context
 	bgCancel context.CancelFunc
 
@@ -153,8 +154,9 @@ type Engine struct {
 	mu  sync.Mutex
 	lru *compiledLRU
 
-	pools *warmPools     // nil with Config.FreshInstances
-	bg    sync.WaitGroup // restores and clones after calls (pool_call.go)
+	pools    *warmPools     // nil with Config.FreshInstances
+	bg       sync.WaitGroup // restores and clones after calls (pool_call.go)
+	inflight inflight       // calls running module code, for Close
 	// dirty reports the pages a call wrote, for restores; nil when the
 	// kernel cannot, with CopyRestore, or without pools.
 	dirty *dirtyTracker
@@ -262,15 +264,17 @@ func applyShareDefaults(e *Engine, cfg Config) {
 }
 
 // Close releases the runtime and every compiled module. Calls still in
-// flight are not stopped (their own limits end them, and a server stops
-// taking calls before it closes its engine); their instances are closed
-// rather than restored, and later calls fail.
+// flight (a server cut off at its shutdown deadline has some) are
+// cancelled and waited for: they end as canceled at their next fuel
+// check, and their instances are closed rather than restored. Later calls
+// fail with ErrClosed.
 func (e *Engine) Close(ctx context.Context) error {
-	e.bgCancel()
+	e.bgCancel() // also cancels the calls in flight (inflight.go)
 	e.tiers.close()
 	if e.pools != nil {
 		e.pools.shut()
 	}
+	e.stopCalls()
 	e.bg.Wait()
 	var err error
 	if e.pools != nil {

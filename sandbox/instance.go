@@ -74,6 +74,11 @@ type execution struct {
 // memory, is in the execution.
 func (e *Engine) run(ctx context.Context, m *Module, cfg func() wazero.ModuleConfig, state *callState) (execution, error) {
 	x := execution{mem: &limitedMemory{limit: uint64(state.limits.memoryPages()) * pageSize, inspect: e.inspectMemory}}
+	ctx, done, err := e.enterCall(ctx) // inflight.go
+	if err != nil {
+		return x, err
+	}
+	defer done()
 	leave, err := e.admit(ctx, m, state.limits)
 	var initial *initialMemoryError
 	switch {
