@@ -265,16 +265,13 @@ func applyShareDefaults(e *Engine, cfg Config) {
 
 // Close releases the runtime and every compiled module. Calls still in
 // flight (a server cut off at its shutdown deadline has some) are
-// cancelled and waited for: they end as canceled at their next fuel
-// check, and their instances are closed rather than restored. Later calls
-// fail with ErrClosed.
+// cancelled and waited for, with their instances' restores, before the
+// pools and the runtime go: they end as canceled at their next fuel check.
+// Later calls fail with ErrClosed.
 func (e *Engine) Close(ctx context.Context) error {
 	e.bgCancel() // also cancels the calls in flight (inflight.go)
 	e.tiers.close()
-	if e.pools != nil {
-		e.pools.shut()
-	}
-	e.stopCalls()
+	e.stopCalls() // before bg.Wait: a call adds its restore to e.bg
 	e.bg.Wait()
 	var err error
 	if e.pools != nil {

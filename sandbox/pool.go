@@ -43,8 +43,6 @@ type warmPools struct {
 	idle  int
 	bytes uint64 // snapshots and idle instances' memory
 	stats WarmStats
-	// closed: the engine is closing; no restore starts (restoreStarted).
-	closed bool
 }
 
 // modulePool is one module's snapshot and idle instances.
@@ -131,28 +129,11 @@ func (wp *warmPools) take(p *modulePool) *warmInstance {
 	return w
 }
 
-// restoreStarted records that an instance of p is being restored, on
-// work (Engine.bg, which Close waits for), and reports false once the
-// engine is closing: the caller then closes the instance instead. The
-// check and bg.Add are under wp.mu, as shut's flag is, so no restore
-// starts after Close has begun to wait (and then emptied the pools).
-func (wp *warmPools) restoreStarted(p *modulePool, work *sync.WaitGroup) bool {
+// restoreStarted records that an instance of p is being restored.
+func (wp *warmPools) restoreStarted(p *modulePool) {
 	wp.mu.Lock()
 	defer wp.mu.Unlock()
-	if wp.closed {
-		return false
-	}
-	work.Add(1)
 	p.restoring++
-	return true
-}
-
-// shut makes restoreStarted refuse (Engine.Close, before it waits for the
-// restores in flight).
-func (wp *warmPools) shut() {
-	wp.mu.Lock()
-	wp.closed = true
-	wp.mu.Unlock()
 }
 
 // restoreDone ends restoreStarted and wakes the calls waiting for it.

@@ -42,14 +42,10 @@ func (e *Engine) runWarm(ctx context.Context, m *Module, state *callState, leave
 	x.mem = &account
 	clean := x.err == nil && !state.wasiTouched && !w.mem.refused && !state.meter.stopped
 	e.pools.count(func(s *WarmStats) { s.Served++ })
-	if !e.pools.restoreStarted(p, &e.bg) {
-		// The engine is closing: calls still in flight end here. Closing
-		// only frees memory.
-		_ = w.close(context.Background())
-		_ = e.leavePool(context.Background(), p)
-		leave()
-		return x, true, nil
-	}
+	// Before run returns, so before Close, which waits for the calls in
+	// flight (inflight.go), can begin to wait for e.bg.
+	e.bg.Add(1)
+	e.pools.restoreStarted(p)
 	go func() {
 		defer e.bg.Done()
 		defer leave()

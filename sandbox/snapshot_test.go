@@ -322,10 +322,10 @@ func TestWarmCallsPastTheToolkitBuffers(t *testing.T) {
 
 // TestCloseWithCallsInFlight: Engine.Close while a warm call still runs
 // (a server cut off at its shutdown deadline does that) cancels the call
-// and waits for it before closing the runtime it runs in, and its instance
-// is closed, not restored into pools that are gone. Before, the call's
-// restore read the dropped snapshot and the process crashed, and the
-// runtime was closed under the running call (a data race in wazero).
+// and waits for it (and its instance's restore) before dropping the pools
+// and closing the runtime it runs in. Before, the call's restore read the
+// dropped snapshot and the process crashed, and the runtime was closed
+// under the running call (a data race in wazero).
 func TestCloseWithCallsInFlight(t *testing.T) {
 	e, err := sandbox.NewEngine(context.Background(), sandbox.Config{CacheDir: modules.Dir(t)})
 	if err != nil {
