@@ -52,13 +52,6 @@ type logStmts struct {
 	begin, insert, commit, rollback *sql.Stmt
 }
 
-// insertExecutionExecSQL is insertExecutionSQL without RETURNING: on
-// SQLite the id is the Exec's last insert id.
-const insertExecutionExecSQL = `
-		INSERT INTO executions (customer_id, server_id, tool_name, module_hash, actor, outcome,
-			fuel_used, memory_peak, duration_ns, arguments, result, logs, detail, started_at, recording)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-
 // record writes es in one transaction, setting their ids (and StartedAt,
 // if zero). All or none are written.
 func (l *sqliteLog) record(ctx context.Context, now func() time.Time, es []*Execution) error {
@@ -104,12 +97,7 @@ func (l *sqliteLog) record(ctx context.Context, now func() time.Time, es []*Exec
 // insert runs the INSERT of each row in the open transaction.
 func (l *sqliteLog) insert(ctx context.Context, st logStmts, now func() time.Time, es []*Execution) error {
 	for _, e := range es {
-		if e.StartedAt.IsZero() {
-			e.StartedAt = now()
-		}
-		e.StartedAt = utc(e.StartedAt)
-		res, err := st.insert.ExecContext(ctx, e.CustomerID, e.ServerID, e.ToolName, e.ModuleHash, e.Actor, e.Outcome,
-			e.FuelUsed, e.MemoryPeak, int64(e.Duration), e.Arguments, e.Result, e.Logs, e.Detail, e.StartedAt, e.Recording)
+		res, err := st.insert.ExecContext(ctx, executionValues(now, e)...)
 		if err != nil {
 			return err
 		}
@@ -142,7 +130,7 @@ func (l *sqliteLog) connect(ctx context.Context, insert bool) (logStmts, error) 
 		}
 	}
 	if insert && l.stmts.insert == nil {
-		st, err := l.conn.PrepareContext(ctx, insertExecutionExecSQL)
+		st, err := l.conn.PrepareContext(ctx, insertExecutionValuesSQL)
 		if err != nil {
 			return logStmts{}, fmt.Errorf("prepare the execution log's INSERT: %w", err)
 		}

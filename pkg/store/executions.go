@@ -96,12 +96,17 @@ func (s *Store) recordInTx(ctx context.Context, es []*Execution) error {
 	})
 }
 
-// insertExecutionSQL is in the ? form; prepared statements are rebound
-// for the dialect (prepared.get).
-const insertExecutionSQL = `
+// insertExecutionValuesSQL inserts one execution row, with the values
+// executionValues gives; without RETURNING it is SQLite's log's statement,
+// whose id is the Exec's last insert id (execlog_sqlite.go).
+const insertExecutionValuesSQL = `
 		INSERT INTO executions (customer_id, server_id, tool_name, module_hash, actor, outcome,
 			fuel_used, memory_peak, duration_ns, arguments, result, logs, detail, started_at, recording)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// insertExecutionSQL is in the ? form; prepared statements are rebound
+// for the dialect (prepared.get).
+const insertExecutionSQL = insertExecutionValuesSQL + `
 		RETURNING id`
 
 func (s *Store) insertExecution(ctx context.Context, q sqlx.ExtContext, e *Execution) error {
@@ -120,12 +125,18 @@ func (r queryRower) QueryRowxContext(ctx context.Context, args ...any) *sqlx.Row
 }
 
 func insertExecutionWith(ctx context.Context, q rowQuerier, now func() time.Time, e *Execution) error {
+	return q.QueryRowxContext(ctx, executionValues(now, e)...).Scan(&e.ID)
+}
+
+// executionValues are the values of insertExecutionValuesSQL for e, setting
+// e.StartedAt to now if zero, in UTC.
+func executionValues(now func() time.Time, e *Execution) []any {
 	if e.StartedAt.IsZero() {
 		e.StartedAt = now()
 	}
 	e.StartedAt = utc(e.StartedAt)
-	return q.QueryRowxContext(ctx, e.CustomerID, e.ServerID, e.ToolName, e.ModuleHash, e.Actor, e.Outcome,
-		e.FuelUsed, e.MemoryPeak, int64(e.Duration), e.Arguments, e.Result, e.Logs, e.Detail, e.StartedAt, e.Recording).Scan(&e.ID)
+	return []any{e.CustomerID, e.ServerID, e.ToolName, e.ModuleHash, e.Actor, e.Outcome,
+		e.FuelUsed, e.MemoryPeak, int64(e.Duration), e.Arguments, e.Result, e.Logs, e.Detail, e.StartedAt, e.Recording}
 }
 
 // Execution returns one execution by id, with its recording: for an
