@@ -26,12 +26,9 @@ func toMCPResult(res sandbox.Result, t *tool, plan tier.Plan) (*mcp.CallToolResu
 	if msg := outcomeMessage(res, t.name, plan); msg != "" {
 		return toolError(msg), nil
 	}
-	out, ok := textResult(res.Answer.Document) // sdkjson.go
-	if !ok {
-		out = new(mcp.CallToolResult)
-		if err := json.Unmarshal(res.Answer.Document, out); err != nil {
-			return nil, err
-		}
+	out, err := decodeResult(res.Answer.Document) // sdkjson.go
+	if err != nil {
+		return nil, err
 	}
 	// Keep the module's bytes: decoding into any would turn integers above
 	// 2^53 into floats.

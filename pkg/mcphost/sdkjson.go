@@ -89,6 +89,20 @@ type textDocument struct {
 	IsError           bool `json:"isError"`
 }
 
+// decodeResult decodes a result document as the SDK's type does (with
+// encoding/json, which also refuses trailing bytes): a document of text
+// items here, anything else by the SDK.
+func decodeResult(doc []byte) (*mcp.CallToolResult, error) {
+	if out, ok := textResult(doc); ok {
+		return out, nil
+	}
+	out := new(mcp.CallToolResult)
+	if err := json.Unmarshal(doc, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // textResult is the SDK's decoding of a result document whose content
 // items are all text; false for any other document.
 func textResult(doc []byte) (*mcp.CallToolResult, bool) {

@@ -39,7 +39,7 @@ func nested(depth int) string {
 	return `{"structuredContent":` + strings.Repeat("[", depth) + strings.Repeat("]", depth) + `}`
 }
 
-// FuzzTextResult: a document textResult decodes, toMCPResult's fallback
+// FuzzTextResult: a document textResult decodes, decodeResult's fallback
 // (json.Unmarshal, which also refuses trailing bytes, into the SDK's type)
 // decodes to the same result; it takes the common documents.
 func FuzzTextResult(f *testing.F) {
