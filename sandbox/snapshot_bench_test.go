@@ -2,7 +2,10 @@ package sandbox_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,4 +73,37 @@ func BenchmarkWarmCall(b *testing.B) {
 func median(ds []time.Duration) float64 {
 	slices.Sort(ds)
 	return float64(ds[len(ds)/2].Nanoseconds()) / 1e3
+}
+
+// BenchmarkCallFuel reports the fuel (instructions, sandbox/fuel) and the
+// guest time of one warm call of a trivial Go tool whose result is a
+// string (echo) and of one whose result is a struct of the common shape
+// (echo_struct, structured content and its text), with short and long
+// texts. Fuel does not depend on the machine's load, so it compares runs
+// made at different times.
+func BenchmarkCallFuel(b *testing.B) {
+	wasm := isolation(b)
+	for _, tool := range []string{"echo", "echo_struct"} {
+		for _, n := range []int{5, 1000} {
+			b.Run(fmt.Sprintf("%s-%d", tool, n), func(b *testing.B) {
+				e := newEngine(b, sandbox.Config{})
+				m := load(b, e, wasm)
+				args, _ := json.Marshal(map[string]string{"text": strings.Repeat("a", n)})
+				req := sandbox.Request{Tool: tool, Args: args, Limits: limits()}
+				var fuel uint64
+				var runs []time.Duration
+				for b.Loop() {
+					res, err := e.Call(context.Background(), m, req)
+					if err != nil || res.Outcome != sandbox.OutcomeOK {
+						b.Fatalf("%v %v %s", err, res.Outcome, res.Detail)
+					}
+					fuel = res.FuelUsed
+					runs = append(runs, res.Usage.Duration)
+					e.Settle()
+				}
+				b.ReportMetric(float64(fuel), "fuel")
+				b.ReportMetric(median(runs), "guest-µs")
+			})
+		}
+	}
 }

@@ -2,7 +2,9 @@
 // leaves a secret everywhere a call can leave state (a global, the heap,
 // a running goroutine, a pending timer, the environment) and then ends in
 // one of the ways a call can end; "read" reports what it can see of all of
-// those. On a correctly restored instance, read never sees a secret.
+// those. On a correctly restored instance, read never sees a secret. The
+// echo tools are trivial calls, one with a string result and one with a
+// struct result, for the benchmarks.
 package main
 
 import (
@@ -17,6 +19,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kilnhq/kiln/toolkits/go/kiln"
 )
@@ -123,6 +126,17 @@ func echo(_ context.Context, in echoIn) (string, error) {
 	return strings.Clone(in.Text), nil
 }
 
+// echoOut is a struct result of the common shape (the toolkit's fast
+// encoder takes it), like most tools' results.
+type echoOut struct {
+	Text   string `json:"text"`
+	Length int    `json:"length"`
+}
+
+func echoStruct(_ context.Context, in echoIn) (echoOut, error) {
+	return echoOut{Text: in.Text, Length: utf8.RuneCountInString(in.Text)}, nil
+}
+
 func main() {
 	kiln.Run(kiln.Module{
 		Env: []kiln.EnvVar{{Name: "TOKEN", PerRequest: true}},
@@ -130,6 +144,7 @@ func main() {
 			kiln.NewTool("write", "Leaves a secret everywhere, then ends as told", write),
 			kiln.NewTool("read", "Reports what an earlier call may have left", read),
 			kiln.NewTool("echo", "Returns its text", echo),
+			kiln.NewTool("echo_struct", "Returns its text and its length as structured content", echoStruct),
 		},
 	})
 }
