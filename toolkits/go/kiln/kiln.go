@@ -250,9 +250,16 @@ func NewTool[In, Out any](name, description string, handler func(context.Context
 		return s, nil
 	})
 	decoder := sync.OnceValue(func() *fastDecoder { return newFastDecoder(inType) })
+	encoder := sync.OnceValue(func() *fastEncoder {
+		if !structured {
+			return nil
+		}
+		return newFastEncoder(outType) // nil for a map
+	})
 	t.prime = func() {
 		primeCodecs(inType, outType)
 		decoder()
+		encoder()
 	}
 	t.call = func(ctx context.Context, args json.RawMessage) Result {
 		if !reactor { // a reactor's host has checked them (ABI section 3.1)
@@ -275,27 +282,36 @@ func NewTool[In, Out any](name, description string, handler func(context.Context
 		if err != nil {
 			return ErrorResult(err)
 		}
-		return toResult(out, structured)
+		return toResult(out, structured, encoder())
 	}
 	return t
 }
 
 // toResult is generic so that a string or Result is not boxed (allocated)
-// on its way to the switch.
-func toResult[Out any](out Out, structured bool) Result {
+// on its way to the switch. enc is the fast encoder of Out, if it has one
+// (encode_fast.go); json.Marshal encodes what it declines.
+func toResult[Out any](out Out, structured bool, enc *fastEncoder) Result {
 	switch v := any(out).(type) {
 	case Result:
 		return v
 	case string:
 		return TextResult(v)
 	}
-	data, err := json.Marshal(out)
-	if err != nil {
-		return ErrorResult(fmt.Errorf("encoding result: %w", err))
+	boxed := any(out)
+	var data []byte
+	ok := false
+	if enc != nil {
+		data, ok = enc.encode(reflect.ValueOf(boxed))
+	}
+	if !ok {
+		var err error
+		if data, err = json.Marshal(boxed); err != nil {
+			return ErrorResult(fmt.Errorf("encoding result: %w", err))
+		}
 	}
 	r := Result{Content: []Content{{Type: "text", Text: string(data)}}}
 	if structured && string(data) != "null" {
-		r.StructuredContent = data
+		r.StructuredContent, r.compact = data, true
 	}
 	return r
 }
@@ -305,6 +321,10 @@ type Result struct {
 	Content           []Content       `json:"content"`
 	StructuredContent json.RawMessage `json:"structuredContent,omitempty"`
 	IsError           bool            `json:"isError,omitempty"`
+	// compact: StructuredContent is the toolkit's own encoding of a
+	// handler's value (toResult), valid and compact, with what
+	// appendCompact escapes escaped, so appendJSON copies it as it is.
+	compact bool
 }
 
 // Content is one MCP content item: text, or base64 data for images and audio.
