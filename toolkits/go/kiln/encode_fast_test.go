@@ -96,8 +96,9 @@ func TestFastEncodeMatchesEncodingJSON(t *testing.T) {
 	}
 	for _, v := range encodeValues() {
 		if !checkFastEncode(t, e, v) {
-			t.Errorf("the fast encoder declined %+v", v)
+			t.Fatalf("the fast encoder declined %+v", v)
 		}
+		checkResultDocument(t, e, v)
 	}
 	type empty struct{ hidden int }
 	checkFastEncode(t, newFastEncoder(reflect.TypeFor[empty]()), empty{1})
@@ -164,8 +165,29 @@ func FuzzFastEncode(f *testing.F) {
 		} else {
 			v.PE = &s
 		}
-		checkFastEncode(t, e, v)
+		if checkFastEncode(t, e, v) {
+			checkResultDocument(t, e, v)
+		}
 	})
+}
+
+// checkResultDocument: the result document of a tool returning v is what
+// json.Marshal writes for a Result with v's JSON as structured content
+// and as text (which appendQuotedJSON writes).
+func checkResultDocument(t *testing.T, e *fastEncoder, v outScalars) {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := json.Marshal(Result{Content: []Content{{Type: "text", Text: string(data)}}, StructuredContent: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := toResult(v, true, e)
+	if got, err := r.appendJSON(nil); err != nil || !bytes.Equal(got, want) || r.structuredBy != byFastEncoder {
+		t.Fatalf("%+v:\n got %s %v (%v)\nwant %s", v, got, err, r.structuredBy, want)
+	}
 }
 
 type marshalsJSON struct{ A string }

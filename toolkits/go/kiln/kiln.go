@@ -64,6 +64,7 @@ import (
 	"os"
 	"reflect"
 	"sync"
+	"unsafe"
 )
 
 // ABIVersion is the version of toolkits/ABI.md this toolkit implements:
@@ -297,21 +298,22 @@ func toResult[Out any](out Out, structured bool, enc *fastEncoder) Result {
 	case string:
 		return TextResult(v)
 	}
-	boxed := any(out)
 	var data []byte
-	ok := false
+	by, ok := byFastEncoder, false
 	if enc != nil {
-		data, ok = enc.encode(reflect.ValueOf(boxed))
+		data, ok = enc.encode(reflect.ValueOf(any(out)))
 	}
 	if !ok {
 		var err error
-		if data, err = json.Marshal(boxed); err != nil {
+		if data, err = json.Marshal(out); err != nil {
 			return ErrorResult(fmt.Errorf("encoding result: %w", err))
 		}
+		by = byMarshal
 	}
-	r := Result{Content: []Content{{Type: "text", Text: string(data)}}}
+	// The text shares data's bytes, which nothing writes to any more.
+	r := Result{Content: []Content{{Type: "text", Text: unsafe.String(unsafe.SliceData(data), len(data))}}}
 	if structured && string(data) != "null" {
-		r.StructuredContent, r.compact = data, true
+		r.StructuredContent, r.structuredBy = data, by
 	}
 	return r
 }
@@ -321,10 +323,8 @@ type Result struct {
 	Content           []Content       `json:"content"`
 	StructuredContent json.RawMessage `json:"structuredContent,omitempty"`
 	IsError           bool            `json:"isError,omitempty"`
-	// compact: StructuredContent is the toolkit's own encoding of a
-	// handler's value (toResult), valid and compact, with what
-	// appendCompact escapes escaped, so appendJSON copies it as it is.
-	compact bool
+	// structuredBy is what wrote StructuredContent (result_json.go).
+	structuredBy encodedBy
 }
 
 // Content is one MCP content item: text, or base64 data for images and audio.

@@ -1,6 +1,7 @@
 package kiln
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"unicode/utf8"
@@ -10,10 +11,27 @@ import (
 // starts a fresh instance, so encoding/json would derive its encoders for
 // Result and Content by reflection on every call, which cost more than half
 // of a trivial call's instructions. The output is what json.Marshal writes
-// for these types (TestResultJSONMatchesEncodingJSON). The structured
-// content of a handler's struct or map value, which the toolkit encoded
-// itself (toResult, encode_fast.go), is copied as it is; a Result a
-// handler built is checked and compacted as json.Marshal would.
+// for these types (TestResultJSONMatchesEncodingJSON).
+
+// encodedBy is what wrote a Result's StructuredContent, which says how
+// much of it appendJSON must check. What the toolkit wrote itself is
+// copied as it is, not checked and compacted again (which, with the
+// reflection of json.Marshal, was most of a trivial call with a struct
+// result).
+type encodedBy uint8
+
+const (
+	// byHandler: a Result a handler built, checked and compacted as
+	// json.Marshal does a json.RawMessage.
+	byHandler encodedBy = iota
+	// byMarshal: json.Marshal, in toResult: valid, compact, and escaped
+	// as appendCompact would escape it.
+	byMarshal
+	// byFastEncoder: encode_fast.go, in toResult: also valid UTF-8 whose
+	// strings hold nothing appendJSONString would escape but quotes and
+	// backslashes, and the result's one content item is its text.
+	byFastEncoder
+)
 
 var errInvalidStructuredContent = errors.New("structuredContent is not valid JSON")
 
@@ -31,9 +49,14 @@ func (r Result) jsonSizeHint() int {
 // appendJSON appends r as the JSON document of an MCP tool result.
 func (r Result) appendJSON(b []byte) ([]byte, error) {
 	b = append(b, `{"content":`...)
-	if r.Content == nil {
+	switch {
+	case r.structuredBy == byFastEncoder:
+		b = append(b, `[{"type":"text","text":`...)
+		b = appendQuotedJSON(b, r.StructuredContent)
+		b = append(b, '}', ']')
+	case r.Content == nil:
 		b = append(b, "null"...)
-	} else {
+	default:
 		b = append(b, '[')
 		for i, c := range r.Content {
 			if i > 0 {
@@ -46,7 +69,7 @@ func (r Result) appendJSON(b []byte) ([]byte, error) {
 	if len(r.StructuredContent) > 0 {
 		b = append(b, `,"structuredContent":`...)
 		switch {
-		case r.compact:
+		case r.structuredBy != byHandler:
 			b = append(b, r.StructuredContent...)
 		case json.Valid(r.StructuredContent):
 			b = appendCompact(b, r.StructuredContent)
@@ -111,6 +134,35 @@ func appendCompact(b, data []byte) []byte {
 }
 
 const hexDigits = "0123456789abcdef"
+
+// appendQuotedJSON appends data, the fast encoder's JSON, as a JSON
+// string: what appendJSONString would write, with only quotes and
+// backslashes to escape (byFastEncoder), skipped a word at a time
+// (swar.go) where there are none.
+func appendQuotedJSON(b, data []byte) []byte {
+	b = append(b, '"')
+	start, i := 0, 0
+	for i < len(data) {
+		end := len(data) // the bytes to read one by one
+		if end-i >= 8 {
+			x := binary.LittleEndian.Uint64(data[i:])
+			if !hasByte(x, '"') && !hasByte(x, '\\') {
+				i += 8
+				continue
+			}
+			end = i + 8
+		}
+		for ; i < end; i++ {
+			if c := data[i]; c == '"' || c == '\\' {
+				b = append(b, data[start:i]...)
+				b = append(b, '\\', c)
+				start = i + 1
+			}
+		}
+	}
+	b = append(b, data[start:]...)
+	return append(b, '"')
+}
 
 // appendJSONString appends s as a JSON string the way encoding/json does:
 // control characters, <, > and & as \u escapes, U+2028 and U+2029 escaped,
