@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"reflect"
 	"runtime"
 	"runtime/debug"
 	"unsafe"
@@ -56,11 +57,39 @@ func kilnInit() {
 	// instead of growing the memory, which makes the host discard the
 	// instance rather than restore it. The headroom, grown and dropped
 	// here, stays in the heap as free pages for the calls' allocations.
-	runtime.KeepAlive(make([]byte, heapHeadroom)) // too large for the stack: on the heap
+	runtime.KeepAlive(make([]byte, heapHeadroom+primedSpans)) // too large for the stack: on the heap
 	runtime.GC()
 	// The collection emptied the allocator's per-size caches; priming
 	// again (its caches are filled now) refills those a call uses.
 	served.warm()
+	primeAllocator()
+}
+
+// smallSizes are the sizes of Go's allocator's size classes up to 1 KiB
+// (runtime/sizeclasses.go), where a call's small allocations fall.
+var smallSizes = [...]int{8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256,
+	288, 320, 352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 896, 1024}
+
+// primedSpans bounds the heap primeAllocator takes: a span of 8 KiB for
+// each class, with and without pointers. kilnInit frees that much more
+// heap, so that the calls' free heap is still heapHeadroom.
+const primedSpans = 2 * len(smallSizes) * 8 << 10
+
+// primeAllocator allocates an object of each small size class, with and
+// without pointers, for the snapshot to hold a cached span of each: the
+// collection in kilnInit empties the allocator's per-class caches, and a
+// call on a restored instance that allocates in a class whose cache is
+// empty refills it (3-4k instructions, on every call, since the restore
+// empties it again). warm refills the classes of what it primes; a call's
+// result, its strings and its buffers are of sizes warm does not know.
+// reflect.MakeSlice always allocates on the heap (make of a variable
+// size of at most 32 bytes may use the stack).
+func primeAllocator() {
+	bytes, pointers := reflect.TypeFor[[]byte](), reflect.TypeFor[[]*byte]()
+	for _, n := range smallSizes {
+		reflect.MakeSlice(bytes, n, n)
+		reflect.MakeSlice(pointers, n/8, n/8)
+	}
 }
 
 // kilnCall is the reactor's call entry: the host passes the call
