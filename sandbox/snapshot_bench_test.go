@@ -76,7 +76,7 @@ func median(ds []time.Duration) float64 {
 }
 
 // BenchmarkCallFuel reports the fuel (instructions, sandbox/fuel) and the
-// guest time of one warm call of a trivial Go tool whose result is a
+// guest time of one warm call, and the instance's memory, of a trivial Go tool whose result is a
 // string (echo) and of one whose result is a struct of the common shape
 // (echo_struct, structured content and its text), with short and long
 // texts. Fuel does not depend on the machine's load, so it compares runs
@@ -90,19 +90,20 @@ func BenchmarkCallFuel(b *testing.B) {
 				m := load(b, e, wasm)
 				args, _ := json.Marshal(map[string]string{"text": strings.Repeat("a", n)})
 				req := sandbox.Request{Tool: tool, Args: args, Limits: limits()}
-				var fuel uint64
+				var fuel, memory uint64
 				var runs []time.Duration
 				for b.Loop() {
 					res, err := e.Call(context.Background(), m, req)
 					if err != nil || res.Outcome != sandbox.OutcomeOK {
 						b.Fatalf("%v %v %s", err, res.Outcome, res.Detail)
 					}
-					fuel = res.FuelUsed
+					fuel, memory = res.FuelUsed, res.PeakMemory
 					runs = append(runs, res.Usage.Duration)
 					e.Settle()
 				}
 				b.ReportMetric(float64(fuel), "fuel")
 				b.ReportMetric(median(runs), "guest-µs")
+				b.ReportMetric(float64(memory)/(1<<20), "memory-MiB")
 			})
 		}
 	}

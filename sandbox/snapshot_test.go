@@ -294,6 +294,35 @@ func TestRestoredCallsDoNotRedoLazyWork(t *testing.T) {
 	t.Logf("echo: %d fuel restored, %d with caches kept", restored, kept)
 }
 
+// TestStructResultCostsAboutAStringResult: a Go tool's struct result of
+// the common shape is encoded by the toolkit's fast encoder, its
+// structured content is not checked and compacted again, and the
+// allocator's caches it needs are in the snapshot, so a trivial call
+// returning one costs about what a call returning a string costs: 21.6k
+// fuel against 15.2k for this text, where encoding/json made it 62.5k
+// (28.9k without the allocator's caches).
+func TestStructResultCostsAboutAStringResult(t *testing.T) {
+	e := newEngine(t, sandbox.Config{})
+	m := load(t, e, isolation(t))
+	fuelOf := func(tool string) uint64 {
+		var used uint64
+		for range 3 {
+			res := call(t, e, m, tool, `{"text":"hello <&>"}`, limits())
+			if res.Outcome != sandbox.OutcomeOK {
+				t.Fatalf("%s: %v %s", tool, res.Outcome, res.Detail)
+			}
+			used = res.FuelUsed
+			e.Settle()
+		}
+		return used
+	}
+	text, structured := fuelOf("echo"), fuelOf("echo_struct")
+	if float64(structured) > 1.6*float64(text) {
+		t.Fatalf("echo_struct used %d fuel, echo %d", structured, text)
+	}
+	t.Logf("echo_struct: %d fuel, echo: %d", structured, text)
+}
+
 // TestWarmCallsPastTheToolkitBuffers: a reactor built with the Go toolkit
 // keeps buffers for the call and result documents (4 KiB each) in its
 // snapshot; a call whose documents are larger allocates its own, and the
