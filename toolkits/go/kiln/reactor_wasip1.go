@@ -85,9 +85,9 @@ const primedSpans = 2 * len(smallSizes) * 8 << 10
 // reflect.MakeSlice always allocates on the heap (make of a variable
 // size of at most 32 bytes may use the stack).
 func primeAllocator() {
-	bytes, pointers := reflect.TypeFor[[]byte](), reflect.TypeFor[[]*byte]()
+	noPointers, pointers := reflect.TypeFor[[]byte](), reflect.TypeFor[[]*byte]()
 	for _, n := range smallSizes {
-		reflect.MakeSlice(bytes, n, n)
+		reflect.MakeSlice(noPointers, n, n)
 		reflect.MakeSlice(pointers, n/8, n/8)
 	}
 }
