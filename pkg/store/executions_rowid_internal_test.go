@@ -23,26 +23,7 @@ func TestExecutionsRowidMigration(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	all, err := schema.Migrations(schema.SQLite)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var before []schema.Migration
-	for _, m := range all {
-		if m.Version < 13 {
-			before = append(before, m)
-		}
-	}
-	conn, err := s.pool.Connx(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.migrate(ctx, conn, before); err != nil {
-		t.Fatal(err)
-	}
-	if err := conn.Close(); err != nil {
-		t.Fatal(err)
-	}
+	migrateTo(t, s, 12)
 	row := func(outcome string) *Execution {
 		return &Execution{CustomerID: "cus_1", ServerID: "srv_1", ToolName: "echo", ModuleHash: "h", Actor: "key:k",
 			Outcome: outcome, FuelUsed: 7, MemoryPeak: 8, Duration: time.Millisecond, Arguments: JSON(`{"a":1}`),
@@ -52,9 +33,7 @@ func TestExecutionsRowidMigration(t *testing.T) {
 	if err := s.RecordExecutions(ctx, old); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	migrateTo(t, s, 13)
 	var ddl string
 	if err := get(ctx, s.db, &ddl, `SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'executions'`); err != nil {
 		t.Fatal(err)
@@ -84,5 +63,28 @@ func TestExecutionsRowidMigration(t *testing.T) {
 	if err := get(ctx, s.db, &indexes, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'executions'
 		AND name IN ('executions_customer', 'executions_server')`); err != nil || indexes != 2 {
 		t.Fatalf("%d of the 2 indexes, %v", indexes, err)
+	}
+}
+
+// migrateTo applies s's migrations up to version last.
+func migrateTo(t *testing.T, s *Store, last int) {
+	t.Helper()
+	all, err := schema.Migrations(s.dialect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var upTo []schema.Migration
+	for _, m := range all {
+		if m.Version <= last {
+			upTo = append(upTo, m)
+		}
+	}
+	conn, err := s.pool.Connx(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := s.migrate(t.Context(), conn, upTo); err != nil {
+		t.Fatal(err)
 	}
 }
