@@ -13,9 +13,14 @@ import (
 // Writing a call's execution row is one INSERT and one commit, and on
 // PostgreSQL the commit is most of it (a round trip and a WAL flush,
 // 3.5 ms measured under load). Calls that finish together share one
-// commit: the tool handler hands its row to an execLog, a writer goroutine
-// writes what has queued, up to maxExecBatch rows in one transaction, and
-// each call answers once the transaction holding its row has committed.
+// commit: the tool handler hands its row to an execLog; a call that finds
+// no write under way writes its row itself, and the rows that queue
+// meanwhile are written by a writer goroutine, up to maxExecBatch rows in
+// one transaction; each call answers once the transaction holding its row
+// has committed. (A lone call writing its own row spares it two goroutine
+// hand-offs, which on two busy cores cost more than the wake-ups suggest;
+// writing the row beside the SDK's encoding of the answer measured slower
+// still: bench/results.md.)
 // A batch is also bounded in bytes (maxExecBatchBytes of arguments, result,
 // logs and recording; a larger row goes alone): with recorded calls of up
 // to about 2 MB a row (ARCHITECTURE.md), 256 rows would be one transaction of some 500 MB.
@@ -68,9 +73,11 @@ func newExecLog(write func(context.Context, []*store.Execution) error, fail func
 }
 
 // add writes e with whatever else is queued, and returns once it is
-// committed (or has failed, which fail reports). After close it writes e
-// itself. The writer goroutine runs only while there is something to
-// write, so an idle Host holds none.
+// committed (or has failed, which fail reports). A call that finds no
+// write under way writes its row itself, which spares a lone call two
+// goroutine hand-offs; rows that queue meanwhile are then written by a
+// writer goroutine, which runs only while there is something to write, so
+// an idle Host holds none. After close, every call writes its row itself.
 func (l *execLog) add(e *store.Execution) {
 	l.mu.Lock()
 	if l.closed {
@@ -82,11 +89,21 @@ func (l *execLog) add(e *store.Execution) {
 		l.cond.Wait()
 	}
 	p := pendingExec{e: e, done: make(chan struct{})}
-	l.queue = append(l.queue, p)
-	if !l.writing {
+	if !l.writing { // so the queue is empty
 		l.writing = true
-		go l.drain()
+		l.mu.Unlock()
+		l.writeBatch([]pendingExec{p})
+		l.mu.Lock()
+		if len(l.queue) > 0 {
+			go l.drain()
+		} else {
+			l.writing = false
+			l.cond.Broadcast() // flushes waiting for the writer
+		}
+		l.mu.Unlock()
+		return
 	}
+	l.queue = append(l.queue, p)
 	l.mu.Unlock()
 	<-p.done
 }

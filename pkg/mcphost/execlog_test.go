@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -74,6 +75,57 @@ func TestExecLogAnswersAfterCommit(t *testing.T) {
 	<-done
 	if n := countExecutions(t, s, cust.ID); n != 1 {
 		t.Fatalf("%d rows written, want 1", n)
+	}
+}
+
+// TestExecLogLoneCallWritesItself: a call that finds no write under way
+// writes its row at once, alone; the rows that queue while it writes are
+// written together after it, and each call still returns only once its own
+// row is committed.
+func TestExecLogLoneCallWritesItself(t *testing.T) {
+	s := storetest.SQLite(t)
+	cust := storetest.Customer(t, s, "free")
+	gate := make(chan struct{})
+	var mu sync.Mutex
+	var sizes []int
+	var byCaller []bool // whether each batch was written by a caller of add
+	l := newExecLog(func(ctx context.Context, es []*store.Execution) error {
+		stack := make([]byte, 64<<10)
+		stack = stack[:runtime.Stack(stack, false)]
+		mu.Lock()
+		sizes = append(sizes, len(es))
+		byCaller = append(byCaller, strings.Contains(string(stack), "(*execLog).add("))
+		first := len(sizes) == 1
+		mu.Unlock()
+		if first {
+			<-gate
+		}
+		return s.RecordExecutions(ctx, es)
+	}, func(e *store.Execution, err error) { t.Errorf("row not written: %v", err) })
+	first := addAll(l, execRow(cust.ID, "ok"))
+	waitFor(l, func() bool { return l.writing })
+	later := addAll(l, execRow(cust.ID, "ok"), execRow(cust.ID, "ok"))
+	waitFor(l, func() bool { return len(l.queue) == 2 })
+	select {
+	case <-first:
+		t.Fatal("the first call returned before its row was written")
+	case <-later:
+		t.Fatal("the later calls returned before their rows were written")
+	default:
+	}
+	close(gate)
+	<-first
+	<-later
+	if err := l.flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := countExecutions(t, s, cust.ID); n != 3 {
+		t.Fatalf("%d rows written, want 3", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(sizes, []int{1, 2}) || !slices.Equal(byCaller, []bool{true, false}) {
+		t.Fatalf("batches of %v written by their callers: %v; want [1 2], [true false]", sizes, byCaller)
 	}
 }
 
