@@ -32,6 +32,14 @@ func parseAnswer(data []byte) (Answer, error) {
 		data = bytes.ToValidUTF8(data, []byte("\uFFFD"))
 	}
 	trimmed := bytes.TrimSpace(data)
+	if a, ok := fastAnswer(trimmed); ok {
+		return a, nil
+	}
+	return decodeAnswer(trimmed)
+}
+
+// decodeAnswer is parseAnswer for any document, with encoding/json.
+func decodeAnswer(trimmed []byte) (Answer, error) {
 	var doc resultDoc
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return Answer{}, errors.New("the module's result document is not a JSON object")

@@ -10,9 +10,17 @@ import (
 
 // startCallSpan starts the span of one call as a child of the span in ctx
 // (the MCP request's, when it is traced). The sandbox takes no tracer of its
-// own: with no span in ctx the span is a no-op and costs a context lookup.
+// own: with no span in ctx, or one from OpenTelemetry's no-op provider (a
+// node without tracing that passes on a client's traceparent), the call's
+// span would record nothing, and it is not built: its attributes and
+// context cost allocations on every call.
 func startCallSpan(ctx context.Context, m *Module, tool string) (context.Context, trace.Span) {
-	return trace.SpanFromContext(ctx).TracerProvider().Tracer("github.com/kilnhq/kiln/sandbox").
+	parent := trace.SpanFromContext(ctx)
+	tp := parent.TracerProvider()
+	if tp == trace.SpanFromContext(context.Background()).TracerProvider() {
+		return ctx, parent // its End does nothing
+	}
+	return tp.Tracer("github.com/kilnhq/kiln/sandbox").
 		Start(ctx, "sandbox.call", trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(
 			attribute.String("kiln.module.hash", m.Hash), attribute.String("kiln.module.tool", tool)))
 }
