@@ -41,6 +41,7 @@ type encodeField struct {
 var (
 	jsonMarshaler = reflect.TypeFor[json.Marshaler]()
 	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
+	textAppender  = reflect.TypeFor[encoding.TextAppender]()
 	isZeroer      = reflect.TypeFor[interface{ IsZero() bool }]()
 )
 
@@ -89,11 +90,17 @@ func newFastEncoder(t reflect.Type) *fastEncoder {
 	return e
 }
 
-// encodesItself: json.Marshal would call t's own method.
+// encodesItself: json.Marshal would call t's own method; with
+// GOEXPERIMENT=jsonv2 also MarshalJSONTo and AppendText, which it calls
+// there.
 func encodesItself(t reflect.Type) bool {
-	p := reflect.PointerTo(t)
-	return t.Implements(jsonMarshaler) || t.Implements(textMarshaler) ||
-		p.Implements(jsonMarshaler) || p.Implements(textMarshaler)
+	for _, t := range []reflect.Type{t, reflect.PointerTo(t)} {
+		_, to := t.MethodByName("MarshalJSONTo")
+		if to || t.Implements(jsonMarshaler) || t.Implements(textMarshaler) || t.Implements(textAppender) {
+			return true
+		}
+	}
+	return false
 }
 
 // hasIsZero: omitzero would call t's IsZero (or *t's).

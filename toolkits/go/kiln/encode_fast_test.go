@@ -259,7 +259,20 @@ var declinedShapes = []outCase{
 	outCaseOf(struct {
 		Ñame string
 	}{"a letter json takes, which the encoder declines"}),
+	outCaseOf(struct{ A appender }{"appends itself under jsonv2"}),
+	outCaseOf(struct{ M marshalsTo }{"encodes itself under jsonv2"}),
 }
+
+// appender and marshalsTo encode themselves when json.Marshal is
+// encoding/json/v2's (GOEXPERIMENT=jsonv2), so the encoder declines them.
+type (
+	appender   string
+	marshalsTo string
+)
+
+func (a appender) AppendText(b []byte) ([]byte, error) { return append(b, "appended"...), nil }
+
+func (m *marshalsTo) MarshalJSONTo(any) error { return nil }
 
 // outCase is an output type with a value, and the check of a tool that
 // returns that value (checkToolResult).

@@ -23,7 +23,8 @@ var callContext context.Context
 // and its instance is then discarded and replaced by a clone of the
 // snapshot (milliseconds) instead of restored (microseconds). 1 MiB covers
 // calls that read documents of a few hundred KB, and adds 1 MiB to each
-// warm instance, of which a restore copies only the pages a call wrote.
+// warm instance (1.5 MiB with the spans primeAllocator takes), of which a
+// restore copies only the pages a call wrote.
 const heapHeadroom = 1 << 20
 
 // callBuffer receives call documents up to its size, so that a call does
@@ -57,7 +58,7 @@ func kilnInit() {
 	// instead of growing the memory, which makes the host discard the
 	// instance rather than restore it. The headroom, grown and dropped
 	// here, stays in the heap as free pages for the calls' allocations.
-	runtime.KeepAlive(make([]byte, heapHeadroom+primedSpans)) // too large for the stack: on the heap
+	runtime.KeepAlive(make([]byte, heapHeadroom+primedBytes)) // too large for the stack: on the heap
 	runtime.GC()
 	// The collection emptied the allocator's per-size caches; priming
 	// again (its caches are filled now) refills those a call uses.
@@ -65,15 +66,12 @@ func kilnInit() {
 	primeAllocator()
 }
 
-// smallSizes are the sizes of Go's allocator's size classes up to 1 KiB
-// (runtime/sizeclasses.go), where a call's small allocations fall.
-var smallSizes = [...]int{8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256,
-	288, 320, 352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 896, 1024}
-
-// primedSpans bounds the heap primeAllocator takes: a span of 8 KiB for
-// each class, with and without pointers. kilnInit frees that much more
-// heap, so that the calls' free heap is still heapHeadroom.
-const primedSpans = 2 * len(smallSizes) * 8 << 10
+// primedBytes bounds the heap primeAllocator takes: a span of 8 KiB for
+// each of the allocator's classes up to 1 KiB (32 in Go 1.26), with and
+// without pointers. kilnInit frees that much more heap, so that the calls'
+// free heap is still heapHeadroom; a toolchain with more or larger spans
+// leaves them a little less, which costs nothing but headroom.
+const primedBytes = 2 * 32 * 8 << 10
 
 // primeAllocator allocates an object of each small size class, with and
 // without pointers, for the snapshot to hold a cached span of each: the
@@ -82,12 +80,30 @@ const primedSpans = 2 * len(smallSizes) * 8 << 10
 // empty refills it (3-4k instructions, on every call, since the restore
 // empties it again). warm refills the classes of what it primes; a call's
 // result, its strings and its buffers are of sizes warm does not know.
-// reflect.MakeSlice always allocates on the heap (make of a variable
-// size of at most 32 bytes may use the stack).
+// The classes are the runtime's own (MemStats.BySize), so a toolchain
+// with other classes primes those. Two allocator rules shape the sizes: a
+// pointer-free object under 16 bytes goes to the tiny allocator, which
+// needs no priming, and an object with pointers above 512 bytes carries an
+// 8-byte header, which is left out of its size so that it lands in the
+// class. Priming is a speed-up only: a class it misses is refilled by the
+// first call that needs it, as before. reflect.MakeSlice always allocates
+// on the heap (make of a variable size of at most 32 bytes may use the
+// stack).
 func primeAllocator() {
+	var stats runtime.MemStats
+	runtime.ReadMemStats(&stats)
 	noPointers, pointers := reflect.TypeFor[[]byte](), reflect.TypeFor[[]*byte]()
-	for _, n := range smallSizes {
-		reflect.MakeSlice(noPointers, n, n)
+	for _, class := range stats.BySize {
+		n := int(class.Size)
+		if n == 0 || n > 1024 {
+			continue
+		}
+		if n >= 16 {
+			reflect.MakeSlice(noPointers, n, n)
+		}
+		if n > 512 {
+			n -= 8 // the header
+		}
 		reflect.MakeSlice(pointers, n/8, n/8)
 	}
 }

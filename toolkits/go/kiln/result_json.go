@@ -7,11 +7,14 @@ import (
 	"unicode/utf8"
 )
 
-// The result document is written by hand, not by encoding/json: every call
-// starts a fresh instance, so encoding/json would derive its encoders for
-// Result and Content by reflection on every call, which cost more than half
-// of a trivial call's instructions. The output is what json.Marshal writes
-// for these types (TestResultJSONMatchesEncodingJSON).
+// The result document is written by hand, not by encoding/json, whose
+// reflection cost more than half of a trivial call's instructions (a
+// command module starts a fresh instance every call, so its encoders were
+// derived anew each time). The output is what json.Marshal writes for
+// these types (TestResultJSONMatchesEncodingJSON) when the structured
+// content is compact JSON, as the toolkit's own is; toResult builds the
+// text item of a struct result from that same JSON, which is then
+// json.Marshal's document for the struct's Result too (FuzzFastEncode).
 
 // encodedBy is what wrote a Result's StructuredContent, which says how
 // much of it appendJSON must check. What the toolkit wrote itself is
