@@ -84,8 +84,8 @@ func jsonString(b []byte) (string, []byte, bool) {
 		case c < 0x20:
 			return "", nil, false
 		case c == '\\':
-			if out == nil {
-				out = append(make([]byte, 0, len(b)), b[1:i]...)
+			if out == nil { // grown as the string goes: b may hold a whole document more
+				out = append(make([]byte, 0, 2*i), b[1:i]...)
 			}
 			i++
 			if i == len(b) {
@@ -122,9 +122,16 @@ func unescape(c byte) (byte, bool) {
 	return 0, false
 }
 
+// maxObjectDepth bounds the nesting of structured content on the fast
+// path: json.Valid checks the object on its own, one level shallower than
+// encoding/json, which limits a whole document's depth, sees it, so the
+// deepest objects go to the decoder, which gives the verdict.
+const maxObjectDepth = 1000
+
 // objectLen is the length of the JSON object at the start of b, found by
-// matching brackets outside strings, or 0 when b does not start with one
-// or it does not end. It does not check the object: json.Valid does.
+// matching brackets outside strings, or 0 when b does not start with one,
+// does not end, or nests deeper than maxObjectDepth. It does not check the
+// object: json.Valid does.
 func objectLen(b []byte) int {
 	if len(b) == 0 || b[0] != '{' {
 		return 0
@@ -140,7 +147,9 @@ func objectLen(b []byte) int {
 		case c == '"':
 			inString = true
 		case c == '{' || c == '[':
-			depth++
+			if depth++; depth > maxObjectDepth {
+				return 0
+			}
 		case c == '}' || c == ']':
 			if depth--; depth == 0 {
 				return i + 1

@@ -3,6 +3,8 @@ package sandbox
 import (
 	"bytes"
 	"reflect"
+	"runtime"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -28,6 +30,24 @@ var answerDocs = []string{
 	`{"content":[{"type":"text","text":"x\q"}]}`,
 	`{"content":[],"structuredContent":{"a":1}}`,
 	`{"content":[{"type":"text","text":"x"}]} `,
+	`{"content":[{"type":"text","text":"x"}],"structuredContent":` + strings.Repeat(`{"a":`, 10000) + `1` + strings.Repeat(`}`, 10000) + `}`,
+}
+
+// TestFastAnswerIsLinear: a document of many text items with escapes is
+// read in memory proportional to its size (each item's unescaped text was
+// once given a buffer as large as the rest of the document: quadratic).
+func TestFastAnswerIsLinear(t *testing.T) {
+	doc := []byte(`{"content":[` + strings.Repeat(`{"type":"text","text":"\n"},`, 20000) + `{"type":"text","text":"\n"}]}`)
+	if _, ok := fastAnswer(doc); !ok {
+		t.Fatal("declined")
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	fastAnswer(doc)
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 8*uint64(len(doc)) {
+		t.Fatalf("%d bytes allocated for a document of %d", got, len(doc))
+	}
 }
 
 // TestFastAnswerTakesTheToolkitsShape: the toolkit's documents take the

@@ -6,6 +6,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // startCallSpan starts the span of one call as a child of the span in ctx
@@ -15,10 +16,9 @@ import (
 // span would record nothing, and it is not built: its attributes and
 // context cost allocations on every call.
 func startCallSpan(ctx context.Context, m *Module, tool string) (context.Context, trace.Span) {
-	parent := trace.SpanFromContext(ctx)
-	tp := parent.TracerProvider()
+	tp := trace.SpanFromContext(ctx).TracerProvider()
 	if tp == trace.SpanFromContext(context.Background()).TracerProvider() {
-		return ctx, parent // its End does nothing
+		return ctx, noop.Span{} // not the parent, whose End is not the call's to make
 	}
 	return tp.Tracer("github.com/kilnhq/kiln/sandbox").
 		Start(ctx, "sandbox.call", trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(

@@ -55,12 +55,12 @@ type execLog struct {
 	mu      sync.Mutex
 	cond    *sync.Cond // signalled when queue or writing changes
 	queue   []pendingExec
-	writing bool // a writer goroutine is running
+	writing bool // a row is being written: by the call that found none, or the writer goroutine
 	closed  bool
 }
 
-// pendingExec is a queued row and the channel closed once it is written
-// (or has failed).
+// pendingExec is a row and the channel closed once it is written (or has
+// failed); nil for a row its own call writes, which waits for no signal.
 type pendingExec struct {
 	e    *store.Execution
 	done chan struct{}
@@ -88,11 +88,10 @@ func (l *execLog) add(e *store.Execution) {
 	for len(l.queue) >= maxExecQueue {
 		l.cond.Wait()
 	}
-	p := pendingExec{e: e, done: make(chan struct{})}
 	if !l.writing { // so the queue is empty
 		l.writing = true
 		l.mu.Unlock()
-		l.writeBatch([]pendingExec{p})
+		l.writeBatch([]pendingExec{{e: e}})
 		l.mu.Lock()
 		if len(l.queue) > 0 {
 			go l.drain()
@@ -103,6 +102,7 @@ func (l *execLog) add(e *store.Execution) {
 		l.mu.Unlock()
 		return
 	}
+	p := pendingExec{e: e, done: make(chan struct{})}
 	l.queue = append(l.queue, p)
 	l.mu.Unlock()
 	<-p.done

@@ -14,7 +14,10 @@ import (
 
 // TestAnswerWaitsForItsRow: a tool call answers only once its execution
 // row is committed (execlog.go), so a node killed with -9 loses no
-// answered call.
+// answered call. It guards the property against a change that would
+// write the row beside or after the answer: with the write held, an
+// answer that does not wait arrives within milliseconds, and the test
+// gives it a second (it cannot fail when the property holds).
 func TestAnswerWaitsForItsRow(t *testing.T) {
 	e := newEnv(t, storetest.SQLite(t), envOptions{ipLimit: 1 << 30})
 	srv := e.addServer(bigPlan.Name, toolSpec{"echo", "echo", toolsModule(t)})

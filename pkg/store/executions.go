@@ -157,8 +157,10 @@ func (s *Store) ListExecutions(ctx context.Context, f ExecutionFilter) ([]Execut
 }
 
 // listExecutionsQuery is ListExecutions' query, in the ? form, and its
-// arguments. The index executions_customer_server (customer_id, server_id,
-// id) serves it: a customer's rows, and a server's newest first.
+// arguments. On SQLite the index executions_customer_server (customer_id,
+// server_id, id) serves it: a customer's rows, and a server's newest
+// first; on PostgreSQL executions_customer and executions_server do
+// (schema 0014).
 func listExecutionsQuery(f ExecutionFilter) (string, []any) {
 	where := []string{"customer_id = ?"}
 	args := []any{f.CustomerID}
@@ -177,9 +179,10 @@ func listExecutionsQuery(f ExecutionFilter) (string, []any) {
 }
 
 // CountExecutionsSince counts a customer's executions that started at or
-// after since, for usage limits over a window. No index holds started_at
-// (the log's one index is the calls' cost: schema 0014), so it reads all of
-// the customer's rows: it is for tests and tools, not a call's path.
+// after since, for usage limits over a window. On SQLite no index holds
+// started_at (the log's one index is the calls' cost: schema 0014), so it
+// reads all of the customer's rows: it is for tests and tools, not a
+// call's path.
 func (s *Store) CountExecutionsSince(ctx context.Context, customerID string, since time.Time) (int, error) {
 	var n int
 	err := get(ctx, s.db, &n, `SELECT COUNT(*) FROM executions WHERE customer_id = ? AND started_at >= ?`, customerID, utc(since))

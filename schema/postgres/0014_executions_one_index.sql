@@ -1,10 +1,9 @@
--- The execution log's two indexes become one, as on SQLite, where each
--- index was one more page every tool call's commit wrote (see SQLite's
--- 0014); here too each is one more B-tree insert, and WAL record, per row.
--- Every read of the log names the customer (ListExecutions);
--- (customer_id, server_id, id) finds a customer's rows, as
--- executions_customer did, and a server's newest first, as
--- executions_server did.
-CREATE INDEX executions_customer_server ON executions (customer_id, server_id, id);
-DROP INDEX executions_customer;
-DROP INDEX executions_server;
+-- SQLite's 0014 merges the execution log's two indexes into one, which
+-- saves a WAL page in every tool call's commit there. PostgreSQL keeps
+-- both: there a row's cost is its commit's flush to disk, not an index,
+-- and building an index inside a migration's transaction would hold off
+-- the execution log's writes of the nodes still serving during a rolling
+-- upgrade (docs/deploy.md), for seconds per million rows. This migration
+-- only records that, where the indexes are described; a comment takes no
+-- lock that an INSERT waits for.
+COMMENT ON INDEX executions_server IS 'A server''s executions, newest first (ListExecutions). SQLite merges this index and executions_customer into executions_customer_server (migration 0014); PostgreSQL keeps both.';
