@@ -1,7 +1,8 @@
 // Package mcpload measures MCP tools/call over HTTP the way Kiln's
 // benchmarks report it: per target, sequential calls from one client (p50,
 // p99, calls per second), then several clients at once for a fixed window,
-// and each target's ratios against a baseline measured in the same run.
+// the targets taking turns, and each target's ratios against a baseline
+// measured in the same run.
 //
 // Both the in-repository benchmark (pkg/mcphost, BenchmarkIsolation) and the
 // separate Extism module (bench/extism) use it, so their numbers are
@@ -14,6 +15,7 @@ package mcpload
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -39,6 +41,11 @@ type Options struct {
 	WarmUp  int           // calls before measuring; default 20
 	Clients int           // concurrent clients in the second phase; default 4
 	Window  time.Duration // how long the concurrent phase runs; default 1 s
+	// Rounds splits each target's calls and window into turns taken in
+	// rotation with the other targets' (a, b, c, a, b, c, ...), so that the
+	// load swings of a shared machine weigh on every target alike; default
+	// 4, at most Calls.
+	Rounds int
 }
 
 func (o Options) withDefaults() Options {
@@ -54,6 +61,10 @@ func (o Options) withDefaults() Options {
 	if o.Window <= 0 {
 		o.Window = time.Second
 	}
+	if o.Rounds <= 0 {
+		o.Rounds = 4
+	}
+	o.Rounds = min(o.Rounds, o.Calls)
 	return o
 }
 
@@ -68,13 +79,16 @@ type Result struct {
 	Clients, Calls int
 }
 
-// Run measures every target in turn, in one run, so that the ratios
-// compare numbers taken on the same machine at nearly the same time. A
-// failed call or a tool error ends the run with an error: a benchmark of
-// failing calls measures nothing.
+// Run measures every target in one run, so that the ratios compare
+// numbers taken on the same machine at nearly the same time: each target
+// is warmed up, then the targets take turns (Options.Rounds), each turn a
+// share of the sequential calls and of the concurrent window, after a
+// garbage collection, so that no turn pays for the garbage the one before
+// it left (the servers and clients share one process). A failed call or a
+// tool error ends the run with an error: a benchmark of failing calls
+// measures nothing.
 func Run(ctx context.Context, targets []Target, opts Options) ([]Result, error) {
 	opts = opts.withDefaults()
-	results := make([]Result, 0, len(targets))
 	for _, t := range targets {
 		if t.Base < 0 || t.Base >= len(targets) {
 			return nil, fmt.Errorf("%s: base %d is not a target", t.Name, t.Base)
@@ -84,25 +98,61 @@ func Run(ctx context.Context, targets []Target, opts Options) ([]Result, error) 
 				return nil, err
 			}
 		}
-		lat := make([]time.Duration, 0, opts.Calls)
-		start := time.Now()
-		for range opts.Calls {
-			d, err := call(ctx, t)
-			if err != nil {
+	}
+	tallies := make([]tally, len(targets))
+	for round := range opts.Rounds {
+		calls := opts.Calls / opts.Rounds
+		if round < opts.Calls%opts.Rounds {
+			calls++
+		}
+		for i, t := range targets {
+			runtime.GC()
+			if err := tallies[i].turn(ctx, t, calls, opts.Clients, opts.Window/time.Duration(opts.Rounds)); err != nil {
 				return nil, err
 			}
-			lat = append(lat, d)
 		}
-		r := Result{Name: t.Name, Base: t.Base, Clients: opts.Clients, Calls: opts.Calls}
-		r.CPS1 = float64(opts.Calls) / time.Since(start).Seconds()
-		r.P50, r.P99 = percentiles(lat)
-		var err error
-		if r.P50N, r.P99N, r.CPSN, err = concurrent(ctx, t, opts.Clients, opts.Window); err != nil {
-			return nil, err
-		}
-		results = append(results, r)
+	}
+	results := make([]Result, len(targets))
+	for i, t := range targets {
+		results[i] = tallies[i].result(t, opts)
 	}
 	return results, nil
+}
+
+// tally is one target's measurements over its turns.
+type tally struct {
+	seq, conc         []time.Duration // latencies, sequential and concurrent
+	seqTime, concTime time.Duration   // how long each phase took in all
+}
+
+// turn makes calls sequential calls, then runs clients for window.
+func (y *tally) turn(ctx context.Context, t Target, calls, clients int, window time.Duration) error {
+	start := time.Now()
+	for range calls {
+		d, err := call(ctx, t)
+		if err != nil {
+			return err
+		}
+		y.seq = append(y.seq, d)
+	}
+	y.seqTime += time.Since(start)
+	start = time.Now()
+	lat, err := concurrent(ctx, t, clients, window)
+	if err != nil {
+		return err
+	}
+	y.concTime += time.Since(start)
+	y.conc = append(y.conc, lat...)
+	return nil
+}
+
+func (y *tally) result(t Target, opts Options) Result {
+	r := Result{Name: t.Name, Base: t.Base, Clients: opts.Clients, Calls: opts.Calls}
+	r.P50, r.P99 = percentiles(y.seq)
+	r.CPS1 = float64(len(y.seq)) / y.seqTime.Seconds()
+	r.P50N, r.P99N = percentiles(y.conc)
+	r.CPSN = float64(len(y.conc)) / y.concTime.Seconds()
+	return r
 }
 
 // call makes one timed call.
@@ -118,17 +168,15 @@ func call(ctx context.Context, t Target) (time.Duration, error) {
 	return time.Since(start), nil
 }
 
-// concurrent runs clients for window and returns their latencies'
-// percentiles and the calls per second.
-func concurrent(ctx context.Context, t Target, clients int, window time.Duration) (p50, p99 time.Duration, cps float64, err error) {
+// concurrent runs clients for window and returns their latencies.
+func concurrent(ctx context.Context, t Target, clients int, window time.Duration) ([]time.Duration, error) {
 	var (
 		mu   sync.Mutex
 		lat  []time.Duration
 		errs []error
 		wg   sync.WaitGroup
 	)
-	start := time.Now()
-	deadline := start.Add(window)
+	deadline := time.Now().Add(window)
 	for range clients {
 		wg.Go(func() {
 			var mine []time.Duration
@@ -149,13 +197,12 @@ func concurrent(ctx context.Context, t Target, clients int, window time.Duration
 	}
 	wg.Wait()
 	if len(errs) > 0 {
-		return 0, 0, 0, errs[0]
+		return nil, errs[0]
 	}
 	if len(lat) == 0 {
-		return 0, 0, 0, fmt.Errorf("%s: no call completed in %v", t.Name, window)
+		return nil, fmt.Errorf("%s: no call completed in %v", t.Name, window)
 	}
-	p50, p99 = percentiles(lat)
-	return p50, p99, float64(len(lat)) / time.Since(start).Seconds(), nil
+	return lat, nil
 }
 
 // percentiles returns the 50th and 99th percentiles of lat (which it sorts).
