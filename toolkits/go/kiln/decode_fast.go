@@ -19,14 +19,19 @@ import (
 // valid JSON. The caller then decodes with json.Unmarshal into a fresh
 // value, which also gives the error message.
 type fastDecoder struct {
-	fields []fastField
+	fields []scalarField
 }
 
-type fastField struct {
+// scalarField is an exported field of the common shape, as the fast
+// decoder and encoder take it: a scalar or an unnamed pointer to one, not
+// embedded, under a plain JSON name.
+type scalarField struct {
 	name  string // the JSON name
 	index int
 	kind  reflect.Kind
-	ptr   bool // the field is a pointer to a value of kind
+	ptr   bool         // the field is a pointer to a value of kind
+	elem  reflect.Type // the scalar's type
+	opts  string       // the tag's options, after its name
 }
 
 var (
@@ -38,25 +43,34 @@ var (
 )
 
 // newFastDecoder returns t's decoder, or nil when t is not of the common
-// shape: a struct whose exported fields are scalars (or pointers to them)
-// without their own decoding methods, no embedded fields, no `,string`
-// option, and JSON names that are unique and plain.
+// shape (scalarFields) or decodes itself.
 func newFastDecoder(t reflect.Type) *fastDecoder {
-	if t.Kind() != reflect.Struct || decodesItself(t) {
+	fields, ok := scalarFields(t, decodesItself)
+	if !ok {
 		return nil
 	}
-	d := &fastDecoder{}
+	return &fastDecoder{fields: fields}
+}
+
+// scalarFields lists the exported fields of the struct t when every one
+// has the common shape and neither t nor a field's type handles its own
+// JSON (handles: decodesItself or encodesItself), or reports false: an
+// embedded field, a `,string` option, a name that repeats or is not
+// plain, a type that is not a scalar or an unnamed pointer to one, or
+// json.Number.
+func scalarFields(t reflect.Type, handles func(reflect.Type) bool) ([]scalarField, bool) {
+	if t.Kind() != reflect.Struct || handles(t) {
+		return nil, false
+	}
+	var fields []scalarField
 	seen := map[string]bool{}
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if f.Anonymous {
-			return nil
-		}
-		if !f.IsExported() {
-			continue
+			return nil, false
 		}
 		tag := f.Tag.Get("json")
-		if tag == "-" {
+		if !f.IsExported() || tag == "-" {
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
@@ -64,17 +78,16 @@ func newFastDecoder(t reflect.Type) *fastDecoder {
 			name = f.Name
 		}
 		ft, ptr := f.Type, false
-		if ft.Kind() == reflect.Pointer {
+		if ft.Kind() == reflect.Pointer && ft.Name() == "" {
 			ft, ptr = ft.Elem(), true
 		}
-		stringOption := strings.Contains(","+opts+",", ",string,")
-		if !plainName(name) || stringOption || seen[name] || !scalarKind(ft.Kind()) || decodesItself(ft) || ft == jsonNumber {
-			return nil
+		if !plainName(name) || hasOption(opts, "string") || seen[name] || !scalarKind(ft.Kind()) || handles(ft) || ft == jsonNumber {
+			return nil, false
 		}
 		seen[name] = true
-		d.fields = append(d.fields, fastField{name: name, index: i, kind: ft.Kind(), ptr: ptr})
+		fields = append(fields, scalarField{name: name, index: i, kind: ft.Kind(), ptr: ptr, elem: ft, opts: opts})
 	}
-	return d
+	return fields, true
 }
 
 // decodesItself: json.Unmarshal would call t's own method.
@@ -154,7 +167,7 @@ func (d *fastDecoder) member(p *fastParser, v reflect.Value) bool {
 }
 
 // set decodes the value at p into field, as json.Unmarshal would.
-func (f fastField) set(p *fastParser, field reflect.Value) bool {
+func (f scalarField) set(p *fastParser, field reflect.Value) bool {
 	if f.ptr {
 		if field.IsNil() {
 			field.Set(reflect.New(field.Type().Elem()))

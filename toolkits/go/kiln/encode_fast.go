@@ -51,41 +51,20 @@ var (
 // no embedded fields, no `,string` option, no omitzero on a type with an
 // IsZero method, and JSON names that are unique and plain.
 func newFastEncoder(t reflect.Type) *fastEncoder {
-	if t.Kind() != reflect.Struct || encodesItself(t) {
+	fields, ok := scalarFields(t, encodesItself)
+	if !ok {
 		return nil
 	}
 	e := &fastEncoder{size: 2}
-	seen := map[string]bool{}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if f.Anonymous {
+	for _, f := range fields {
+		omitZero := hasOption(f.opts, "omitzero")
+		if omitZero && hasIsZero(f.elem) {
 			return nil
 		}
-		if !f.IsExported() {
-			continue
-		}
-		tag := f.Tag.Get("json")
-		if tag == "-" {
-			continue
-		}
-		name, opts, _ := strings.Cut(tag, ",")
-		if name == "" {
-			name = f.Name
-		}
-		ft, ptr := f.Type, false
-		if ft.Kind() == reflect.Pointer && ft.Name() == "" {
-			ft, ptr = ft.Elem(), true
-		}
-		omitZero := hasOption(opts, "omitzero")
-		if !plainName(name) || hasOption(opts, "string") || seen[name] || !scalarKind(ft.Kind()) ||
-			encodesItself(ft) || ft == jsonNumber || omitZero && hasIsZero(ft) {
-			return nil
-		}
-		seen[name] = true
-		key := `"` + name + `":`
+		key := `"` + f.name + `":`
 		e.size += len(key) + 1
-		e.fields = append(e.fields, encodeField{key: key, index: i, kind: ft.Kind(), ptr: ptr,
-			omit: omitZero || hasOption(opts, "omitempty")})
+		e.fields = append(e.fields, encodeField{key: key, index: f.index, kind: f.kind, ptr: f.ptr,
+			omit: omitZero || hasOption(f.opts, "omitempty")})
 	}
 	return e
 }
