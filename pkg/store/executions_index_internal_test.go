@@ -14,16 +14,7 @@ import (
 // with a server named), listing the same rows as before.
 func TestExecutionsOneIndexMigration(t *testing.T) {
 	ctx := t.Context()
-	s, err := Open(ctx, "", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	migrateTo(t, s, 13)
+	s := sqliteMigratedTo(t, 13)
 	var es []*Execution
 	for i := range 12 {
 		es = append(es, &Execution{CustomerID: fmt.Sprintf("cus_%d", i%2), ServerID: fmt.Sprintf("srv_%d", i%4),

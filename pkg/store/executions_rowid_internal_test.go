@@ -14,16 +14,7 @@ import (
 // INSERT on the old table, writes on into the new one.
 func TestExecutionsRowidMigration(t *testing.T) {
 	ctx := t.Context()
-	s, err := Open(ctx, "", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	migrateTo(t, s, 12)
+	s := sqliteMigratedTo(t, 12)
 	row := func(outcome string) *Execution {
 		return &Execution{CustomerID: "cus_1", ServerID: "srv_1", ToolName: "echo", ModuleHash: "h", Actor: "key:k",
 			Outcome: outcome, FuelUsed: 7, MemoryPeak: 8, Duration: time.Millisecond, Arguments: JSON(`{"a":1}`),
@@ -64,6 +55,23 @@ func TestExecutionsRowidMigration(t *testing.T) {
 		AND name IN ('executions_customer', 'executions_server')`); err != nil || indexes != 2 {
 		t.Fatalf("%d of the 2 indexes, %v", indexes, err)
 	}
+}
+
+// sqliteMigratedTo opens a SQLite store in a new directory, closed when
+// the test ends, with its migrations applied up to version last.
+func sqliteMigratedTo(t *testing.T, last int) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), "", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	migrateTo(t, s, last)
+	return s
 }
 
 // migrateTo applies s's migrations up to version last.
