@@ -50,4 +50,16 @@ func TestRunTakesTurns(t *testing.T) {
 			t.Errorf("result %+v", r)
 		}
 	}
+	// Calls that the rounds do not divide, and fewer calls than rounds:
+	// every call asked for is made, and a turn too short for any call
+	// still makes one.
+	for _, c := range []struct{ calls, rounds int }{{7, 3}, {2, 4}} {
+		results, err := Run(ctx, []Target{target("a", 0)}, Options{Calls: c.calls, Rounds: c.rounds, Window: time.Nanosecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := results[0]; r.Calls != c.calls || r.CPSN <= 0 {
+			t.Errorf("%d calls in %d rounds: %+v", c.calls, c.rounds, r)
+		}
+	}
 }

@@ -159,8 +159,9 @@ func (s *Store) ListExecutions(ctx context.Context, f ExecutionFilter) ([]Execut
 // listExecutionsQuery is ListExecutions' query, in the ? form, and its
 // arguments. On SQLite the index executions_customer_server (customer_id,
 // server_id, id) serves it: a customer's rows, and a server's newest
-// first; on PostgreSQL executions_customer and executions_server do
-// (schema 0014).
+// first. On PostgreSQL executions_server (server_id, id) reads a server's
+// newest first, and executions_customer (customer_id, started_at) finds a
+// customer's rows, which are then sorted by id (schema 0014).
 func listExecutionsQuery(f ExecutionFilter) (string, []any) {
 	where := []string{"customer_id = ?"}
 	args := []any{f.CustomerID}

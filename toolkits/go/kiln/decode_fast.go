@@ -90,11 +90,16 @@ func scalarFields(t reflect.Type, handles func(reflect.Type) bool) ([]scalarFiel
 	return fields, true
 }
 
-// decodesItself: json.Unmarshal would call t's own method.
+// decodesItself: json.Unmarshal would call t's own method; with
+// GOEXPERIMENT=jsonv2 also UnmarshalJSONFrom, which it calls there.
 func decodesItself(t reflect.Type) bool {
-	p := reflect.PointerTo(t)
-	return t.Implements(jsonUnmarshaler) || t.Implements(textUnmarshaler) ||
-		p.Implements(jsonUnmarshaler) || p.Implements(textUnmarshaler)
+	for _, t := range []reflect.Type{t, reflect.PointerTo(t)} {
+		_, from := t.MethodByName("UnmarshalJSONFrom")
+		if from || t.Implements(jsonUnmarshaler) || t.Implements(textUnmarshaler) {
+			return true
+		}
+	}
+	return false
 }
 
 func scalarKind(k reflect.Kind) bool {

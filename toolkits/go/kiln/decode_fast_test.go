@@ -88,6 +88,12 @@ type selfDecoding string
 
 func (s *selfDecoding) UnmarshalText([]byte) error { *s = "mine"; return nil }
 
+// decodesFrom decodes itself when json.Unmarshal is encoding/json/v2's
+// (GOEXPERIMENT=jsonv2).
+type decodesFrom string
+
+func (d *decodesFrom) UnmarshalJSONFrom(any) error { return nil }
+
 // TestFastDecoderDeclinesOtherShapes: types whose decoding the fast
 // decoder does not reproduce get none.
 func TestFastDecoderDeclinesOtherShapes(t *testing.T) {
@@ -103,6 +109,7 @@ func TestFastDecoderDeclinesOtherShapes(t *testing.T) {
 		reflect.TypeFor[struct{ N json.Number }](),
 		reflect.TypeFor[struct{ N *json.Number }](),
 		reflect.TypeFor[struct{ S selfDecoding }](),
+		reflect.TypeFor[struct{ S decodesFrom }](),
 		reflect.TypeFor[struct {
 			N int `json:"n,string"`
 		}](),
