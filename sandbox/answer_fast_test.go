@@ -45,7 +45,9 @@ func TestFastAnswerIsLinear(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	fastAnswer(doc)
 	runtime.ReadMemStats(&after)
-	if got := after.TotalAlloc - before.TotalAlloc; got > 8*uint64(len(doc)) {
+	// Quadratic was some 10,000 times the document; the bound leaves room
+	// for whatever else the process allocates meanwhile.
+	if got := after.TotalAlloc - before.TotalAlloc; got > 32*uint64(len(doc)) {
 		t.Fatalf("%d bytes allocated for a document of %d", got, len(doc))
 	}
 }
