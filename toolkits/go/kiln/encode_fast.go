@@ -106,23 +106,21 @@ func (e *fastEncoder) encode(v reflect.Value) ([]byte, bool) {
 	next := byte('{')
 	for _, f := range e.fields {
 		fv := v.Field(f.index)
-		if f.ptr {
-			if fv.IsNil() {
-				if !f.omit {
-					b = append(b, next)
-					b = append(b, f.key...)
-					b = append(b, "null"...)
-					next = ','
-				}
-				continue
-			}
-			fv = fv.Elem()
-		} else if f.omit && empty(fv, f.kind) {
+		null := f.ptr && fv.IsNil()
+		// omitempty leaves out a nil pointer, never a pointer to zero.
+		if f.omit && (null || !f.ptr && empty(fv, f.kind)) {
 			continue
 		}
 		b = append(b, next)
 		b = append(b, f.key...)
 		next = ','
+		if null {
+			b = append(b, "null"...)
+			continue
+		}
+		if f.ptr {
+			fv = fv.Elem()
+		}
 		var ok bool
 		if b, ok = appendScalar(b, fv, f.kind); !ok {
 			return nil, false
