@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/kilnhq/kiln/sandbox/schemacheck"
 )
 
 // Arguments are checked here, against the tool's input schema, and nowhere
@@ -23,8 +24,7 @@ type inputSchemas struct {
 }
 
 type resolvedSchema struct {
-	schema *jsonschema.Resolved
-	fast   *fastSchema // nil when the schema is not of the common shape (args_fast.go)
+	schema *schemacheck.Schema
 	err    error
 }
 
@@ -36,9 +36,7 @@ func (e *schemaError) Error() string {
 	return "the tool's input schema does not resolve: " + e.err.Error()
 }
 
-// input returns the tool's resolved input schema. No loader is given: a
-// $ref to anything outside the schema fails rather than making the host
-// fetch it.
+// input returns the tool's resolved input schema.
 func (m *Module) input(tool string, raw json.RawMessage) (resolvedSchema, error) {
 	s := &m.inputs
 	s.mu.Lock()
@@ -50,10 +48,8 @@ func (m *Module) input(tool string, raw json.RawMessage) (resolvedSchema, error)
 	var schema jsonschema.Schema
 	if err := json.Unmarshal(raw, &schema); err != nil {
 		r.err = &schemaError{err}
-	} else if r.schema, err = schema.Resolve(nil); err != nil {
+	} else if r.schema, err = schemacheck.Resolve(&schema); err != nil {
 		r.err = &schemaError{err}
-	} else {
-		r.fast = compileFast(&schema)
 	}
 	if s.tools == nil {
 		s.tools = map[string]resolvedSchema{}
@@ -79,9 +75,6 @@ func (m *Module) checkArguments(tool string, schema json.RawMessage, args []byte
 	resolved, err := m.input(tool, schema)
 	if err != nil {
 		return nil, err
-	}
-	if resolved.fast != nil && resolved.fast.accepts(v) {
-		return args, nil
 	}
 	if err := resolved.schema.Validate(v); err != nil {
 		return nil, &RequestError{Arguments: true, Reason: fmt.Sprintf("the arguments do not match the input schema of tool %q: %v", tool, err)}

@@ -16,6 +16,7 @@ var layers = map[string]int{
 	"toolkits/go/kiln":      0,
 	"toolkits/go":           0,
 	"sandbox/manifest":      0,
+	"sandbox/schemacheck":   0,
 	"sandbox/fuel":          0,
 	"sandbox/egress":        0,
 	"pkg/auth":              0,

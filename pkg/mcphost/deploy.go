@@ -12,13 +12,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/kilnhq/kiln/sandbox"
 	"github.com/kilnhq/kiln/sandbox/egress"
 	"github.com/kilnhq/kiln/sandbox/manifest"
+	"github.com/kilnhq/kiln/sandbox/schemacheck"
 )
 
 // ErrServerNotFound: the server does not exist (any more).
@@ -126,7 +126,7 @@ type tool struct {
 	moduleTool string // the tool's name inside the module
 	module     *sandbox.Module
 	decl       manifest.Tool
-	output     *jsonschema.Resolved // nil without an output schema
+	output     *schemacheck.Schema // nil without an output schema
 }
 
 // build loads every module of st and builds the server's *mcp.Server.
@@ -274,34 +274,15 @@ func (h *Host) loadTool(ctx context.Context, dt store.DeployedTool) (*tool, erro
 	t := &tool{name: dt.Name, moduleTool: dt.ModuleTool, module: mod, decl: decl}
 	// The sandbox checks each call's arguments against the input schema;
 	// resolving it here only refuses a tool whose schema cannot be checked.
-	if _, err = resolveSchema(decl.InputSchema); err != nil {
+	if _, err = schemacheck.ResolveObject(decl.InputSchema); err != nil {
 		return nil, fmt.Errorf("input schema: %w", err)
 	}
 	if len(decl.OutputSchema) > 0 {
-		if t.output, err = resolveSchema(decl.OutputSchema); err != nil {
+		if t.output, err = schemacheck.ResolveObject(decl.OutputSchema); err != nil {
 			return nil, fmt.Errorf("output schema: %w", err)
 		}
 	}
 	return t, nil
-}
-
-// resolveSchema checks that raw is a JSON Schema object of type "object"
-// that resolves without fetching anything, ready to validate against.
-func resolveSchema(raw json.RawMessage) (*jsonschema.Resolved, error) {
-	var s jsonschema.Schema
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, fmt.Errorf("not a JSON Schema: %w", err)
-	}
-	if s.Type != "object" {
-		return nil, errors.New(`the schema's type must be "object"`)
-	}
-	// No Loader: a $ref to anything outside the schema fails here rather
-	// than making the host fetch it.
-	r, err := s.Resolve(nil)
-	if err != nil {
-		return nil, fmt.Errorf("the schema does not resolve: %w", err)
-	}
-	return r, nil
 }
 
 func shortHash(h string) string {

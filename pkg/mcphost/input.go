@@ -14,6 +14,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/kilnhq/kiln/sandbox/schemacheck"
 	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/kilnhq/kiln/sandbox"
 )
@@ -265,7 +266,7 @@ func checkElicitAnswer(q sandbox.InputRequest, e *mcp.ElicitResult) error {
 	if err := json.Unmarshal(q.Params, &p); err != nil {
 		return fmt.Errorf("mcphost: reading a checked elicitation request: %w", err)
 	}
-	schema, err := resolveSchema(p.Schema)
+	schema, err := schemacheck.ResolveObject(p.Schema)
 	if err != nil {
 		return invalidParams("the tool's requested schema for %q cannot check answers: %v", q.Key, err)
 	}
@@ -307,7 +308,7 @@ func inputRequest(q *sandbox.InputRequest) (mcp.InputRequest, error) {
 	if e, ok := v.(*mcp.ElicitParams); ok {
 		// Answers are checked against it (checkElicitAnswer).
 		raw, _ := json.Marshal(e.RequestedSchema)
-		if _, err := resolveSchema(raw); err != nil {
+		if _, err := schemacheck.ResolveObject(raw); err != nil {
 			return nil, fmt.Errorf("its requested schema for %q cannot be used: %w", q.Key, err)
 		}
 	}

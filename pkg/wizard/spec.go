@@ -7,7 +7,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/kilnhq/kiln/sandbox/schemacheck"
 )
 
 var (
@@ -95,7 +95,7 @@ func checkEnv(env []EnvVar) error {
 	return nil
 }
 
-func checkSamples(s *Spec, in *jsonschema.Resolved) error {
+func checkSamples(s *Spec, in *schemacheck.Schema) error {
 	if len(s.Samples) > MaxSamples {
 		return inputf("tool %s: at most %d samples", s.Name, MaxSamples)
 	}
@@ -119,25 +119,14 @@ func checkSamples(s *Spec, in *jsonschema.Resolved) error {
 }
 
 // objectSchema parses a JSON Schema of "type": "object".
-func objectSchema(raw json.RawMessage) (*jsonschema.Resolved, error) {
+func objectSchema(raw json.RawMessage) (*schemacheck.Schema, error) {
 	if len(raw) == 0 {
 		return nil, fmt.Errorf("missing")
 	}
 	if len(raw) > maxSchemaBytes {
 		return nil, fmt.Errorf("larger than %d bytes", maxSchemaBytes)
 	}
-	var s jsonschema.Schema
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, fmt.Errorf("not a JSON Schema: %v", err)
-	}
-	if s.Type != "object" {
-		return nil, fmt.Errorf(`"type" must be "object"`)
-	}
-	r, err := s.Resolve(nil)
-	if err != nil {
-		return nil, fmt.Errorf("not a usable JSON Schema: %v", err)
-	}
-	return r, nil
+	return schemacheck.ResolveObject(raw)
 }
 
 func compact(raw json.RawMessage) json.RawMessage {

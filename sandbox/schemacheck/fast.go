@@ -1,4 +1,4 @@
-package sandbox
+package schemacheck
 
 import (
 	"math"
@@ -7,14 +7,12 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 )
 
-// fastSchema checks arguments against an input schema of the common shape
-// (the one the Go toolkit writes: typed properties, required,
-// additionalProperties, items, string enums, minimum) without the full
-// validator's reflection and annotations, which cost a trivial call more
-// than anything else the host does before the module runs. It only ever
-// accepts: arguments it cannot vouch for go to the full validator, which
-// gives the verdict and the message, so the two cannot disagree about what
-// is refused. compileFast returns nil for a schema using any other keyword.
+// fastSchema checks a value against a schema of the common shape (the one
+// the Go toolkit writes: typed properties, required, additionalProperties,
+// items, string enums, minimum) without the full validator's reflection
+// and annotations. It only ever accepts: what it cannot vouch for goes to
+// the full validator (Schema.Validate). compileFast returns nil for a
+// schema using any other keyword.
 type fastSchema struct {
 	typ        string // "" for any
 	enum       []string

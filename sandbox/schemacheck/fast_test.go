@@ -1,4 +1,4 @@
-package sandbox
+package schemacheck
 
 import (
 	"encoding/json"
