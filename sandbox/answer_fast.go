@@ -60,7 +60,7 @@ func fastAnswer(doc []byte) (Answer, bool) {
 	if string(rest) != "}" {
 		return Answer{}, false
 	}
-	a.Text = strings.Join(texts, "\n")
+	a.Text, a.TextItems = strings.Join(texts, "\n"), texts
 	return a, true
 }
 

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"encoding/json"
 	"reflect"
 	"runtime"
 	"strings"
@@ -89,6 +90,20 @@ func checkFastAnswer(t *testing.T, doc []byte) {
 	if err != nil {
 		t.Fatalf("%s: fast path accepted what encoding/json refuses: %v", doc, err)
 	}
+	// TextItems are the content items, every one a text item.
+	var items struct{ Content []map[string]any }
+	if err := json.Unmarshal(doc, &items); err != nil {
+		t.Fatal(err)
+	}
+	if len(fast.TextItems) != len(items.Content) || len(items.Content) == 0 {
+		t.Fatalf("%s: %d text items, the document has %d items", doc, len(fast.TextItems), len(items.Content))
+	}
+	for i, c := range items.Content {
+		if len(c) != 2 || c["type"] != "text" || c["text"] != fast.TextItems[i] {
+			t.Fatalf("%s: item %d is %v, the fast path read text %q", doc, i, c, fast.TextItems[i])
+		}
+	}
+	fast.TextItems = nil
 	if !reflect.DeepEqual(fast, slow) {
 		t.Fatalf("%s:\nfast %+v\nslow %+v", doc, fast, slow)
 	}

@@ -113,6 +113,12 @@ type Answer struct {
 	Structured json.RawMessage
 	// Text is the document's text items, joined by newlines.
 	Text string
+	// TextItems are the document's content items when the document has the
+	// shape the Go toolkit writes: one or more text items with no other
+	// field, then structuredContent and isError, nothing else (fastAnswer).
+	// A front end can build its answer from them and Structured without
+	// reading Document again. nil for any other document.
+	TextItems []string
 }
 
 // LogEntry is one line from the log host function, or one message from

@@ -26,7 +26,7 @@ func toMCPResult(res sandbox.Result, t *tool, plan tier.Plan) (*mcp.CallToolResu
 	if msg := outcomeMessage(res, t.name, plan); msg != "" {
 		return toolError(msg), nil
 	}
-	out, err := decodeResult(res.Answer.Document) // sdkjson.go
+	out, err := decodeResult(res.Answer) // sdkjson.go
 	if err != nil {
 		return nil, err
 	}

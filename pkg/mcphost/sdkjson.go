@@ -6,6 +6,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	segjson "github.com/segmentio/encoding/json"
+
+	"github.com/kilnhq/kiln/sandbox"
 )
 
 // The go-sdk decodes JSON with a streaming decoder (segmentio/encoding's)
@@ -89,18 +91,45 @@ type textDocument struct {
 	IsError           bool `json:"isError"`
 }
 
-// decodeResult decodes a result document as the SDK's type does (with
-// encoding/json, which also refuses trailing bytes): a document of text
-// items here, anything else by the SDK.
-func decodeResult(doc []byte) (*mcp.CallToolResult, error) {
-	if out, ok := textResult(doc); ok {
+// decodeResult decodes an answer's result document as the SDK's type does
+// (with encoding/json, which also refuses trailing bytes): from the text
+// items the sandbox read, or a document of text items here, anything else
+// by the SDK.
+func decodeResult(a sandbox.Answer) (*mcp.CallToolResult, error) {
+	if out, ok := itemsResult(a); ok {
+		return out, nil
+	}
+	if out, ok := textResult(a.Document); ok {
 		return out, nil
 	}
 	out := new(mcp.CallToolResult)
-	if err := json.Unmarshal(doc, out); err != nil {
+	if err := json.Unmarshal(a.Document, out); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// itemsResult is textResult for an answer whose text items the sandbox
+// has read (Answer.TextItems), without reading its document again. Only
+// the structured content is decoded, as textResult decodes it, so that
+// what the SDK cannot read (a number beyond float64, nesting past its
+// limit once inside the document) is refused here too; its value is left
+// out, as toMCPResult passes on the module's bytes.
+func itemsResult(a sandbox.Answer) (*mcp.CallToolResult, bool) {
+	if a.TextItems == nil {
+		return nil, false
+	}
+	if a.Structured != nil {
+		var v any
+		if tooDeep(a.Structured, sdkMaxDepth-1) || !sdkParse(a.Structured, &v) {
+			return nil, false
+		}
+	}
+	out := &mcp.CallToolResult{Content: make([]mcp.Content, len(a.TextItems)), IsError: a.IsError}
+	for i, text := range a.TextItems {
+		out.Content[i] = &mcp.TextContent{Text: text}
+	}
+	return out, true
 }
 
 // textResult is the SDK's decoding of a result document whose content

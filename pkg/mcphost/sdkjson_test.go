@@ -1,13 +1,17 @@
 package mcphost
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/kilnhq/kiln/sandbox"
 )
 
 // resultSeeds are result documents at the edges of textResult's fast
@@ -172,5 +176,109 @@ func BenchmarkSDKDecoding(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// FuzzItemsResult: for a document of the shape whose text items the
+// sandbox reads (Answer.TextItems), itemsResult gives what the SDK decodes
+// from the document, and takes nothing the SDK refuses.
+func FuzzItemsResult(f *testing.F) {
+	for _, s := range append(resultSeeds, itemsSeeds...) {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		a, ok := textItemsAnswer(doc)
+		if !ok {
+			return
+		}
+		fast, ok := itemsResult(a)
+		if !ok {
+			return
+		}
+		var sdk mcp.CallToolResult
+		if err := json.Unmarshal(doc, &sdk); err != nil {
+			t.Fatalf("itemsResult took %s, which the SDK refuses: %v", doc, err)
+		}
+		sdk.StructuredContent = nil // toMCPResult passes on the module's bytes
+		if !reflect.DeepEqual(fast, &sdk) {
+			t.Fatalf("%s: itemsResult %#v, the SDK %#v", doc, fast, &sdk)
+		}
+	})
+}
+
+// itemsSeeds are documents of the Go toolkit's shape.
+var itemsSeeds = []string{
+	`{"content":[{"type":"text","text":"{\"text\":\"hi\",\"length\":2}"}],"structuredContent":{"text":"hi","length":2}}`,
+	`{"content":[{"type":"text","text":"a"},{"type":"text","text":"b\n"}],"isError":true}`,
+	`{"content":[{"type":"text","text":"x"}],"structuredContent":{"big":1e400}}`,
+	`{"content":[{"type":"text","text":"x"}],"structuredContent":{"n":-0.0e-400,"m":[true,null,"é"]},"isError":false}`,
+	`{"content":[{"type":"text","text":"x"}],"structuredContent":{"a":` + strings.Repeat("[", sdkMaxDepth-2) + strings.Repeat("]", sdkMaxDepth-2) + `}}`,
+	`{"content":[{"type":"text","text":"x"}],"structuredContent":{"a":` + strings.Repeat("[", sdkMaxDepth-1) + strings.Repeat("]", sdkMaxDepth-1) + `}}`,
+}
+
+// textItemsAnswer is the Answer the sandbox makes of doc when doc has the
+// shape its fast path reads (sandbox/answer_fast.go): compact, one or more
+// content items that are text items with no other field, then
+// structuredContent (an object) and isError, in that order. It is read
+// with encoding/json and kept only if writing it back gives doc again.
+func textItemsAnswer(doc []byte) (sandbox.Answer, bool) {
+	var d struct {
+		Content []struct {
+			Type string `json:"type"`
+			Text string `json:"text"`
+		} `json:"content"`
+		StructuredContent json.RawMessage `json:"structuredContent"`
+		IsError           *bool           `json:"isError"`
+	}
+	if json.Unmarshal(doc, &d) != nil || len(d.Content) == 0 {
+		return sandbox.Answer{}, false
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	b.WriteString(`{"content":[`)
+	a := sandbox.Answer{Document: doc}
+	for i, c := range d.Content {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"type":"text","text":`)
+		_ = enc.Encode(c.Text)
+		b.Truncate(b.Len() - 1) // Encode's newline
+		b.WriteByte('}')
+		a.TextItems = append(a.TextItems, c.Text)
+	}
+	b.WriteByte(']')
+	if d.StructuredContent != nil {
+		if d.StructuredContent[0] != '{' {
+			return sandbox.Answer{}, false
+		}
+		b.WriteString(`,"structuredContent":`)
+		b.Write(d.StructuredContent)
+		a.Structured = d.StructuredContent
+	}
+	if d.IsError != nil {
+		fmt.Fprintf(&b, `,"isError":%v`, *d.IsError)
+		a.IsError = *d.IsError
+	}
+	b.WriteByte('}')
+	return a, bytes.Equal(b.Bytes(), doc)
+}
+
+// TestItemsResultTakesToolkitAnswers: the toolkit's answers are built
+// from the sandbox's reading, and what the SDK cannot read is not.
+func TestItemsResultTakesToolkitAnswers(t *testing.T) {
+	for i, doc := range itemsSeeds {
+		a, ok := textItemsAnswer([]byte(doc))
+		if !ok {
+			t.Fatalf("%.80s is not of the toolkit's shape", doc)
+		}
+		_, took := itemsResult(a)
+		if want := i != 2 && i != 5; took != want { // 1e400; nested past the SDK's limit in the document
+			t.Errorf("%.80s: taken %v, want %v", doc, took, want)
+		}
+	}
+	if _, ok := itemsResult(sandbox.Answer{Document: []byte(`{"content":[]}`)}); ok {
+		t.Error("an answer without text items was taken")
 	}
 }
