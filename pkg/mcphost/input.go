@@ -14,9 +14,9 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/kilnhq/kiln/sandbox/schemacheck"
 	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/kilnhq/kiln/sandbox"
+	"github.com/kilnhq/kiln/sandbox/schemacheck"
 )
 
 // A module's requests for input (ABI v2: kiln.elicit, kiln.sample,
