@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/kilnhq/kiln/sandbox/schemacheck"
 )
 
@@ -45,10 +44,8 @@ func (m *Module) input(tool string, raw json.RawMessage) (resolvedSchema, error)
 		return r, r.err
 	}
 	var r resolvedSchema
-	var schema jsonschema.Schema
-	if err := json.Unmarshal(raw, &schema); err != nil {
-		r.err = &schemaError{err}
-	} else if r.schema, err = schemacheck.Resolve(&schema); err != nil {
+	var err error
+	if r.schema, err = schemacheck.Parse(raw); err != nil {
 		r.err = &schemaError{err}
 	}
 	if s.tools == nil {

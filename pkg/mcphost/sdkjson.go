@@ -120,8 +120,13 @@ func itemsResult(a sandbox.Answer) (*mcp.CallToolResult, bool) {
 		return nil, false
 	}
 	if a.Structured != nil {
+		// One level shallower than sdkParse's limit: in the document, the
+		// structured content sits inside its object.
 		var v any
-		if tooDeep(a.Structured, sdkMaxDepth-1) || !sdkParse(a.Structured, &v) {
+		if tooDeep(a.Structured, sdkMaxDepth-1) {
+			return nil, false
+		}
+		if rest, err := segjson.Parse(a.Structured, &v, sdkParseFlags); err != nil || len(rest) != 0 {
 			return nil, false
 		}
 	}

@@ -96,6 +96,14 @@ func TestTransitions(t *testing.T) {
 
 // TestSpecLimits: a proposal crossing each limit is refused with a message
 // naming it.
+// specMessages are what TestSpecLimits' refusals of a schema say.
+var specMessages = map[string]string{
+	"not an object":  `input_schema: the schema's type must be "object"`,
+	"schema version": "not a version Kiln validates with (draft-07 or 2020-12)",
+	"not a schema":   "input_schema: not a JSON Schema",
+	"huge schema":    "input_schema: larger than",
+}
+
 func TestSpecLimits(t *testing.T) {
 	ok := func() Spec {
 		return Spec{Name: "ok", InputSchema: json.RawMessage(`{"type":"object","properties":{"a":{"type":"string"}}}`),
@@ -126,6 +134,10 @@ func TestSpecLimits(t *testing.T) {
 		},
 		"long describe":  func(s *Spec) { s.Description = strings.Repeat("x", maxDescription+1) },
 		"duplicate tool": nil,
+		"schema version": func(s *Spec) {
+			s.InputSchema = json.RawMessage(`{"$schema":"http://json-schema.org/draft-04/schema#","type":"object"}`)
+		},
+		"not a schema": func(s *Spec) { s.InputSchema = json.RawMessage(`{"type":7}`) },
 	} {
 		specs := []Spec{ok()}
 		if mutate == nil {
@@ -133,8 +145,11 @@ func TestSpecLimits(t *testing.T) {
 		} else {
 			mutate(&specs[0])
 		}
-		if err := checkSpecs(specs); err == nil {
+		err := checkSpecs(specs)
+		if err == nil {
 			t.Errorf("%s: accepted", name)
+		} else if want := specMessages[name]; !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %q does not say %q", name, err, want)
 		}
 	}
 	if err := checkSpecs([]Spec{ok()}); err != nil {

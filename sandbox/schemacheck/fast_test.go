@@ -7,7 +7,7 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 )
 
-// fastSchemas are input schemas of the common shape (compiled) and beyond
+// fastSchemas are schemas of the common shape (compiled) and beyond
 // it (not compiled: fast is false).
 var fastSchemas = []struct {
 	schema string

@@ -36,15 +36,36 @@ type Schema struct {
 	fast *fastSchema // nil when the schema is not of the common shape
 }
 
+// versions are the $schema values jsonschema-go validates with (its
+// Resolved.Validate refuses every value under any other, whatever the
+// schema says). TestVersionsAreTheValidators holds the list to it.
+var versions = map[string]bool{
+	"": true, "http://json-schema.org/draft-07/schema#": true,
+	"https://json-schema.org/draft-07/schema#": true, "https://json-schema.org/draft/2020-12/schema": true,
+}
+
 // Resolve resolves s without a loader: a $ref to anything outside the
-// schema fails rather than making the host fetch it. The error is
-// jsonschema-go's; the caller says which schema it was.
+// schema fails rather than making the host fetch it. A schema of a
+// version the validator does not know (draft-04, say) is refused here,
+// rather than having every value refused later.
 func Resolve(s *jsonschema.Schema) (*Schema, error) {
+	if !versions[s.Schema] {
+		return nil, fmt.Errorf("$schema %q is not a version Kiln validates with (draft-07 or 2020-12)", s.Schema)
+	}
 	full, err := s.Resolve(nil)
 	if err != nil {
 		return nil, err
 	}
 	return &Schema{full: full, fast: compileFast(s)}, nil
+}
+
+// Parse parses raw as a JSON Schema and resolves it.
+func Parse(raw json.RawMessage) (*Schema, error) {
+	var s jsonschema.Schema
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, fmt.Errorf("not a JSON Schema: %w", err)
+	}
+	return Resolve(&s)
 }
 
 // Validate returns nil if v (as encoding/json decodes into an any) is

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/jsonschema-go/jsonschema"
+
 	"github.com/kilnhq/kiln/sandbox/schemacheck"
 )
 
@@ -52,6 +54,34 @@ func TestValidateGivesTheValidatorsMessage(t *testing.T) {
 			if err != nil && !strings.Contains(err.Error(), "n") {
 				t.Errorf("schema %s, value %s: %q does not name the property", schema, doc, err)
 			}
+		}
+	}
+}
+
+// TestVersionsAreTheValidators: Resolve takes exactly the $schema versions
+// jsonschema-go validates with. A schema of another version would resolve
+// in jsonschema-go and then refuse every value, where the fast check,
+// which reads no $schema, would accept some: so Resolve refuses it.
+func TestVersionsAreTheValidators(t *testing.T) {
+	for _, version := range []string{"", "http://json-schema.org/draft-07/schema#",
+		"https://json-schema.org/draft-07/schema#", "https://json-schema.org/draft/2020-12/schema",
+		"http://json-schema.org/draft-04/schema#", "https://json-schema.org/draft/2019-09/schema", "x"} {
+		raw, _ := json.Marshal(map[string]any{"$schema": version, "type": "object", "properties": map[string]any{"n": map[string]any{"type": "integer"}}})
+		var s jsonschema.Schema
+		if err := json.Unmarshal(raw, &s); err != nil {
+			t.Fatal(err)
+		}
+		full, err := s.Resolve(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		validates := full.Validate(map[string]any{"n": 1.0}) == nil
+		_, err = schemacheck.Parse(raw)
+		if (err == nil) != validates {
+			t.Errorf("$schema %q: Parse says %v, the validator validates: %v", version, err, validates)
+		}
+		if err != nil && !strings.Contains(err.Error(), "draft-07 or 2020-12") {
+			t.Errorf("$schema %q: %q does not say which versions are", version, err)
 		}
 	}
 }
