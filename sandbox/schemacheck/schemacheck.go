@@ -61,11 +61,20 @@ func Resolve(s *jsonschema.Schema) (*Schema, error) {
 
 // Parse parses raw as a JSON Schema and resolves it.
 func Parse(raw json.RawMessage) (*Schema, error) {
-	var s jsonschema.Schema
-	if err := json.Unmarshal(raw, &s); err != nil {
+	s, err := unmarshal(raw)
+	if err != nil {
+		return nil, err
+	}
+	return Resolve(s)
+}
+
+// unmarshal reads raw as a JSON Schema, for Parse and ResolveObject.
+func unmarshal(raw json.RawMessage) (*jsonschema.Schema, error) {
+	s := new(jsonschema.Schema)
+	if err := json.Unmarshal(raw, s); err != nil {
 		return nil, fmt.Errorf("not a JSON Schema: %w", err)
 	}
-	return Resolve(&s)
+	return s, nil
 }
 
 // Validate returns nil if v (as encoding/json decodes into an any) is
@@ -82,14 +91,14 @@ func (s *Schema) Validate(v any) error {
 // elicitation's requested schema) and resolves it; the error is a sentence
 // saying what is wrong with it.
 func ResolveObject(raw json.RawMessage) (*Schema, error) {
-	var s jsonschema.Schema
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, fmt.Errorf("not a JSON Schema: %w", err)
+	s, err := unmarshal(raw)
+	if err != nil {
+		return nil, err
 	}
 	if s.Type != "object" {
 		return nil, errors.New(`the schema's type must be "object"`)
 	}
-	r, err := Resolve(&s)
+	r, err := Resolve(s)
 	if err != nil {
 		return nil, fmt.Errorf("the schema does not resolve: %w", err)
 	}

@@ -46,10 +46,8 @@ var (
 )
 
 // newFastEncoder returns t's encoder, or nil when t is not of the common
-// shape: a struct without its own encoding methods whose exported fields
-// are scalars (or pointers to them) without their own encoding methods,
-// no embedded fields, no `,string` option, no omitzero on a type with an
-// IsZero method, and JSON names that are unique and plain.
+// shape (scalarFields), encodes itself, or has omitzero on a field whose
+// type has an IsZero method.
 func newFastEncoder(t reflect.Type) *fastEncoder {
 	fields, ok := scalarFields(t, encodesItself)
 	if !ok {
