@@ -226,7 +226,7 @@ func New(cfg Config) (*Host, error) {
 	if h.plans, err = newPlanCache(h.catalog, cmp.Or(max(cfg.AccessCacheSize, 0), apikey.DefaultCacheSize), cfg.ResyncInterval); err != nil {
 		return nil, err
 	}
-	h.execs = newExecLog(h.store.RecordExecutions, func(e *store.Execution, err error) {
+	h.execs = newExecLog(h.store.JournalExecutions, func(e *store.Execution, err error) {
 		h.log.Error("writing the execution log", "server", e.ServerID, "tool", e.ToolName, "error", err)
 	})
 	h.limiter = cfg.Limiter

@@ -59,6 +59,12 @@ func isUnique(err error) bool {
 	return false
 }
 
+// isCheck reports a CHECK constraint's refusal (SQLite).
+func isCheck(err error) bool {
+	liteErr, ok := errors.AsType[*sqlite.Error](err)
+	return ok && liteErr.Code() == sqlite3.SQLITE_CONSTRAINT_CHECK
+}
+
 func isForeignKey(err error) bool {
 	if pqErr, ok := errors.AsType[*pq.Error](err); ok {
 		return pqErr.Code == pqerror.ForeignKeyViolation

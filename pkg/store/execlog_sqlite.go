@@ -53,8 +53,10 @@ type logStmts struct {
 }
 
 // record writes es in one transaction, setting their ids (and StartedAt,
-// if zero). All or none are written.
-func (l *sqliteLog) record(ctx context.Context, now func() time.Time, es []*Execution) error {
+// if zero). All or none are written. A mark above 0 is the journal's last
+// sequence number among es, written in the same transaction
+// (execjournal.go).
+func (l *sqliteLog) record(ctx context.Context, now func() time.Time, es []*Execution, mark uint64) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -75,6 +77,9 @@ func (l *sqliteLog) record(ctx context.Context, now func() time.Time, es []*Exec
 		return fmt.Errorf("begin: %w", err)
 	}
 	err = l.insert(ctx, st, now, es)
+	if err == nil && mark > 0 {
+		_, err = l.conn.ExecContext(ctx, setJournalMarkSQL, int64(mark))
+	}
 	if err == nil {
 		if _, err = st.commit.ExecContext(ctx); err != nil {
 			err = fmt.Errorf("commit: %w", err)
@@ -106,6 +111,28 @@ func (l *sqliteLog) insert(ctx context.Context, st logStmts, now func() time.Tim
 		}
 	}
 	return nil
+}
+
+// setJournalMarkSQL records the last journal record moved into the table.
+const setJournalMarkSQL = `INSERT INTO execution_journal (id, moved) VALUES (1, ?)
+	ON CONFLICT (id) DO UPDATE SET moved = excluded.moved`
+
+// journalMark is the last journal record moved into the table; 0 for none.
+func (l *sqliteLog) journalMark(ctx context.Context) (uint64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, err := l.connect(ctx, false); err != nil {
+		return 0, err
+	}
+	var moved int64
+	err := l.conn.QueryRowContext(ctx, `SELECT moved FROM execution_journal WHERE id = 1`).Scan(&moved)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read the execution journal's mark: %w", err)
+	}
+	return uint64(moved), nil
 }
 
 // open connects the log (Store.Open), so that the first call's row does

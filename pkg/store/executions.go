@@ -71,11 +71,37 @@ func (s *Store) RecordExecutions(ctx context.Context, es []*Execution) error {
 	}
 	var err error
 	if s.log != nil && s.tx == nil {
-		err = s.log.record(ctx, s.now, es)
+		err = s.log.record(ctx, s.now, es, 0)
 	} else {
 		err = s.recordInTx(ctx, es)
 	}
 	return wrap(err, "record %d executions", len(es))
+}
+
+// JournalExecutions makes es durable and returns: what a tool call's
+// answer waits for. On SQLite they go to the node's execution journal with
+// one write and reach the table a few milliseconds later; readers in this
+// process wait for them, and es's IDs stay unset (execjournal.go). On
+// PostgreSQL, on a Store bound to a transaction, and in a process whose
+// journal another process holds, it is RecordExecutions.
+func (s *Store) JournalExecutions(ctx context.Context, es []*Execution) error {
+	if s.journal == nil || s.tx != nil {
+		return s.RecordExecutions(ctx, es)
+	}
+	if len(es) == 0 {
+		return nil
+	}
+	return wrap(s.journal.append(ctx, es, s.now), "journal %d executions", len(es))
+}
+
+// journaled waits for the rows this process journaled, so that a read of
+// the table sees them. A Store bound to a transaction does not wait: on
+// SQLite its transaction holds the write lock the move needs.
+func (s *Store) journaled(ctx context.Context) error {
+	if s.journal == nil || s.tx != nil {
+		return nil
+	}
+	return wrap(s.journal.wait(ctx), "executions")
 }
 
 // recordInTx is RecordExecutions through the pool, with the INSERT
@@ -144,12 +170,18 @@ func executionValues(now func() time.Time, e *Execution) []any {
 // there is none.
 func (s *Store) Execution(ctx context.Context, id int64) (Execution, error) {
 	var e Execution
+	if err := s.journaled(ctx); err != nil {
+		return e, err
+	}
 	err := get(ctx, s.db, &e, `SELECT `+executionColumns+`, recording FROM executions WHERE id = ?`, id)
 	return e, wrap(err, "execution %d", id)
 }
 
 // ListExecutions returns a customer's executions, newest first.
 func (s *Store) ListExecutions(ctx context.Context, f ExecutionFilter) ([]Execution, error) {
+	if err := s.journaled(ctx); err != nil {
+		return nil, err
+	}
 	query, args := listExecutionsQuery(f)
 	out := []Execution{}
 	err := selectAll(ctx, s.db, &out, query, args...)
@@ -186,6 +218,9 @@ func listExecutionsQuery(f ExecutionFilter) (string, []any) {
 // call's path.
 func (s *Store) CountExecutionsSince(ctx context.Context, customerID string, since time.Time) (int, error) {
 	var n int
+	if err := s.journaled(ctx); err != nil {
+		return 0, err
+	}
 	err := get(ctx, s.db, &n, `SELECT COUNT(*) FROM executions WHERE customer_id = ? AND started_at >= ?`, customerID, utc(since))
 	return n, wrap(err, "count executions of customer %s", customerID)
 }

@@ -69,6 +69,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if cerr := conn.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("store: migrate: release connection: %w", cerr))
 	}
+	if err == nil && s.journal != nil {
+		// Rows a crashed process left in the journal go into the table
+		// before this one serves (execjournal.go).
+		err = wrap(s.journal.open(ctx), "migrate: the execution journal")
+	}
 	return err
 }
 

@@ -67,6 +67,9 @@ type Store struct {
 	// log, on SQLite, writes the execution log through a connection of
 	// its own (execlog_sqlite.go), shared like prepared.
 	log *sqliteLog
+	// journal, on SQLite, holds the rows of JournalExecutions until they
+	// are in the table (execjournal.go), shared like log.
+	journal *execJournal
 }
 
 // Open connects to the database. An empty databaseURL means the SQLite file
@@ -78,6 +81,7 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 		driver, dsn string
 		dialect     schema.Dialect
 		log         *sqliteLog
+		journalPath string
 	)
 	switch {
 	case databaseURL == "":
@@ -97,6 +101,7 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 			return nil, err
 		}
 		log = &sqliteLog{dsn: logDSN}
+		journalPath = path + journalSuffix
 		driver, dialect = "sqlite", schema.SQLite
 	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
 		// url.Parse's error quotes the URL, password and all: check it
@@ -120,6 +125,7 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 	}
 	s := &Store{pool: db, db: db, dialect: dialect, clock: time.Now, url: databaseURL, local: newLocalBus(), prepared: &preparedStmts{}, log: log}
 	if log != nil {
+		s.journal = newExecJournal(journalPath, log, s.now)
 		if err := log.open(ctx); err != nil {
 			return nil, errors.Join(fmt.Errorf("store: %w", err), log.close(), db.Close())
 		}
@@ -168,8 +174,11 @@ func (s *Store) Close() error {
 		return fmt.Errorf("store: close: %w", errBoundToTx)
 	}
 	var logErr error
+	if s.journal != nil {
+		logErr = s.journal.close()
+	}
 	if s.log != nil {
-		logErr = s.log.close()
+		logErr = errors.Join(logErr, s.log.close())
 	}
 	if err := errors.Join(logErr, s.prepared.close(), s.pool.Close()); err != nil {
 		return fmt.Errorf("store: close: %w", err)
