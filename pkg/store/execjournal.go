@@ -55,9 +55,9 @@ const journalSuffix = "-executions.journal"
 type journalState int
 
 const (
-	journalClosed journalState = iota // not opened yet, or after close
-	journalOpen                       // this process journals
-	journalElsewhere                  // another process holds the file
+	journalClosed    journalState = iota // not opened yet, or after close
+	journalOpen                          // this process journals
+	journalElsewhere                     // another process holds the file
 )
 
 // execJournal is a Store's journal; every Store made from one Open shares
