@@ -10,14 +10,16 @@ import (
 
 // Execution log writes, committed in groups.
 //
-// Writing a call's execution row is one INSERT and one commit, and on
-// PostgreSQL the commit is most of it (a round trip and a WAL flush,
-// 3.5 ms measured under load). Calls that finish together share one
-// commit: the tool handler hands its row to an execLog; a call that finds
+// A call's execution row is made durable by store.JournalExecutions: on
+// PostgreSQL one INSERT and one commit, of which the commit is most (a
+// round trip and a WAL flush, 3.5 ms measured under load); on SQLite one
+// write to the node's journal, which the store moves into the table in
+// batches (store/execjournal.go). Calls that finish together share one
+// write: the tool handler hands its row to an execLog; a call that finds
 // no write under way writes its row itself, and the rows that queue
 // meanwhile are written by a writer goroutine, up to maxExecBatch rows in
-// one transaction; each call answers once the transaction holding its row
-// has committed. (A lone call writing its own row spares it two goroutine
+// one transaction; each call answers once the write holding its row is
+// durable. (A lone call writing its own row spares it two goroutine
 // hand-offs, which on two busy cores cost more than the wake-ups suggest;
 // writing the row beside the SDK's encoding of the answer measured slower
 // still: bench/results.md.)
