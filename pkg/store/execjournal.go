@@ -350,8 +350,10 @@ func (j *execJournal) moveAll(ctx context.Context) error {
 			j.moved = batch[n-1].seq
 			if len(j.pending) == 0 {
 				j.pending = nil
-				if terr := j.file.Truncate(0); terr == nil {
+				if err = j.file.Truncate(0); err == nil {
 					j.size = 0
+				} else {
+					j.failure = fmt.Errorf("empty the execution journal: %w", err)
 				}
 			}
 		}
@@ -409,10 +411,14 @@ func (j *execJournal) close() error {
 	defer j.mu.Unlock()
 	j.state = journalClosed
 	j.cond.Broadcast()
-	if err := j.file.Close(); err != nil {
-		return fmt.Errorf("close the execution journal: %w", err)
+	var err error
+	if len(j.pending) > 0 {
+		err = fmt.Errorf("%d execution rows stay in the journal for the next start: %w", len(j.pending), j.failure)
 	}
-	return nil
+	if cerr := j.file.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("close the execution journal: %w", cerr))
+	}
+	return err
 }
 
 // A record is its payload's length and CRC-32C (little-endian uint32s),
