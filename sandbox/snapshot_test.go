@@ -294,6 +294,22 @@ func TestRestoredCallsDoNotRedoLazyWork(t *testing.T) {
 	t.Logf("echo: %d fuel restored, %d with caches kept", restored, kept)
 }
 
+// TestModuleWarmIsInTheSnapshot: what a Go module's Module.Warm leaves,
+// after the toolkit's collection, is in the snapshot, so every call finds
+// it, also one after a call that took it (a sync.Pool's object, which a
+// collection would have emptied).
+func TestModuleWarmIsInTheSnapshot(t *testing.T) {
+	e := newEngine(t, sandbox.Config{})
+	m := load(t, e, isolation(t))
+	for i := range 3 {
+		res := call(t, e, m, "warmed", `{}`, limits())
+		if res.Outcome != sandbox.OutcomeOK || !strings.Contains(text(res), `"warmed":true,"pooled":true`) {
+			t.Fatalf("call %d: %v %s %s", i, res.Outcome, text(res), res.Detail)
+		}
+		e.Settle()
+	}
+}
+
 // TestStructResultCostsAboutAStringResult: a Go tool's struct result of
 // the common shape is encoded by the toolkit's fast encoder, its
 // structured content is not checked and compacted again, and the

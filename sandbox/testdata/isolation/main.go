@@ -145,6 +145,31 @@ func main() {
 			kiln.NewTool("read", "Reports what an earlier call may have left", read),
 			kiln.NewTool("echo", "Returns its text", echo),
 			kiln.NewTool("echo_struct", "Returns its text and its length as structured content", echoStruct),
+			kiln.NewTool("warmed", "Reports what Module.Warm left, and takes it", warmedTool),
 		},
+		Warm: warm,
 	})
+}
+
+// warmed and warmPool are what warm leaves, after the toolkit's collection
+// and before the snapshot (Module.Warm).
+var (
+	warmed   bool
+	warmPool sync.Pool
+)
+
+func warm() {
+	warmed = true
+	warmPool.Put(new([64]byte))
+}
+
+type warmedOut struct {
+	Warmed bool `json:"warmed"`
+	Pooled bool `json:"pooled"`
+}
+
+// warmedTool takes the pool's object and keeps it: the next call, on a
+// restored instance, finds it in the pool again.
+func warmedTool(context.Context, struct{}) (warmedOut, error) {
+	return warmedOut{Warmed: warmed, Pooled: warmPool.Get() != nil}, nil
 }

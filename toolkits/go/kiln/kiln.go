@@ -92,6 +92,15 @@ type Module struct {
 	Prompts           []PromptDef
 	Resources         []ResourceDef
 	ResourceTemplates []TemplateDef
+	// Warm, when set, runs once when a reactor initialises, after the
+	// toolkit has collected the garbage main left and just before the
+	// host's snapshot, which every call starts from: what it leaves in
+	// caches a collection empties (sync.Pool, which math/big, fmt and
+	// encoding/json use) each call finds filled instead of filling it
+	// again. One representative call of a tool's work is enough. It sees
+	// no env vars and may not call the host (Run's calls are not served
+	// yet); the command form never runs it.
+	Warm func()
 }
 
 // EnvVar declares one environment variable a module reads.

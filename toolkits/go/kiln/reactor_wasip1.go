@@ -63,6 +63,9 @@ func kilnInit() {
 	// The collection emptied the allocator's per-size caches; priming
 	// again (its caches are filled now) refills those a call uses.
 	served.warm()
+	if served.Warm != nil {
+		served.Warm()
+	}
 	primeAllocator()
 }
 
