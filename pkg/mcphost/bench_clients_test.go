@@ -1,15 +1,12 @@
 package mcphost_test
 
 import (
-	"context"
 	"runtime"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/kilnhq/kiln/pkg/store/storetest"
-	"github.com/kilnhq/kiln/sandbox"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -24,19 +21,10 @@ import (
 //
 //	go test ./pkg/mcphost -run '^$' -bench ConcurrentPath -benchtime 4000x
 func BenchmarkConcurrentPath(b *testing.B) {
-	e, err := sandbox.NewEngine(context.Background(), sandbox.Config{NoInterpreter: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { e.Close(context.Background()) })
-	args := map[string]any{"text": "hello, benchmark"}
-	env := newEnv(b, storetest.SQLite(b), envOptions{ipLimit: 1 << 30, engine: e})
-	srv := env.addServer(bigPlan.Name, toolSpec{"echo", "echo", toolsModule(b)})
-	sessions := []*mcp.ClientSession{connect(b, nativeServer(b), ""), connect(b, env.url(srv.ID), srv.key)}
+	sessions := nativeAndKiln(b)
 	call := func(s *mcp.ClientSession) {
-		res, err := s.CallTool(context.Background(), &mcp.CallToolParams{Name: "echo", Arguments: args})
-		if err != nil || res.IsError {
-			b.Errorf("echo: %v %+v", err, res)
+		if err := callEcho(s); err != nil {
+			b.Error(err)
 		}
 	}
 	for _, s := range sessions {
