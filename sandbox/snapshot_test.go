@@ -294,10 +294,11 @@ func TestRestoredCallsDoNotRedoLazyWork(t *testing.T) {
 	t.Logf("echo: %d fuel restored, %d with caches kept", restored, kept)
 }
 
-// TestModuleWarmIsInTheSnapshot: what a Go module's Module.Warm leaves,
-// after the toolkit's collection, is in the snapshot, so every call finds
-// it, also one after a call that took it (a sync.Pool's object, which a
-// collection would have emptied).
+// TestModuleWarmIsInTheSnapshot: a Go module's Module.Warm runs after the
+// toolkit's collection (the module's warm compares the collections
+// counted then with those counted when main returned), and what it leaves
+// is in the snapshot, so every call finds it, also one after a call that
+// took it (a sync.Pool's object).
 func TestModuleWarmIsInTheSnapshot(t *testing.T) {
 	e := newEngine(t, sandbox.Config{})
 	m := load(t, e, isolation(t))

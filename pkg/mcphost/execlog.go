@@ -18,8 +18,8 @@ import (
 // write: the tool handler hands its row to an execLog; a call that finds
 // no write under way writes its row itself, and the rows that queue
 // meanwhile are written by a writer goroutine, up to maxExecBatch rows in
-// one transaction; each call answers once the write holding its row is
-// durable. (A lone call writing its own row spares it two goroutine
+// one write (one transaction, or one append to SQLite's journal); each
+// call answers once the write holding its row is durable. (A lone call writing its own row spares it two goroutine
 // hand-offs, which on two busy cores cost more than the wake-ups suggest;
 // writing the row beside the SDK's encoding of the answer measured slower
 // still: bench/results.md.)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"sync"
@@ -38,7 +39,12 @@ import (
 //
 // Readers of the table in this process (Execution, ListExecutions,
 // CountExecutionsSince) first wait for the rows journaled before them;
-// another process sees them up to journalDelay late. One process journals
+// another process sees them journalDelay late, or later while the database
+// refuses the move (the rows wait in the file meanwhile). Under a steady
+// stream of calls the file may not be empty between moves; it grows then
+// until maxJournalBytes, where appends wait for one whole move (a stall of
+// milliseconds for small rows, more for large recorded ones). Rotating
+// between two files would remove the stall; it has not been needed yet. One process journals
 // at a time: it holds an exclusive flock(2) on the file; another (kiln admin
 // beside kiln serve, a second process on the same file) writes its rows
 // straight to the table, and tries for the lock again every journalRetry.
@@ -83,13 +89,20 @@ type execJournal struct {
 	moved    uint64 // the last sequence number in the table
 	pending  []journaled
 	failure  error // the mover's last failure, until a move succeeds
-	shutdown bool  // Store.Close: no more appends
+	attempts int   // moves tried, for readers waiting for a fresh one
+	// broken: a write failed and its part could not be cut off, so the
+	// file ends in a torn record: rows go to the table directly from then
+	// on, and the mover still moves those held in memory.
+	broken   bool
+	shutdown bool // Store.Close: no more appends
 
 	kick, urgent chan struct{} // wake the mover: rows appended; a reader waits
 	quit, done   chan struct{} // stop the mover; closed when it has stopped
 }
 
-// journaled is one row in the journal, a copy of the caller's.
+// journaled is one row in the journal: a copy of the caller's Execution,
+// whose documents it shares (the caller does not change them once they
+// are recorded).
 type journaled struct {
 	seq uint64
 	e   Execution
@@ -106,11 +119,11 @@ func newExecJournal(path string, log *sqliteLog, now func() time.Time) *execJour
 // get their ids when they reach the table; es do not.
 func (j *execJournal) append(ctx context.Context, es []*Execution, now func() time.Time) error {
 	j.mu.Lock()
-	if err := j.openLocked(ctx); err != nil || j.state != journalOpen {
+	if err := j.openLocked(ctx); err != nil || j.state != journalOpen || j.broken {
+		// Another process holds the journal, or taking over a dead one's
+		// failed (tried again after journalRetry): the table takes the
+		// rows, as it did before there was a journal.
 		j.mu.Unlock()
-		if err != nil {
-			return err
-		}
 		return j.log.record(ctx, now, es, 0)
 	}
 	defer j.mu.Unlock()
@@ -136,8 +149,14 @@ func (j *execJournal) append(ctx context.Context, es []*Execution, now func() ti
 		}
 	}
 	if _, err := j.file.Write(buf); err != nil {
-		// A part written would end the journal early on replay: cut it.
-		return errors.Join(fmt.Errorf("write the execution journal: %w", err), j.file.Truncate(j.size))
+		// A part written would end the journal early on replay: cut it,
+		// or stop appending after it.
+		err = fmt.Errorf("write the execution journal: %w", err)
+		if terr := j.file.Truncate(j.size); terr != nil {
+			j.broken = true
+			err = errors.Join(err, terr)
+		}
+		return err
 	}
 	j.size += int64(len(buf))
 	j.seq += uint64(len(es))
@@ -149,14 +168,16 @@ func (j *execJournal) append(ctx context.Context, es []*Execution, now func() ti
 // roomLocked waits until the journal has room: the mover empties the file
 // once it has moved all it holds. j.mu is held.
 func (j *execJournal) roomLocked(ctx context.Context) error {
-	if j.size < j.maxBytes && len(j.pending) < maxJournalRows {
-		return nil
-	}
 	stop := context.AfterFunc(ctx, j.broadcast)
 	defer stop()
-	for j.size >= j.maxBytes || len(j.pending) >= maxJournalRows {
-		if j.state != journalOpen {
+	for tried := j.attempts; ; {
+		switch {
+		case j.state != journalOpen || j.shutdown:
 			return errors.New("the store is closed")
+		case j.size < j.maxBytes && len(j.pending) < maxJournalRows:
+			return nil
+		case j.failure != nil && j.attempts > tried:
+			return fmt.Errorf("the execution journal is full and its rows cannot be moved: %w", j.failure)
 		}
 		if err := ctx.Err(); err != nil {
 			return err
@@ -164,7 +185,6 @@ func (j *execJournal) roomLocked(ctx context.Context) error {
 		j.wakeMover(true)
 		j.cond.Wait()
 	}
-	return nil
 }
 
 // broadcast wakes the waits on j.cond, for a context that ended.
@@ -202,9 +222,11 @@ func (j *execJournal) wait(ctx context.Context) error {
 	defer stop()
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	target := j.seq
+	target, tried := j.seq, j.attempts
 	for j.state == journalOpen && j.moved < target {
-		if j.failure != nil {
+		// A failure before this wait may have passed: only one of a move
+		// tried since is the reader's answer.
+		if j.failure != nil && j.attempts > tried {
 			return fmt.Errorf("the execution journal's rows are not in the table yet: %w", j.failure)
 		}
 		if err := ctx.Err(); err != nil {
@@ -258,7 +280,11 @@ func (j *execJournal) openLocked(ctx context.Context) error {
 		j.state, j.retryAt = journalElsewhere, j.now().Add(journalRetry)
 		return nil
 	}
+	if err := sameFile(f, j.path); err != nil {
+		return errors.Join(err, f.Close())
+	}
 	if err := j.replay(ctx, f); err != nil {
+		j.state, j.retryAt = journalElsewhere, j.now().Add(journalRetry)
 		return errors.Join(err, f.Close())
 	}
 	j.file, j.size, j.state = f, 0, journalOpen
@@ -268,9 +294,28 @@ func (j *execJournal) openLocked(ctx context.Context) error {
 	return nil
 }
 
+// sameFile checks that the file locked is the one at path: a journal
+// replaced between the open and the lock would be another process's.
+func sameFile(f *os.File, path string) error {
+	locked, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("the execution journal: %w", err)
+	}
+	named, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("the execution journal: %w", err)
+	}
+	if !os.SameFile(locked, named) {
+		return errors.New("the execution journal was replaced while it was being opened")
+	}
+	return nil
+}
+
 // replay moves the records of f not in the table yet into it, then
-// empties f. A record cut short or corrupt ends the file: a write is whole
-// unless the machine stopped during it, and nothing follows the last.
+// empties f. A record cut short at the end is a write the machine stopped
+// in, and is dropped; bytes after the last record that are not one (a
+// newer binary's format, damage) are kept in a file beside the journal,
+// and replay fails, naming it: they may hold answered calls' rows.
 func (j *execJournal) replay(ctx context.Context, f *os.File) error {
 	data, err := io.ReadAll(f)
 	if err != nil {
@@ -280,7 +325,7 @@ func (j *execJournal) replay(ctx context.Context, f *os.File) error {
 	if err != nil {
 		return err
 	}
-	rows, _ := readRecords(data)
+	rows, n := readRecords(data)
 	j.seq, j.moved = moved, moved
 	var left []journaled
 	for _, r := range rows {
@@ -290,17 +335,39 @@ func (j *execJournal) replay(ctx context.Context, f *os.File) error {
 		j.seq = max(j.seq, r.seq)
 	}
 	for len(left) > 0 {
-		n := min(len(left), maxJournalBatch)
-		if err := j.move(ctx, left[:n]); err != nil {
+		done, err := j.move(ctx, left[:min(len(left), maxJournalBatch)])
+		left = left[done:]
+		if err != nil {
 			return fmt.Errorf("move the execution journal's rows into the table: %w", err)
 		}
-		left = left[n:]
 	}
 	j.moved = j.seq
+	if rest := data[n:]; len(rest) > 0 && !tornTail(rest) {
+		kept := fmt.Sprintf("%s.unread-%d", j.path, j.seq)
+		if err := os.WriteFile(kept, rest, 0o600); err != nil {
+			return fmt.Errorf("keep the execution journal's %d unreadable bytes: %w", len(rest), err)
+		}
+		if err := f.Truncate(0); err != nil {
+			return fmt.Errorf("empty the execution journal: %w", err)
+		}
+		return fmt.Errorf("the execution journal ended in %d bytes that are not records of this binary's (kept in %s): "+
+			"move that file away to start, once it is known what wrote it", len(rest), kept)
+	}
 	if err := f.Truncate(0); err != nil {
 		return fmt.Errorf("empty the execution journal: %w", err)
 	}
 	return nil
+}
+
+// tornTail reports whether rest, the bytes after the last whole record,
+// are the start of one cut short: its header, or part of it, promising
+// more bytes than there are.
+func tornTail(rest []byte) bool {
+	if len(rest) < 8 {
+		return true
+	}
+	n := binary.LittleEndian.Uint32(rest)
+	return n <= maxJournalRecord && uint64(len(rest)-8) < uint64(n)
 }
 
 // mover moves the rows appended, journalDelay after the first (at once for
@@ -338,24 +405,22 @@ func (j *execJournal) moveAll(ctx context.Context) error {
 		j.mu.Lock()
 		n := min(len(j.pending), maxJournalBatch)
 		batch := j.pending[:n:n]
-		j.mu.Unlock()
 		if n == 0 {
-			return nil
+			err := j.emptyLocked()
+			j.mu.Unlock()
+			return err
 		}
-		err := j.move(ctx, batch)
+		j.mu.Unlock()
+		done, err := j.move(ctx, batch)
 		j.mu.Lock()
+		j.attempts++
 		j.failure = err
+		if done > 0 {
+			j.pending = j.pending[done:]
+			j.moved = batch[done-1].seq
+		}
 		if err == nil {
-			j.pending = j.pending[n:]
-			j.moved = batch[n-1].seq
-			if len(j.pending) == 0 {
-				j.pending = nil
-				if err = j.file.Truncate(0); err == nil {
-					j.size = 0
-				} else {
-					j.failure = fmt.Errorf("empty the execution journal: %w", err)
-				}
-			}
+			err = j.emptyLocked()
 		}
 		j.cond.Broadcast()
 		j.mu.Unlock()
@@ -365,19 +430,41 @@ func (j *execJournal) moveAll(ctx context.Context) error {
 	}
 }
 
-// move commits rows into the table with the mark of the last one. A row
-// the table refuses in spite of journalable (SQLite's JSON checks are not
-// Go's) is kept without the documents it refused, not lost: the execution
-// happened, and its row is what usage and audits count.
-func (j *execJournal) move(ctx context.Context, rows []journaled) error {
+// emptyLocked empties the file once every row it holds is in the table;
+// j.mu is held.
+func (j *execJournal) emptyLocked() error {
+	if len(j.pending) > 0 || j.size == 0 || j.broken {
+		return nil
+	}
+	if err := j.file.Truncate(0); err != nil {
+		j.failure = fmt.Errorf("empty the execution journal: %w", err)
+		j.cond.Broadcast()
+		return j.failure
+	}
+	j.size = 0
+	j.cond.Broadcast()
+	return nil
+}
+
+// move commits rows into the table with the mark of the last one, and
+// says how many of them are in, also when it fails. A row the table
+// refuses in spite of journalable (SQLite's JSON checks are not Go's) is
+// kept without the documents it refused, not lost: the execution
+// happened, and its row is what usage and audits count. That goes row by
+// row, each with its own mark, so a failure partway leaves the rows before
+// it moved, and counted, not moved again.
+func (j *execJournal) move(ctx context.Context, rows []journaled) (int, error) {
 	es := make([]*Execution, len(rows))
 	for i := range rows {
 		e := rows[i].e
 		es[i] = &e
 	}
 	err := j.log.record(ctx, nil, es, rows[len(rows)-1].seq)
-	if err == nil || !isCheck(err) {
-		return err
+	if err == nil {
+		return len(rows), nil
+	}
+	if !isCheck(err) {
+		return 0, err
 	}
 	for i, e := range es {
 		err := j.log.record(ctx, nil, []*Execution{e}, rows[i].seq)
@@ -387,22 +474,22 @@ func (j *execJournal) move(ctx context.Context, rows []journaled) error {
 			err = j.log.record(ctx, nil, []*Execution{e}, rows[i].seq)
 		}
 		if err != nil {
-			return err
+			return i, err
 		}
 	}
-	return nil
+	return len(rows), nil
 }
 
 // close moves what it can, stops the mover and closes the file, which
 // releases the lock; rows still in it wait for the next process.
 func (j *execJournal) close() error {
 	j.mu.Lock()
-	j.shutdown = true
-	if j.state != journalOpen {
-		j.state = journalClosed
+	if j.shutdown || j.state != journalOpen {
+		j.shutdown, j.state = true, journalClosed
 		j.mu.Unlock()
 		return nil
 	}
+	j.shutdown = true
 	quit, done := j.quit, j.done
 	j.mu.Unlock()
 	close(quit)
@@ -413,7 +500,7 @@ func (j *execJournal) close() error {
 	j.cond.Broadcast()
 	var err error
 	if len(j.pending) > 0 {
-		err = fmt.Errorf("%d execution rows stay in the journal for the next start: %w", len(j.pending), j.failure)
+		err = fmt.Errorf("%d execution rows stay in the journal for the next start: %v", len(j.pending), j.failure)
 	}
 	if cerr := j.file.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("close the execution journal: %w", cerr))
@@ -422,10 +509,10 @@ func (j *execJournal) close() error {
 }
 
 // A record is its payload's length and CRC-32C (little-endian uint32s),
-// then the payload: the sequence number, the row's integers as varints,
-// its strings and documents each as a length and the bytes (a document's
-// length plus one, so that 0 is a nil document: SQL NULL), and the start
-// as Unix nanoseconds. A hand-written encoding because it is on every
+// then the payload: the format's version (journalFormat), the sequence
+// number, the row's integers as varints (the start as Unix seconds and
+// nanoseconds), its strings and documents each as a length and the bytes
+// (a document's length plus one, so that 0 is a nil document: SQL NULL). A hand-written encoding because it is on every
 // call's path: encoding/json took 12 µs a row, this takes about one.
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -433,12 +520,17 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // it is a corrupt record, not a reason to allocate.
 const maxJournalRecord = 256 << 20
 
+// journalFormat is the records' version: a binary that reads another
+// keeps those bytes aside (replay) rather than misread them.
+const journalFormat = 1
+
 func appendRecord(buf []byte, r journaled) ([]byte, error) {
 	e := &r.e
 	start := len(buf)
 	buf = append(buf, make([]byte, 8)...) // length and checksum, filled in below
+	buf = append(buf, journalFormat)
 	buf = binary.AppendUvarint(buf, r.seq)
-	for _, v := range []int64{e.FuelUsed, e.MemoryPeak, int64(e.Duration), e.StartedAt.UnixNano()} {
+	for _, v := range []int64{e.FuelUsed, e.MemoryPeak, int64(e.Duration), e.StartedAt.Unix(), int64(e.StartedAt.Nanosecond())} {
 		buf = binary.AppendVarint(buf, v)
 	}
 	for _, v := range []string{e.CustomerID, e.ServerID, e.ToolName, e.ModuleHash, e.Actor, e.Outcome, e.Detail} {
@@ -511,12 +603,19 @@ func (r *recordReader) doc() JSON {
 
 // decodeRecord decodes a payload appendRecord wrote.
 func decodeRecord(payload []byte) (journaled, bool) {
-	r := recordReader{b: payload}
+	if len(payload) == 0 || payload[0] != journalFormat {
+		return journaled{}, false
+	}
+	r := recordReader{b: payload[1:]}
 	var j journaled
 	e := &j.e
-	j.seq = r.uvarint()
+	// The mark is an SQL integer: a larger sequence number could never be
+	// moved.
+	if j.seq = r.uvarint(); j.seq == 0 || j.seq > math.MaxInt64 {
+		return journaled{}, false
+	}
 	e.FuelUsed, e.MemoryPeak, e.Duration = r.varint(), r.varint(), time.Duration(r.varint())
-	e.StartedAt = time.Unix(0, r.varint()).UTC()
+	e.StartedAt = time.Unix(r.varint(), r.varint()).UTC()
 	for _, v := range []*string{&e.CustomerID, &e.ServerID, &e.ToolName, &e.ModuleHash, &e.Actor, &e.Outcome, &e.Detail} {
 		*v = r.string()
 	}
@@ -542,7 +641,7 @@ func readRecords(data []byte) ([]journaled, int) {
 			break
 		}
 		r, ok := decodeRecord(payload)
-		if !ok {
+		if !ok || journalable(&r.e) != nil { // the table would refuse it forever
 			break
 		}
 		out = append(out, r)

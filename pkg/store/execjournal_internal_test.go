@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	osexec "os/exec"
 	"path/filepath"
@@ -206,46 +208,59 @@ func TestJournalReplayedAfterKill9(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			dir := t.TempDir()
 			openJournaled(t, dir).Close() // migrated, so the helper is quick
-			cmd := osexec.Command(os.Args[0], "-test.run=^TestJournalHelperProcess$")
-			cmd.Env = append(os.Environ(), "KILN_JOURNAL_HELPER="+mode, "KILN_JOURNAL_DIR="+dir)
-			out, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			cmd.Stderr = os.Stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			line, _ := bufio.NewReader(out).ReadString('\n')
-			if strings.TrimSpace(line) != "ready" {
-				_ = cmd.Process.Kill()
-				t.Fatalf("the helper said %q", line)
-			}
-			if err := cmd.Process.Kill(); err != nil {
-				t.Fatal(err)
-			}
-			_ = cmd.Wait()
-			path := filepath.Join(dir, SQLiteFile+journalSuffix)
-			f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			torn, _ := appendRecord(nil, journaled{seq: 99, e: *journalRow(99)})
-			_, err = f.Write(torn[:len(torn)-3]) // a write the machine stopped in
-			if err := errors.Join(err, f.Close()); err != nil {
-				t.Fatal(err)
-			}
-			s := openJournaled(t, dir)
-			if got := fuelsOf(t, s); !reflect.DeepEqual(got, []int64{0, 1, 2, 3, 4}) {
-				t.Fatalf("after the replay the table holds rows %v, want [0 1 2 3 4] once each", got)
-			}
-			if err := s.JournalExecutions(t.Context(), []*Execution{journalRow(5)}); err != nil {
-				t.Fatal(err)
-			}
-			if got := fuelsOf(t, s); len(got) != 6 {
-				t.Fatalf("rows %v after one more", got)
+			want := []int64{}
+			for round := range 2 { // the second crash follows a replay
+				killHelper(t, dir, mode)
+				s, err := Open(t.Context(), "", dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				err = s.Migrate(t.Context()) // the replay
+				want = append(want, 0, 1, 2, 3, 4)
+				got := fuelsOf(t, s)
+				if err := errors.Join(err, s.Close()); err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("round %d: after the replay the table holds rows %v, want %v (each once)", round, got, want)
+				}
 			}
 		})
+	}
+}
+
+// killHelper runs TestJournalHelperProcess on dir in mode, kills it with
+// -9 once it has journaled its rows, and appends a record cut short, as
+// a write the machine stopped in leaves.
+func killHelper(t *testing.T, dir, mode string) {
+	t.Helper()
+	cmd := osexec.Command(os.Args[0], "-test.run=^TestJournalHelperProcess$")
+	cmd.Env = append(os.Environ(), "KILN_JOURNAL_HELPER="+mode, "KILN_JOURNAL_DIR="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if strings.TrimSpace(line) != "ready" {
+		_ = cmd.Process.Kill()
+		t.Fatalf("the helper said %q", line)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	f, err := os.OpenFile(filepath.Join(dir, SQLiteFile+journalSuffix), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	torn, _ := appendRecord(nil, journaled{seq: 1 << 40, e: *journalRow(99)})
+	_, err = f.Write(torn[:len(torn)-3])
+	if err := errors.Join(err, f.Close()); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -277,13 +292,75 @@ func TestJournalHelperProcess(t *testing.T) {
 		s.journal.mu.Lock()
 		pending := s.journal.pending
 		s.journal.mu.Unlock()
-		if err := s.journal.move(context.Background(), pending); err != nil {
+		if _, err := s.journal.move(context.Background(), pending); err != nil {
 			t.Fatal(err)
 		}
 	}
 	fmt.Println("ready")
 	time.Sleep(time.Minute)
 	t.Fatal("not killed")
+}
+
+// TestJournalMovesEachRowOnceAfterAFailurePartway: a batch whose row
+// SQLite refuses goes row by row; when a later row then fails for another
+// reason, the rows before it are in the table and counted, and the next
+// move does not insert them again.
+func TestJournalMovesEachRowOnceAfterAFailurePartway(t *testing.T) {
+	s := openJournaled(t, t.TempDir(), func(j *execJournal) { j.delay = time.Hour })
+	if _, err := s.pool.ExecContext(t.Context(), `CREATE TRIGGER refuse_three BEFORE INSERT ON executions
+		WHEN NEW.fuel_used = 3 BEGIN SELECT RAISE(ABORT, 'not now'); END`); err != nil {
+		t.Fatal(err)
+	}
+	deep := journalRow(2)
+	deep.Arguments = JSON(strings.Repeat("[", 1500) + strings.Repeat("]", 1500))
+	if err := s.JournalExecutions(t.Context(), []*Execution{journalRow(1), deep, journalRow(3)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.journal.moveAll(t.Context()); err == nil || !strings.Contains(err.Error(), "not now") {
+		t.Fatalf("the move with row 3 refused: %v", err)
+	}
+	if _, err := s.pool.ExecContext(t.Context(), `DROP TRIGGER refuse_three`); err != nil {
+		t.Fatal(err)
+	}
+	if got := fuelsOf(t, s); !reflect.DeepEqual(got, []int64{1, 2, 3}) {
+		t.Fatalf("rows %v, want [1 2 3] once each", got)
+	}
+}
+
+// TestJournalKeepsWhatItCannotRead: bytes after the last record that are
+// not a record cut short (here a record of another format version) are
+// kept in a file beside the journal, and Migrate says so instead of
+// dropping them; the records before them are moved.
+func TestJournalKeepsWhatItCannotRead(t *testing.T) {
+	dir := t.TempDir()
+	openJournaled(t, dir).Close()
+	good, _ := appendRecord(nil, journaled{seq: 1, e: *journalRow(1)})
+	other, _ := appendRecord(nil, journaled{seq: 2, e: *journalRow(2)})
+	other[8] = journalFormat + 1
+	binary.LittleEndian.PutUint32(other[4:], crc32.Checksum(other[8:], castagnoli))
+	path := filepath.Join(dir, SQLiteFile+journalSuffix)
+	if err := os.WriteFile(path, append(good, other...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(t.Context(), "", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.Migrate(t.Context())
+	kept := path + ".unread-1"
+	if err == nil || !strings.Contains(err.Error(), kept) {
+		t.Fatalf("Migrate: %v, want the error to name %s", err, kept)
+	}
+	if b, rerr := os.ReadFile(kept); rerr != nil || !bytes.Equal(b, other) {
+		t.Fatalf("kept %d bytes (%v), want the %d unread", len(b), rerr, len(other))
+	}
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate again, the bytes kept aside: %v", err)
+	}
+	if got := fuelsOf(t, s); !reflect.DeepEqual(got, []int64{1}) {
+		t.Fatalf("rows %v, want [1]", got)
+	}
 }
 
 // TestJournalRecordsRoundTrip: what appendRecord writes, readRecords reads

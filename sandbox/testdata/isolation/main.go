@@ -149,17 +149,27 @@ func main() {
 		},
 		Warm: warm,
 	})
+	gcsInMain = numGC() // a reactor's main returns from Run; the toolkit then collects
 }
 
 // warmed and warmPool are what warm leaves, after the toolkit's collection
 // and before the snapshot (Module.Warm).
 var (
-	warmed   bool
-	warmPool sync.Pool
+	warmed    bool
+	warmPool  sync.Pool
+	gcsInMain uint32
 )
 
+func numGC() uint32 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.NumGC
+}
+
+// warm records whether it runs after a collection that followed main,
+// which a pool's object outlives in the pool's victim cache.
 func warm() {
-	warmed = true
+	warmed = numGC() > gcsInMain
 	warmPool.Put(new([64]byte))
 }
 
