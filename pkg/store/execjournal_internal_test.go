@@ -418,3 +418,96 @@ func FuzzJournalRecords(f *testing.F) {
 		}
 	})
 }
+
+// TestJournalMovesMoreThanABatch: more rows than one move commits
+// (maxJournalBatch) all reach the table.
+func TestJournalMovesMoreThanABatch(t *testing.T) {
+	s := openJournaled(t, t.TempDir(), func(j *execJournal) { j.delay = time.Hour })
+	var es []*Execution
+	for i := range maxJournalBatch + 300 {
+		es = append(es, journalRow(i))
+	}
+	if err := s.JournalExecutions(t.Context(), es); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.CountExecutionsSince(t.Context(), "cus_1", time.Time{})
+	if err != nil || n != len(es) {
+		t.Fatalf("%d rows in the table, %v; want %d", n, err, len(es))
+	}
+}
+
+// TestJournalTakenOverWhenItsHolderCloses: a process that found the
+// journal held writes to the table, and once the holder is gone takes the
+// journal at its next write after journalRetry.
+func TestJournalTakenOverWhenItsHolderCloses(t *testing.T) {
+	dir := t.TempDir()
+	a, b := openJournaled(t, dir), openJournaled(t, dir)
+	if b.journal.state != journalElsewhere {
+		t.Fatalf("b's journal: %v", b.journal.state)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(journalRetry + time.Second)
+	b.journal.now = func() time.Time { return later }
+	if err := b.JournalExecutions(t.Context(), []*Execution{journalRow(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if b.journal.state != journalOpen {
+		t.Fatalf("b did not take the journal over: %v", b.journal.state)
+	}
+	if got := fuelsOf(t, b); !reflect.DeepEqual(got, []int64{1}) {
+		t.Fatalf("rows %v", got)
+	}
+}
+
+// TestJournalCloseLeavesWhatItCannotMove: a store closed while the table
+// refuses the move says how many rows it left in the journal, and the
+// next process moves them.
+func TestJournalCloseLeavesWhatItCannotMove(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(t.Context(), "", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.journal.delay = time.Hour
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.pool.ExecContext(t.Context(), `CREATE TRIGGER refuse_all BEFORE INSERT ON executions
+		BEGIN SELECT RAISE(ABORT, 'refused'); END`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.JournalExecutions(t.Context(), []*Execution{journalRow(1), journalRow(2)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err == nil || !strings.Contains(err.Error(), "2 execution rows stay in the journal") {
+		t.Fatalf("Close: %v", err)
+	}
+	next := openJournaledAfter(t, dir, `DROP TRIGGER refuse_all`)
+	if got := fuelsOf(t, next); !reflect.DeepEqual(got, []int64{1, 2}) {
+		t.Fatalf("rows %v after the next start", got)
+	}
+}
+
+// openJournaledAfter opens the store in dir, runs stmt, then migrates it
+// (which replays the journal).
+func openJournaledAfter(t *testing.T, dir, stmt string) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), "", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	if _, err := s.pool.ExecContext(t.Context(), stmt); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
