@@ -168,6 +168,9 @@ func (j *execJournal) append(ctx context.Context, es []*Execution, now func() ti
 // roomLocked waits until the journal has room: the mover empties the file
 // once it has moved all it holds. j.mu is held.
 func (j *execJournal) roomLocked(ctx context.Context) error {
+	if j.state == journalOpen && !j.shutdown && j.size < j.maxBytes && len(j.pending) < maxJournalRows {
+		return nil // the usual case, without registering on ctx
+	}
 	stop := context.AfterFunc(ctx, j.broadcast)
 	defer stop()
 	for tried := j.attempts; ; {
