@@ -19,10 +19,10 @@ import (
 // no write under way writes its row itself, and the rows that queue
 // meanwhile are written by a writer goroutine, up to maxExecBatch rows in
 // one write (one transaction, or one append to SQLite's journal); each
-// call answers once the write holding its row is durable. (A lone call writing its own row spares it two goroutine
-// hand-offs, which on two busy cores cost more than the wake-ups suggest;
-// writing the row beside the SDK's encoding of the answer measured slower
-// still: bench/results.md.)
+// call answers once the write holding its row is durable. (A lone call
+// writing its own row spares it two goroutine hand-offs, which on two busy
+// cores cost more than the wake-ups suggest; writing the row beside the
+// SDK's encoding of the answer measured slower still: bench/results.md.)
 // A batch is also bounded in bytes (maxExecBatchBytes of arguments, result,
 // logs and recording; a larger row goes alone): with recorded calls of up
 // to about 2 MB a row (ARCHITECTURE.md), 256 rows would be one transaction of some 500 MB.

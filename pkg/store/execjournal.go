@@ -168,25 +168,39 @@ func (j *execJournal) append(ctx context.Context, es []*Execution, now func() ti
 // roomLocked waits until the journal has room: the mover empties the file
 // once it has moved all it holds. j.mu is held.
 func (j *execJournal) roomLocked(ctx context.Context) error {
-	if j.state == journalOpen && !j.shutdown && j.size < j.maxBytes && len(j.pending) < maxJournalRows {
-		return nil // the usual case, without registering on ctx
+	return j.awaitLocked(ctx, func(tried int) (bool, error) {
+		switch {
+		case j.state != journalOpen || j.shutdown:
+			return false, errors.New("the store is closed")
+		case j.size < j.maxBytes && len(j.pending) < maxJournalRows:
+			return true, nil
+		case j.failure != nil && j.attempts > tried:
+			return false, fmt.Errorf("the execution journal is full and its rows cannot be moved: %w", j.failure)
+		}
+		return false, nil
+	})
+}
+
+// awaitLocked waits, waking the mover, until done reports true or an
+// error, or ctx ends. done gets the moves tried when the wait began: a
+// failure recorded before it may have passed, so only one of a move tried
+// since is an answer. j.mu is held.
+func (j *execJournal) awaitLocked(ctx context.Context, done func(tried int) (bool, error)) error {
+	tried := j.attempts
+	if ok, err := done(tried); ok || err != nil {
+		return err // the usual case, without registering on ctx
 	}
 	stop := context.AfterFunc(ctx, j.broadcast)
 	defer stop()
-	for tried := j.attempts; ; {
-		switch {
-		case j.state != journalOpen || j.shutdown:
-			return errors.New("the store is closed")
-		case j.size < j.maxBytes && len(j.pending) < maxJournalRows:
-			return nil
-		case j.failure != nil && j.attempts > tried:
-			return fmt.Errorf("the execution journal is full and its rows cannot be moved: %w", j.failure)
-		}
+	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		j.wakeMover(true)
 		j.cond.Wait()
+		if ok, err := done(tried); ok || err != nil {
+			return err
+		}
 	}
 }
 
@@ -221,24 +235,18 @@ func journalable(e *Execution) error {
 // wait returns once every row journaled before it was called is in the
 // table, or ctx ends, or the mover fails (its error).
 func (j *execJournal) wait(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, j.broadcast)
-	defer stop()
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	target, tried := j.seq, j.attempts
-	for j.state == journalOpen && j.moved < target {
-		// A failure before this wait may have passed: only one of a move
-		// tried since is the reader's answer.
-		if j.failure != nil && j.attempts > tried {
-			return fmt.Errorf("the execution journal's rows are not in the table yet: %w", j.failure)
+	target := j.seq
+	return j.awaitLocked(ctx, func(tried int) (bool, error) {
+		switch {
+		case j.state != journalOpen || j.moved >= target:
+			return true, nil
+		case j.failure != nil && j.attempts > tried:
+			return false, fmt.Errorf("the execution journal's rows are not in the table yet: %w", j.failure)
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		j.wakeMover(true)
-		j.cond.Wait()
-	}
-	return nil
+		return false, nil
+	})
 }
 
 // wakeMover tells the mover there are rows; urgent skips its delay.
@@ -345,21 +353,19 @@ func (j *execJournal) replay(ctx context.Context, f *os.File) error {
 		}
 	}
 	j.moved = j.seq
+	var unread error
 	if rest := data[n:]; len(rest) > 0 && !tornTail(rest) {
 		kept := fmt.Sprintf("%s.unread-%d", j.path, j.seq)
 		if err := os.WriteFile(kept, rest, 0o600); err != nil {
 			return fmt.Errorf("keep the execution journal's %d unreadable bytes: %w", len(rest), err)
 		}
-		if err := f.Truncate(0); err != nil {
-			return fmt.Errorf("empty the execution journal: %w", err)
-		}
-		return fmt.Errorf("the execution journal ended in %d bytes that are not records of this binary's (kept in %s): "+
-			"move that file away to start, once it is known what wrote it", len(rest), kept)
+		unread = fmt.Errorf("the execution journal ended in %d bytes that are not records of this binary's: "+
+			"they are kept in %s for whoever knows what wrote them, and the next start goes on without them", len(rest), kept)
 	}
 	if err := f.Truncate(0); err != nil {
-		return fmt.Errorf("empty the execution journal: %w", err)
+		return errors.Join(unread, fmt.Errorf("empty the execution journal: %w", err))
 	}
-	return nil
+	return unread
 }
 
 // tornTail reports whether rest, the bytes after the last whole record,
@@ -566,22 +572,24 @@ type recordReader struct {
 
 func (r *recordReader) uvarint() uint64 {
 	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.bad = true
-		return 0
-	}
-	r.b = r.b[n:]
+	r.skip(n)
 	return v
 }
 
 func (r *recordReader) varint() int64 {
 	v, n := binary.Varint(r.b)
+	r.skip(n)
+	return v
+}
+
+// skip passes the n bytes a varint took; n <= 0 is binary's "none fits",
+// whose value is 0.
+func (r *recordReader) skip(n int) {
 	if n <= 0 {
 		r.bad = true
-		return 0
+		return
 	}
 	r.b = r.b[n:]
-	return v
 }
 
 func (r *recordReader) bytes(n uint64) []byte {
