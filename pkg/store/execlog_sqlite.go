@@ -12,7 +12,7 @@ import (
 
 // sqliteLog writes the execution log on SQLite through a connection of its
 // own, outside the pool, with its statements (BEGIN IMMEDIATE, the INSERT,
-// COMMIT, ROLLBACK) prepared once on it. Every tool call writes a row, and
+// the journal's mark, COMMIT, ROLLBACK) prepared once on it. Every tool call writes a row, and
 // measured per row (BenchmarkRecordExecutions) the pool's way cost about
 // twice the CPU:
 //
@@ -49,7 +49,7 @@ const sqliteLogBusyTimeout = 5 * time.Second
 
 // logStmts are the statements prepared on the log's connection.
 type logStmts struct {
-	begin, insert, commit, rollback *sql.Stmt
+	begin, insert, mark, commit, rollback *sql.Stmt
 }
 
 // record writes es in one transaction, setting their ids (and StartedAt,
@@ -78,7 +78,7 @@ func (l *sqliteLog) record(ctx context.Context, now func() time.Time, es []*Exec
 	}
 	err = l.insert(ctx, st, now, es)
 	if err == nil && mark > 0 {
-		_, err = l.conn.ExecContext(ctx, setJournalMarkSQL, int64(mark))
+		err = l.setMark(ctx, mark)
 	}
 	if err == nil {
 		if _, err = st.commit.ExecContext(ctx); err != nil {
@@ -109,6 +109,24 @@ func (l *sqliteLog) insert(ctx context.Context, st logStmts, now func() time.Tim
 		if e.ID, err = res.LastInsertId(); err != nil {
 			return fmt.Errorf("insert id: %w", err)
 		}
+	}
+	return nil
+}
+
+// setMark records the journal's mark in the open transaction. Its
+// statement is prepared on first use, as the INSERT is: parsing it again
+// for every move cost more CPU than the move's rows (modernc.org/sqlite's
+// parser is Go translated from C). l.mu is held.
+func (l *sqliteLog) setMark(ctx context.Context, mark uint64) error {
+	if l.stmts.mark == nil {
+		st, err := l.conn.PrepareContext(ctx, setJournalMarkSQL)
+		if err != nil {
+			return fmt.Errorf("prepare the execution journal's mark: %w", err)
+		}
+		l.stmts.mark = st
+	}
+	if _, err := l.stmts.mark.ExecContext(ctx, int64(mark)); err != nil {
+		return fmt.Errorf("set the execution journal's mark: %w", err)
 	}
 	return nil
 }
@@ -230,7 +248,7 @@ func (l *sqliteLog) close() error {
 // conn goes back to the log's own pool of one.
 func closeLogConn(conn *sql.Conn, st logStmts) error {
 	var err error
-	for _, s := range []*sql.Stmt{st.begin, st.insert, st.commit, st.rollback} {
+	for _, s := range []*sql.Stmt{st.begin, st.insert, st.mark, st.commit, st.rollback} {
 		if s != nil {
 			err = errors.Join(err, s.Close())
 		}
