@@ -120,9 +120,9 @@ func (r *trackedRegion) base() uint64 {
 // track maps size bytes (a multiple of hostPage) of zeroed memory and
 // registers them for write tracking.
 func (t *dirtyTracker) track(size int) (*trackedRegion, error) {
-	buf, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
+	buf, err := mapMemory(size)
 	if err != nil {
-		return nil, fmt.Errorf("sandbox: mapping tracked memory: %w", err)
+		return nil, err
 	}
 	fd, _, errno := unix.Syscall(unix.SYS_USERFAULTFD, unix.O_CLOEXEC|unix.O_NONBLOCK|uffdUserModeOnly, 0, 0)
 	if errno != 0 {
@@ -179,7 +179,7 @@ func (t *dirtyTracker) written(r *trackedRegion, size uint64, out []pageRegion) 
 }
 
 func (r *trackedRegion) close() error {
-	return errors.Join(unix.Close(r.uffd), unix.Munmap(r.buf))
+	return errors.Join(unix.Close(r.uffd), unmapMemory(r.buf))
 }
 
 func ioctl(fd int, req uintptr, arg unsafe.Pointer) error {

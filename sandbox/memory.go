@@ -19,10 +19,13 @@ type limitedMemory struct {
 	// initial is set when the initial memory was past the limit (see
 	// Reallocate); the meter then ends the call at its first check.
 	initial *initialMemoryError
-	// tracker, when set before the first allocation, puts the memory in a
-	// tracked mapping (dirty_linux.go) of limit bytes, region; a grow past
-	// it moves the memory to the Go heap (untracked), and the instance
-	// cannot be restored anyway (its size differs from the snapshot's).
+	// mapped is the anonymous mapping of limit bytes the memory lives in,
+	// outside the Go heap (mapMemory); nil when it is on the heap. tracker,
+	// when set before the first allocation, makes the mapping a tracked
+	// one (dirty_linux.go), region. A grow past the mapping moves the
+	// memory to the Go heap (untracked), and the instance cannot be
+	// restored anyway (its size differs from the snapshot's).
+	mapped    []byte
 	tracker   *dirtyTracker
 	region    *trackedRegion
 	untracked bool
@@ -76,16 +79,15 @@ func (m *limitedMemory) Reallocate(size uint64) []byte {
 		// ends the call before any of its code runs.
 		m.initial = &initialMemoryError{pages: uint32(size / pageSize), limit: uint32(m.limit / pageSize)}
 	}
-	if initial && m.tracker != nil && m.limit >= dirtyTrackingMinBytes {
-		// Untracked when the kernel refuses: restore then copies it all.
-		m.region, _ = m.tracker.track(int((m.limit + hostPage - 1) / hostPage * hostPage))
+	if initial && size <= m.limit {
+		m.mapMemory(size)
 	}
-	if m.region != nil && !m.untracked {
-		if size <= uint64(len(m.region.buf)) {
+	if m.mapped != nil && !m.untracked {
+		if size <= uint64(len(m.mapped)) {
 			// Capacity is what the pools count as the instance's memory
 			// (pool.go): the size, not the mapping, most of which is
 			// never touched and so never resident.
-			m.buf = m.region.buf[:size:size]
+			m.buf = m.mapped[:size:size]
 			m.peak = max(m.peak, size)
 			return m.buf
 		}
@@ -110,10 +112,37 @@ func (m *limitedMemory) Free() {
 		m.inspect(m.buf)
 	}
 	m.buf = nil
+	// Nothing refers to the mapping now; an unmap cannot fail here.
 	if m.region != nil {
-		// Nothing refers to the mapping now; an unmap cannot fail here.
 		_ = m.region.close()
-		m.region = nil
+	} else if m.mapped != nil {
+		_ = unmapMemory(m.mapped)
+	}
+	m.region, m.mapped = nil, nil
+}
+
+// mapMemory places the memory, at its first allocation (of size bytes),
+// in an anonymous mapping of limit bytes: a tracked one when the engine
+// tracks written pages (dirty_linux.go), else a plain one (memmap_unix.go).
+// Not on the Go heap: an instance's memory is megabytes (a Go module's
+// starts at 5 MiB), which a call on a fresh instance would allocate and
+// zero, and leave to the collector, every call; that garbage made the
+// process collect every few such calls and slowed every other call in it
+// (RATIONALE.md, "Instance memory outside the Go heap"). A mapping costs
+// two system calls and a page fault per page the instance touches; it
+// grows in place, up to the limit, without a copy. The memory stays on the
+// heap when it is small or the kernel refuses the mapping.
+func (m *limitedMemory) mapMemory(size uint64) {
+	n := int((m.limit + hostPage - 1) / hostPage * hostPage)
+	if m.tracker != nil && m.limit >= dirtyTrackingMinBytes {
+		// Untracked when the kernel refuses: restore then copies it all.
+		if r, err := m.tracker.track(n); err == nil {
+			m.region, m.mapped = r, r.buf
+			return
+		}
+	}
+	if size >= dirtyTrackingMinBytes {
+		m.mapped, _ = mapMemory(n)
 	}
 }
 

@@ -57,3 +57,48 @@ func TestAllocatorSurvivesInitialMemoryPastLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestMemoryIsMapped: memory of a megabyte or more lives in a mapping of
+// the limit's size, outside the Go heap (mapMemory), whether or not its
+// pages are tracked: it starts zeroed, grows in place keeping its bytes,
+// is refused past the limit, and is unmapped by Free. Smaller memory stays
+// on the heap.
+func TestMemoryIsMapped(t *testing.T) {
+	const limit = 8 << 20
+	m := &limitedMemory{limit: limit}
+	buf := m.Reallocate(1 << 20)
+	if m.mapped == nil || len(m.mapped) != limit || len(buf) != 1<<20 {
+		t.Fatalf("mapped %d bytes, buffer %d: want a mapping of the limit", len(m.mapped), len(buf))
+	}
+	if !allZero(buf) {
+		t.Fatal("new memory is not zeroed")
+	}
+	buf[0], buf[len(buf)-1] = 1, 2
+	grown := m.Reallocate(3 << 20)
+	if len(grown) != 3<<20 || &grown[0] != &buf[0] || grown[0] != 1 || grown[1<<20-1] != 2 || !allZero(grown[1<<20:]) {
+		t.Fatal("the memory did not grow in place with its bytes kept and the new ones zeroed")
+	}
+	if m.Reallocate(limit+pageSize) != nil || !m.refused {
+		t.Fatal("a grow past the limit was not refused")
+	}
+	m.Free()
+	if m.mapped != nil || m.buf != nil {
+		t.Fatal("Free kept the mapping")
+	}
+
+	small := &limitedMemory{limit: limit}
+	small.Reallocate(pageSize)
+	defer small.Free()
+	if small.mapped != nil {
+		t.Fatal("a memory of one page was mapped")
+	}
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
