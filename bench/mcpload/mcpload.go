@@ -44,7 +44,10 @@ type Options struct {
 	// Rounds splits each target's calls and window into turns taken in
 	// rotation with the other targets' (a, b, c, a, b, c, ...), so that the
 	// load swings of a shared machine weigh on every target alike; default
-	// 4, at most Calls.
+	// 20, at most Calls. With 4, on a two-core VM, the native server's p50
+	// moved between 250 and 470 µs from one turn to the next, and the Kiln
+	// echo's ratio between 1.05 and 1.45 from run to run; with 20, the
+	// same runs gave 1.22–1.35 (bench/results.md, seventh session).
 	Rounds int
 }
 
@@ -62,7 +65,7 @@ func (o Options) withDefaults() Options {
 		o.Window = time.Second
 	}
 	if o.Rounds <= 0 {
-		o.Rounds = 4
+		o.Rounds = 20
 	}
 	o.Rounds = min(o.Rounds, o.Calls)
 	return o

@@ -93,7 +93,7 @@ func BenchmarkIsolation(b *testing.B) {
 
 func resultsTable(results []mcpload.Result, n int) string {
 	return fmt.Sprintf("# MCP tools/call over HTTP (one run)\n\n"+
-		"`go test ./pkg/mcphost -run '^$' -bench Isolation -benchtime %dx` on %s; %d sequential calls per server and 4 clients for 1 s, the servers taking turns in 4 rounds of a quarter of each (after a garbage collection). "+
+		"`go test ./pkg/mcphost -run '^$' -bench Isolation -benchtime %dx` on %s; %d sequential calls per server and 4 clients for 1 s, the servers taking turns in 20 rounds of a twentieth of each (after a garbage collection). "+
 		"Each Kiln row is compared with the native row of the same tool. Extism's Go SDK is measured by `task bench-extism` (results-extism.md).\n\n%s",
 		n, time.Now().UTC().Format("2006-01-02"), n, mcpload.Table(results))
 }
