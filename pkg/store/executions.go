@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -68,8 +71,9 @@ func (s *Store) RecordExecution(ctx context.Context, e *Execution) error {
 // watch ctx once begun (execlog_sqlite.go); on a Store bound to a
 // transaction it runs in that transaction.
 //
-// On PostgreSQL, a Store of its own commits the rows asynchronously
-// (synchronous_commit off for that transaction only): the commit returns
+// On PostgreSQL, a Store of its own writes the rows with one statement,
+// committed asynchronously (synchronous_commit off for that statement's
+// transaction only, recordAsync): the commit returns
 // once the rows are in the server's WAL, without waiting for it to reach
 // the disk. The rows then survive what a row in SQLite's execution journal
 // survives (execjournal.go): a crash of Kiln, not a power cut, nor here a
@@ -86,8 +90,8 @@ func (s *Store) RecordExecutions(ctx context.Context, es []*Execution) error {
 	switch {
 	case s.log != nil && s.tx == nil:
 		err = s.log.record(ctx, s.now, es, 0)
-	case len(es) == 1 && s.tx == nil && s.dialect == schema.Postgres:
-		err = s.recordOne(ctx, es[0])
+	case s.tx == nil && s.dialect == schema.Postgres:
+		err = s.recordAsync(ctx, es)
 	default:
 		err = s.recordInTx(ctx, es)
 	}
@@ -120,28 +124,63 @@ func (s *Store) journaled(ctx context.Context) error {
 	return wrap(s.journal.wait(ctx), "executions")
 }
 
-// recordOne writes one row with one statement, which commits by itself,
-// asynchronously: one round trip to PostgreSQL, where BEGIN, INSERT and
-// COMMIT took three (BenchmarkRecordExecutions/postgres/batch=1). Every
-// tool call's row is written before it answers, and alone unless calls
-// overlap.
-func (s *Store) recordOne(ctx context.Context, e *Execution) error {
-	stmt, err := s.prepared.get(ctx, s.pool, insertExecutionAsyncSQL)
-	if err != nil {
+// recordAsync writes es on PostgreSQL with one statement, which commits
+// by itself, asynchronously. A row alone (every tool call's row is written
+// before it answers, and alone unless calls overlap) is one round trip to
+// the server, with a statement prepared once, where BEGIN, INSERT and
+// COMMIT took three; more rows are two, where a transaction took one per
+// row and three more (BenchmarkRecordExecutions/postgres).
+func (s *Store) recordAsync(ctx context.Context, es []*Execution) error {
+	q := insertExecutionsAsyncSQL(len(es))
+	args := make([]any, 0, len(es)*executionColumnCount)
+	for _, e := range es {
+		args = append(args, executionValues(s.now, e)...)
+	}
+	var rows *sql.Rows
+	if len(es) == 1 {
+		stmt, err := s.prepared.get(ctx, s.pool, q)
+		if err != nil {
+			return err
+		}
+		rows, err = stmt.QueryContext(ctx, args...)
+		if err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if rows, err = s.pool.QueryContext(ctx, s.pool.Rebind(q), args...); err != nil {
+			return err
+		}
+	}
+	defer rows.Close()
+	ids := make([]int64, 0, len(es))
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
 		return err
 	}
-	return insertExecutionWith(ctx, stmt, s.now, e)
+	if len(ids) != len(es) {
+		return fmt.Errorf("the insert returned %d ids for %d rows", len(ids), len(es))
+	}
+	// The rows are inserted in the order of the VALUES list, and the
+	// identity column numbers them as they are: the smallest id is the
+	// first row's, whatever order RETURNING gives them in.
+	slices.Sort(ids)
+	for i, e := range es {
+		e.ID = ids[i]
+	}
+	return nil
 }
 
 // recordInTx is RecordExecutions through the pool, with the INSERT
 // prepared once per Open.
 func (s *Store) recordInTx(ctx context.Context, es []*Execution) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if s.dialect == schema.Postgres && s.tx == nil {
-			if _, err := tx.ExecContext(ctx, setAsyncCommitSQL); err != nil {
-				return err
-			}
-		}
 		stmt, err := s.prepared.get(ctx, s.pool, insertExecutionSQL)
 		if err != nil {
 			return err
@@ -169,19 +208,24 @@ const insertExecutionValuesSQL = `
 const insertExecutionSQL = insertExecutionValuesSQL + `
 		RETURNING id`
 
-// insertExecutionAsyncSQL is insertExecutionSQL in a statement that turns
-// synchronous_commit off for its own transaction (set_config's true), which
-// PostgreSQL reads when the statement commits. The parameters take the
-// columns' types, as in VALUES.
-const insertExecutionAsyncSQL = `
+// insertExecutionsAsyncSQL inserts n execution rows, with the values
+// executionValues gives, in a statement that turns synchronous_commit off
+// for its own transaction (set_config's true), which PostgreSQL reads when
+// the statement commits. A VALUES list in FROM does not take its types
+// from the INSERT's columns, so each value is cast to its column's.
+func insertExecutionsAsyncSQL(n int) string {
+	row := "(?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::bigint, ?::bigint, ?::bigint, " +
+		"?::jsonb, ?::jsonb, ?::jsonb, ?::text, ?::timestamptz, ?::jsonb)"
+	return `
 		INSERT INTO executions (customer_id, server_id, tool_name, module_hash, actor, outcome,
 			fuel_used, memory_peak, duration_ns, arguments, result, logs, detail, started_at, recording)
-		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-		FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async
+		SELECT v.* FROM (VALUES ` + strings.Repeat(row+", ", n-1) + row + `) AS v,
+			(SELECT set_config('synchronous_commit', 'off', true)) AS async
 		RETURNING id`
+}
 
-// setAsyncCommitSQL makes the transaction it runs in commit asynchronously.
-const setAsyncCommitSQL = `SET LOCAL synchronous_commit TO OFF`
+// executionColumnCount is how many values executionValues gives.
+const executionColumnCount = 15
 
 func (s *Store) insertExecution(ctx context.Context, q sqlx.ExtContext, e *Execution) error {
 	return insertExecutionWith(ctx, queryRower{q}, s.now, e)
