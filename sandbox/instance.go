@@ -148,6 +148,9 @@ func (e *Engine) instantiate(ctx context.Context, rt wazero.Runtime, compiled wa
 	start := time.Now()
 	inst, err := rt.InstantiateModule(callCtx, compiled, cfg.WithStartFunctions())
 	if err != nil {
+		// wazero drops an instance whose start section failed without
+		// freeing its memory: a mapping nothing else would unmap.
+		mem.Free()
 		return time.Since(start), err
 	}
 	if mem.initial != nil { // see limitedMemory.Reallocate

@@ -106,9 +106,11 @@ func (m *limitedMemory) Reallocate(size uint64) []byte {
 	return m.buf
 }
 
-// Free implements experimental.LinearMemory.
+// Free implements experimental.LinearMemory. The sandbox calls it too,
+// when an instantiation fails (instantiate, newWarm); a second call does
+// nothing.
 func (m *limitedMemory) Free() {
-	if m.inspect != nil {
+	if m.inspect != nil && m.buf != nil {
 		m.inspect(m.buf)
 	}
 	m.buf = nil
@@ -121,7 +123,8 @@ func (m *limitedMemory) Free() {
 	m.region, m.mapped = nil, nil
 }
 
-// mapMemory places the memory, at its first allocation (of size bytes),
+// mapMemory places the memory, at its first allocation (of size bytes, a
+// megabyte or more for a plain mapping),
 // in an anonymous mapping of limit bytes: a tracked one when the engine
 // tracks written pages (dirty_linux.go), else a plain one (memmap_unix.go).
 // Not on the Go heap: an instance's memory is megabytes (a Go module's

@@ -53,6 +53,7 @@ func (e *Engine) newWarm(ctx context.Context, compiled wazero.CompiledModule, na
 	ictx := experimental.WithMemoryAllocator(context.WithValue(ctx, callStateKey{}, setup), w.mem)
 	inst, err := e.rt.InstantiateModule(ictx, compiled, cfg)
 	if err != nil {
+		w.mem.Free() // as instantiate does
 		return nil, fmt.Errorf("sandbox: instantiating a warm instance: %w", err)
 	}
 	w.mod = inst
