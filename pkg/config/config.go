@@ -16,7 +16,6 @@ import (
 	"net/netip"
 	"net/url"
 	"path/filepath"
-	"strconv"
 	"strings"
 )
 
@@ -142,24 +141,14 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv Getenv) {
 		"Kiln's client ID at the OpenID Connect provider (env KILN_OIDC_CLIENT_ID)")
 	fs.StringVar(&c.OIDCName, "oidc-name", orDefault(getenv, "KILN_OIDC_NAME", "single sign-on"),
 		"the provider's name on the login page's button (env KILN_OIDC_NAME)")
-	signup := getenv("KILN_OIDC_SIGNUP")
-	on, err := strconv.ParseBool(orDefault(getenv, "KILN_OIDC_SIGNUP", "false"))
-	if err != nil {
-		c.envErrs = append(c.envErrs, fmt.Errorf("config: KILN_OIDC_SIGNUP is %q; it must be true or false", signup))
-	}
-	fs.BoolVar(&c.OIDCSignup, "oidc-signup", on,
+	fs.BoolVar(&c.OIDCSignup, "oidc-signup", c.envBool(getenv, "KILN_OIDC_SIGNUP", false),
 		"give a person the provider signs in, and Kiln does not know, a new customer on the free plan\n(env KILN_OIDC_SIGNUP)")
 	fs.IntVar(&c.MCPIPRequestsPerMinute, "mcp-ip-requests-per-minute",
 		c.envInt(getenv, "KILN_MCP_IP_REQUESTS_PER_MINUTE", DefaultMCPIPRequestsPerMinute),
 		"most MCP requests a minute from one client address (an IPv6 /64), before authentication\n(env KILN_MCP_IP_REQUESTS_PER_MINUTE)")
 	fs.StringVar(&c.Cache, "cache-dir", getenv("KILN_CACHE_DIR"),
 		"directory of the compiled-module and Go build caches; empty: <data-dir>/cache (env KILN_CACHE_DIR)")
-	devLibrary := orDefault(getenv, "KILN_DEV_LIBRARY", "true")
-	on, err = strconv.ParseBool(devLibrary)
-	if err != nil {
-		c.envErrs = append(c.envErrs, fmt.Errorf("config: KILN_DEV_LIBRARY is %q; it must be true or false", devLibrary))
-	}
-	fs.BoolVar(&c.DevLibrary, "dev-library", on,
+	fs.BoolVar(&c.DevLibrary, "dev-library", c.envBool(getenv, "KILN_DEV_LIBRARY", true),
 		"in development, build the curated library of the source checkout (toolkits/library), sign it with the\ndevelopment key and register it in the background at start; never in production (env KILN_DEV_LIBRARY)")
 	c.registerHTTP(fs, getenv)
 	c.Observe.register(fs, getenv)

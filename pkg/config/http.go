@@ -139,6 +139,21 @@ func (c *Config) envInt(getenv Getenv, name string, def int) int {
 	return n
 }
 
+// envBool reads true or false from the environment, def when unset; a
+// value that is neither is reported by Validate.
+func (c *Config) envBool(getenv Getenv, name string, def bool) bool {
+	v := getenv(name)
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		c.envErrs = append(c.envErrs, fmt.Errorf("config: %s is %q; it must be true or false", name, v))
+		return def
+	}
+	return b
+}
+
 // envDuration reads a duration such as 90s or 2m from the environment, def
 // when unset; a value that is not one is reported by Validate.
 func (c *Config) envDuration(getenv Getenv, name string, def time.Duration) time.Duration {

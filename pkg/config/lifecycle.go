@@ -63,6 +63,11 @@ type DBPool struct {
 	// ConnMaxIdleTime closes a connection unused for this long
 	// (--db-conn-max-idle-time, KILN_DB_CONN_MAX_IDLE_TIME).
 	ConnMaxIdleTime time.Duration
+	// SyncExecutionLog makes a tool call on PostgreSQL wait until its
+	// execution row is flushed to disk (and to synchronous standbys), not
+	// only committed (--db-sync-execution-log, KILN_DB_SYNC_EXECUTION_LOG;
+	// store.Store.SyncExecutions).
+	SyncExecutionLog bool
 }
 
 // Defaults of DBPool, which also stand in for zero values.
@@ -107,6 +112,10 @@ func (c *Config) registerLifecycle(fs *flag.FlagSet, getenv Getenv) {
 		"a database connection is closed this long after it was opened (env KILN_DB_CONN_MAX_LIFETIME)")
 	fs.DurationVar(&p.ConnMaxIdleTime, "db-conn-max-idle-time", c.envDuration(getenv, "KILN_DB_CONN_MAX_IDLE_TIME", DefaultDBConnMaxIdleTime),
 		"an unused database connection is closed after this long (env KILN_DB_CONN_MAX_IDLE_TIME)")
+	fs.BoolVar(&p.SyncExecutionLog, "db-sync-execution-log", c.envBool(getenv, "KILN_DB_SYNC_EXECUTION_LOG", false),
+		"on PostgreSQL, answer a tool call only once its execution row is flushed to disk and to synchronous standbys;\n"+
+			"off, the row is committed asynchronously and a database crash or failover can lose the last moments' rows\n"+
+			"(env KILN_DB_SYNC_EXECUTION_LOG)")
 }
 
 // validateLifecycle checks the values of registerLifecycle.

@@ -24,7 +24,7 @@ func TestLifecycleSettings(t *testing.T) {
 		t.Fatalf("idle connections above the open ones: %+v", got)
 	}
 	env := map[string]string{"KILN_DRAIN_DELAY": "2s", "KILN_SHUTDOWN_TIMEOUT": "1m", "KILN_DB_MAX_OPEN_CONNS": "50",
-		"KILN_DB_MAX_IDLE_CONNS": "5", "KILN_DB_CONN_MAX_LIFETIME": "1h", "KILN_DB_CONN_MAX_IDLE_TIME": "30s"}
+		"KILN_DB_MAX_IDLE_CONNS": "5", "KILN_DB_CONN_MAX_LIFETIME": "1h", "KILN_DB_CONN_MAX_IDLE_TIME": "30s", "KILN_DB_SYNC_EXECUTION_LOG": "true"}
 	c := parse(t, env, "--drain-delay", "3s", "--db-max-open-conns", "40")
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
@@ -32,7 +32,7 @@ func TestLifecycleSettings(t *testing.T) {
 	if want := (config.Drain{Delay: 3 * time.Second, Timeout: time.Minute}); c.Drain != want {
 		t.Errorf("drain: %+v", c.Drain)
 	}
-	if want := (config.DBPool{MaxOpenConns: 40, MaxIdleConns: 5, ConnMaxLifetime: time.Hour, ConnMaxIdleTime: 30 * time.Second}); c.DB != want {
+	if want := (config.DBPool{MaxOpenConns: 40, MaxIdleConns: 5, ConnMaxLifetime: time.Hour, ConnMaxIdleTime: 30 * time.Second, SyncExecutionLog: true}); c.DB != want {
 		t.Errorf("pool: %+v", c.DB)
 	}
 }
@@ -48,6 +48,7 @@ func TestLifecycleValidate(t *testing.T) {
 		{nil, []string{"--db-max-open-conns", "0"}, "--db-max-open-conns/KILN_DB_MAX_OPEN_CONNS is 0"},
 		{nil, []string{"--db-max-open-conns", "4", "--db-max-idle-conns", "8"}, "--db-max-idle-conns/KILN_DB_MAX_IDLE_CONNS is 8; it must be from 1 to --db-max-open-conns (4)"},
 		{nil, []string{"--db-conn-max-lifetime", "-1s"}, "KILN_DB_CONN_MAX_LIFETIME is -1s"},
+		{map[string]string{"KILN_DB_SYNC_EXECUTION_LOG": "sometimes"}, nil, "KILN_DB_SYNC_EXECUTION_LOG is \"sometimes\"; it must be true or false"},
 	} {
 		err := parse(t, tc.env, tc.args...).Validate()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

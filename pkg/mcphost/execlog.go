@@ -11,14 +11,14 @@ import (
 // Execution log writes, committed in groups.
 //
 // A call's execution row is made durable by store.JournalExecutions: on
-// PostgreSQL one INSERT and one commit, of which the commit is most (a
-// round trip and a WAL flush, 3.5 ms measured under load); on SQLite one
-// write to the node's journal, which the store moves into the table in
-// batches (store/execjournal.go). Calls that finish together share one
+// PostgreSQL one INSERT that commits asynchronously unless the operator
+// asks for a flush to disk (store.Store.SyncExecutions: what survives
+// which crash); on SQLite one write to the node's journal, which the store
+// moves into the table in batches (store/execjournal.go). Calls that finish together share one
 // write: the tool handler hands its row to an execLog; a call that finds
 // no write under way writes its row itself, and the rows that queue
 // meanwhile are written by a writer goroutine, up to maxExecBatch rows in
-// one write (one transaction, or one append to SQLite's journal); each
+// one write (one statement, or one append to SQLite's journal); each
 // call answers once the write holding its row is durable. (A lone call
 // writing its own row spares it two goroutine hand-offs, which on two busy
 // cores cost more than the wake-ups suggest; writing the row beside the

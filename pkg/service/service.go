@@ -99,6 +99,7 @@ func New(ctx context.Context, opts Options) (_ *Service, err error) {
 	pool := cfg.DB.OrDefaults()
 	s.Store.SetPool(store.PoolConfig{MaxOpenConns: pool.MaxOpenConns, MaxIdleConns: pool.MaxIdleConns,
 		ConnMaxLifetime: pool.ConnMaxLifetime, ConnMaxIdleTime: pool.ConnMaxIdleTime})
+	s.Store.SyncExecutions(pool.SyncExecutionLog)
 	if s.Engine, err = sandbox.NewEngine(ctx, sandbox.Config{CacheDir: cfg.CacheDir()}); err != nil {
 		return nil, err
 	}

@@ -71,17 +71,9 @@ func (s *Store) RecordExecution(ctx context.Context, e *Execution) error {
 // watch ctx once begun (execlog_sqlite.go); on a Store bound to a
 // transaction it runs in that transaction.
 //
-// On PostgreSQL, a Store of its own writes the rows with one statement,
-// committed asynchronously (synchronous_commit off for that statement's
-// transaction only, recordAsync): the commit returns
-// once the rows are in the server's WAL, without waiting for it to reach
-// the disk. The rows then survive what a row in SQLite's execution journal
-// survives (execjournal.go): a crash of Kiln, not a power cut, nor here a
-// crash of the database server in the moment (at most three times its
-// wal_writer_delay, 600 ms by default) before its WAL writer flushes them.
-// Waiting for the flush cost about 250 µs of every tool call's answer;
-// PostgreSQL's documentation suggests asynchronous commits for exactly such
-// event logs, and the database stays consistent either way.
+// On PostgreSQL, a Store of its own writes the rows with one statement
+// (recordRows), committed asynchronously unless SyncExecutions says
+// otherwise.
 func (s *Store) RecordExecutions(ctx context.Context, es []*Execution) error {
 	if len(es) == 0 {
 		return nil
@@ -91,7 +83,7 @@ func (s *Store) RecordExecutions(ctx context.Context, es []*Execution) error {
 	case s.log != nil && s.tx == nil:
 		err = s.log.record(ctx, s.now, es, 0)
 	case s.tx == nil && s.dialect == schema.Postgres:
-		err = s.recordAsync(ctx, es)
+		err = s.recordRows(ctx, es)
 	default:
 		err = s.recordInTx(ctx, es)
 	}
@@ -124,14 +116,32 @@ func (s *Store) journaled(ctx context.Context) error {
 	return wrap(s.journal.wait(ctx), "executions")
 }
 
-// recordAsync writes es on PostgreSQL with one statement, which commits
-// by itself, asynchronously. A row alone (every tool call's row is written
-// before it answers, and alone unless calls overlap) is one round trip to
-// the server, with a statement prepared once, where BEGIN, INSERT and
-// COMMIT took three; more rows are two, where a transaction took one per
-// row and three more (BenchmarkRecordExecutions/postgres).
-func (s *Store) recordAsync(ctx context.Context, es []*Execution) error {
-	q := insertExecutionsAsyncSQL(len(es))
+// SyncExecutions says whether, on PostgreSQL, RecordExecutions waits for
+// the server to flush the rows' commit to disk (and to synchronous
+// standbys); call it before the Store is used. By default it does not:
+// the rows commit asynchronously (synchronous_commit off for their
+// statement alone), and the commit returns once they are in the server's
+// WAL buffers. Waiting for the flush cost about 130 µs of every tool
+// call's answer here (BenchmarkRecordExecutions/postgres), and more on
+// slower disks. An asynchronous row survives a crash of Kiln, as a row in
+// SQLite's execution journal does (execjournal.go); it can be lost, with
+// the other commits of the last moments (up to three times the server's
+// wal_writer_delay, 600 ms by default), when the database server crashes
+// or fails over to a standby that had not received them. PostgreSQL's
+// documentation suggests asynchronous commits for such event logs; the
+// database stays consistent either way. Deployments that must not lose an
+// answered call's row across a database crash or failover turn it on
+// (--db-sync-execution-log).
+func (s *Store) SyncExecutions(on bool) { s.syncExecutions = on }
+
+// recordRows writes es on PostgreSQL with one statement, which commits by
+// itself. A row alone (every tool call's row is written before it
+// answers, and alone unless calls overlap) is one round trip to the
+// server, with a statement prepared once, where BEGIN, INSERT and COMMIT
+// took three; more rows are two, where a transaction took one per row and
+// three more (BenchmarkRecordExecutions/postgres).
+func (s *Store) recordRows(ctx context.Context, es []*Execution) error {
+	q := insertExecutionsPostgresSQL(len(es), !s.syncExecutions)
 	args := make([]any, 0, len(es)*executionColumnCount)
 	for _, e := range es {
 		args = append(args, executionValues(s.now, e)...)
@@ -208,19 +218,23 @@ const insertExecutionValuesSQL = `
 const insertExecutionSQL = insertExecutionValuesSQL + `
 		RETURNING id`
 
-// insertExecutionsAsyncSQL inserts n execution rows, with the values
-// executionValues gives, in a statement that turns synchronous_commit off
-// for its own transaction (set_config's true), which PostgreSQL reads when
-// the statement commits. A VALUES list in FROM does not take its types
-// from the INSERT's columns, so each value is cast to its column's.
-func insertExecutionsAsyncSQL(n int) string {
+// insertExecutionsPostgresSQL inserts n execution rows, with the values
+// executionValues gives, on PostgreSQL. A VALUES list in FROM does not take
+// its types from the INSERT's columns, so each value is cast to its
+// column's. Asynchronous, the statement turns synchronous_commit off for
+// its own transaction (set_config's true), which PostgreSQL reads when the
+// statement commits.
+func insertExecutionsPostgresSQL(n int, async bool) string {
 	row := "(?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::bigint, ?::bigint, ?::bigint, " +
 		"?::jsonb, ?::jsonb, ?::jsonb, ?::text, ?::timestamptz, ?::jsonb)"
+	from := ` AS v`
+	if async {
+		from += `, (SELECT set_config('synchronous_commit', 'off', true)) AS async`
+	}
 	return `
 		INSERT INTO executions (customer_id, server_id, tool_name, module_hash, actor, outcome,
 			fuel_used, memory_peak, duration_ns, arguments, result, logs, detail, started_at, recording)
-		SELECT v.* FROM (VALUES ` + strings.Repeat(row+", ", n-1) + row + `) AS v,
-			(SELECT set_config('synchronous_commit', 'off', true)) AS async
+		SELECT v.* FROM (VALUES ` + strings.Repeat(row+", ", n-1) + row + `)` + from + `
 		RETURNING id`
 }
 

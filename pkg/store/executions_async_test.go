@@ -11,28 +11,34 @@ import (
 
 // TestExecutionRowsCommitAsynchronously: on PostgreSQL, a Store's own
 // writes of execution rows, one row or a batch, run with
-// synchronous_commit off, and only they: the setting does not outlive
-// their transaction, and rows written in a caller's transaction commit as
-// the caller's transaction does. A trigger records the setting each row was
-// inserted under.
+// synchronous_commit off, and only they: on the Store's one connection, a
+// row written next in a caller's transaction commits synchronously, as the
+// caller's transaction does. With SyncExecutions on, every row commits
+// synchronously. A trigger records the setting each row was inserted
+// under.
 func TestExecutionRowsCommitAsynchronously(t *testing.T) {
 	u, ok := storetest.PostgresURL(t)
 	if !ok {
 		t.Skip(storetest.EnvURL + " is not set")
 	}
 	ctx := t.Context()
-	s, err := store.Open(ctx, u, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := s.Close(); err != nil {
-			t.Error(err)
+	open := func() *store.Store {
+		s, err := store.Open(ctx, u, "")
+		if err != nil {
+			t.Fatal(err)
 		}
-	}()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				t.Error(err)
+			}
+		})
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return s
 	}
+	s, synced := open(), open()
+	synced.SyncExecutions(true)
 	db, err := sql.Open("postgres", u)
 	if err != nil {
 		t.Fatal(err)
@@ -56,6 +62,19 @@ func TestExecutionRowsCommitAsynchronously(t *testing.T) {
 		return &store.Execution{CustomerID: c.ID, ServerID: "srv_async", ToolName: "echo", ModuleHash: store.ModuleHash([]byte("m")),
 			Actor: "key:key_1", Outcome: "ok", Arguments: store.JSON(`{"text":"hi"}`), Detail: "a detail"}
 	}
+	inTx := func() {
+		t.Helper()
+		if err := s.InTx(ctx, func(tx *store.Store) error {
+			return tx.RecordExecutions(ctx, []*store.Execution{row()})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A row in a caller's transaction (which prepares the INSERT on the
+	// pool), then one connection: a setting that outlived its
+	// transaction would show on the next row there.
+	inTx()
+	s.SetPool(store.PoolConfig{MaxOpenConns: 1, MaxIdleConns: 1})
 	one := []*store.Execution{row()}
 	if err := s.RecordExecutions(ctx, one); err != nil || one[0].ID == 0 {
 		t.Fatalf("one row: id %d, %v", one[0].ID, err)
@@ -63,10 +82,11 @@ func TestExecutionRowsCommitAsynchronously(t *testing.T) {
 	if err := s.RecordExecutions(ctx, []*store.Execution{row(), row()}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.InTx(ctx, func(tx *store.Store) error {
-		return tx.RecordExecutions(ctx, []*store.Execution{row()})
-	}); err != nil {
-		t.Fatal(err)
+	inTx()
+	for _, batch := range [][]*store.Execution{{row()}, {row(), row()}} {
+		if err := synced.RecordExecutions(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
 	}
 	got, err := s.Execution(ctx, one[0].ID)
 	if err != nil || string(got.Arguments) != `{"text": "hi"}` || got.Detail != "a detail" {
@@ -88,7 +108,8 @@ func TestExecutionRowsCommitAsynchronously(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"off", "off", "off", "on"}; !slices.Equal(settings, want) {
-		t.Fatalf("rows inserted with synchronous_commit %q, want %q (alone, a batch of two, in a caller's transaction)", settings, want)
+	if want := []string{"on", "off", "off", "off", "on", "on", "on", "on"}; !slices.Equal(settings, want) {
+		t.Fatalf("rows inserted with synchronous_commit %q, want %q (in a caller's transaction, alone, a batch of two, "+
+			"in a caller's transaction; then with SyncExecutions, alone and a batch of two)", settings, want)
 	}
 }

@@ -70,6 +70,9 @@ type Store struct {
 	// journal, on SQLite, holds the rows of JournalExecutions until they
 	// are in the table (execjournal.go), shared like log.
 	journal *execJournal
+	// syncExecutions: PostgreSQL's execution rows commit synchronously
+	// (SyncExecutions).
+	syncExecutions bool
 }
 
 // Open connects to the database. An empty databaseURL means the SQLite file

@@ -155,6 +155,8 @@ combination the schema cannot express. Included once, by the Deployment.
   value: {{ .Values.database.connMaxLifetime | quote }}
 - name: KILN_DB_CONN_MAX_IDLE_TIME
   value: {{ .Values.database.connMaxIdleTime | quote }}
+- name: KILN_DB_SYNC_EXECUTION_LOG
+  value: {{ .Values.database.syncExecutionLog | quote }}
 {{ include "kiln.secretEnv" (list . "KILN_MASTER_KEY" .Values.secrets.keys.masterKey) }}
 {{ include "kiln.secretEnv" (list . "KILN_OPERATOR_TOKEN" .Values.secrets.keys.operatorToken) }}
 {{- if .Values.redis.enabled }}
