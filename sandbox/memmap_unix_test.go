@@ -3,9 +3,6 @@
 package sandbox
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"testing"
 )
 
@@ -60,31 +57,9 @@ func allZero(b []byte) bool {
 // each failed call would keep its limit's worth of address space and the
 // pages it touched.
 func TestFailedInstantiationFreesMemory(t *testing.T) {
-	ctx := context.Background()
-	e, err := NewEngine(ctx, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close(ctx)
-	wasm, err := os.ReadFile(filepath.Join("testdata", "wat", "starttrap.wasm"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := e.Load(ctx, wasm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	entry, err := e.acquire(ctx, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.release(ctx, entry)
-	lim := DefaultLimits()
-	state := &callState{limits: lim, logs: logSink{budget: lim.LogBytes}}
-	cfg, _ := moduleConfig(m, "main", nil, nil, state)
 	var freed bool
-	mem := &limitedMemory{limit: lim.Memory, inspect: func([]byte) { freed = true }}
-	if _, err := e.instantiate(ctx, entry.rt, entry.compiled, cfg(), state, mem); err == nil {
+	mem := &limitedMemory{limit: DefaultLimits().Memory, inspect: func([]byte) { freed = true }}
+	if err := instantiateWAT(t, "starttrap", mem); err == nil {
 		t.Fatal("the start section's trap did not fail the instantiation")
 	}
 	if !freed || mem.mapped != nil || mem.buf != nil {

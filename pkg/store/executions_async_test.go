@@ -22,22 +22,7 @@ func TestExecutionRowsCommitAsynchronously(t *testing.T) {
 		t.Skip(storetest.EnvURL + " is not set")
 	}
 	ctx := t.Context()
-	open := func() *store.Store {
-		s, err := store.Open(ctx, u, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if err := s.Close(); err != nil {
-				t.Error(err)
-			}
-		})
-		if err := s.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	s, synced := open(), open()
+	s, synced := storetest.Open(t, u, ""), storetest.Open(t, u, "")
 	synced.SyncExecutions(true)
 	db, err := sql.Open("postgres", u)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kilnhq/kiln/pkg/store"
 	"github.com/kilnhq/kiln/pkg/store/storetest"
 )
 
@@ -20,18 +19,7 @@ func TestExecutionsIndexesPostgres(t *testing.T) {
 		t.Skip(storetest.EnvURL + " is not set")
 	}
 	ctx := t.Context()
-	s, err := store.Open(ctx, u, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Open(t, u, "") // migrates the schema
 	db, err := sql.Open("postgres", u)
 	if err != nil {
 		t.Fatal(err)

@@ -44,7 +44,7 @@ func Each(t *testing.T, fn func(t *testing.T, s *store.Store)) {
 // of the test.
 func SQLite(t testing.TB) *store.Store {
 	t.Helper()
-	return open(t, "", t.TempDir())
+	return Open(t, "", t.TempDir())
 }
 
 // Postgres returns a migrated store in a new schema, or false when EnvURL is
@@ -55,7 +55,7 @@ func Postgres(t testing.TB) (*store.Store, bool) {
 	if !ok {
 		return nil, false
 	}
-	return open(t, u, ""), true
+	return Open(t, u, ""), true
 }
 
 // PostgresNodes returns n stores on one new schema, each with its own
@@ -69,7 +69,7 @@ func PostgresNodes(t testing.TB, n int) ([]*store.Store, bool) {
 	}
 	nodes := make([]*store.Store, n)
 	for i := range nodes {
-		nodes[i] = open(t, u, "")
+		nodes[i] = Open(t, u, "")
 	}
 	return nodes, true
 }
@@ -115,7 +115,9 @@ func PostgresURL(t testing.TB) (string, bool) {
 	return u.String(), true
 }
 
-func open(t testing.TB, databaseURL, dataDir string) *store.Store {
+// Open opens the store at databaseURL (one of PostgresURL's, say) or, with
+// none, in dataDir, and migrates it; it is closed at the end of the test.
+func Open(t testing.TB, databaseURL, dataDir string) *store.Store {
 	t.Helper()
 	ctx := context.Background()
 	s, err := store.Open(ctx, databaseURL, dataDir)
