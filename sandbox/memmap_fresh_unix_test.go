@@ -11,7 +11,7 @@ import (
 
 // TestFreshCallsLeaveNoMemoryGarbage: a call on a fresh instance does not
 // allocate the instance's memory (5 MiB for a Go module) on the Go heap
-// (mapMemory). When it did, a node running such calls collected garbage
+// (limitedMemory.place). When it did, a node running such calls collected garbage
 // every few calls and every other call in the process slowed down
 // (RATIONALE.md).
 func TestFreshCallsLeaveNoMemoryGarbage(t *testing.T) {

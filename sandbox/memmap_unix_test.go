@@ -7,7 +7,7 @@ import (
 )
 
 // TestMemoryIsMapped: memory of a megabyte or more lives in a mapping of
-// the limit's size, outside the Go heap (mapMemory), whether or not its
+// the limit's size, outside the Go heap (limitedMemory.place), whether or not its
 // pages are tracked: it starts zeroed, grows in place keeping its bytes,
 // is refused past the limit, and is unmapped by Free. Smaller memory stays
 // on the heap.

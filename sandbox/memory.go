@@ -20,7 +20,7 @@ type limitedMemory struct {
 	// Reallocate); the meter then ends the call at its first check.
 	initial *initialMemoryError
 	// mapped is the anonymous mapping of limit bytes the memory lives in,
-	// outside the Go heap (mapMemory); nil when it is on the heap. tracker,
+	// outside the Go heap (place); nil when it is on the heap. tracker,
 	// when set before the first allocation, makes the mapping a tracked
 	// one (dirty_linux.go), region. A grow past the mapping moves the
 	// memory to the Go heap (untracked), and the instance cannot be
@@ -80,7 +80,7 @@ func (m *limitedMemory) Reallocate(size uint64) []byte {
 		m.initial = &initialMemoryError{pages: uint32(size / pageSize), limit: uint32(m.limit / pageSize)}
 	}
 	if initial && size <= m.limit {
-		m.mapMemory(size)
+		m.place(size)
 	}
 	if m.mapped != nil && !m.untracked {
 		if size <= uint64(len(m.mapped)) {
@@ -123,10 +123,10 @@ func (m *limitedMemory) Free() {
 	m.region, m.mapped = nil, nil
 }
 
-// mapMemory places the memory, at its first allocation (of size bytes, a
-// megabyte or more for a plain mapping),
-// in an anonymous mapping of limit bytes: a tracked one when the engine
-// tracks written pages (dirty_linux.go), else a plain one (memmap_unix.go).
+// place puts the memory, at its first allocation (of size bytes), in an
+// anonymous mapping of limit bytes: a tracked one when the engine tracks
+// written pages (dirty_linux.go), else, for a megabyte or more, a plain one
+// (memmap_unix.go).
 // Not on the Go heap: an instance's memory is megabytes (a Go module's
 // starts at 5 MiB), which a call on a fresh instance would allocate and
 // zero, and leave to the collector, every call; that garbage made the
@@ -135,7 +135,7 @@ func (m *limitedMemory) Free() {
 // two system calls and a page fault per page the instance touches; it
 // grows in place, up to the limit, without a copy. The memory stays on the
 // heap when it is small or the kernel refuses the mapping.
-func (m *limitedMemory) mapMemory(size uint64) {
+func (m *limitedMemory) place(size uint64) {
 	n := int((m.limit + hostPage - 1) / hostPage * hostPage)
 	if m.tracker != nil && m.limit >= dirtyTrackingMinBytes {
 		// Untracked when the kernel refuses: restore then copies it all.

@@ -12,9 +12,9 @@ import (
 
 // sqliteLog writes the execution log on SQLite through a connection of its
 // own, outside the pool, with its statements (BEGIN IMMEDIATE, the INSERT,
-// the journal's mark, COMMIT, ROLLBACK) prepared once on it. Every tool call writes a row, and
-// measured per row (BenchmarkRecordExecutions) the pool's way cost about
-// twice the CPU:
+// the journal's mark, COMMIT, ROLLBACK) prepared once on it. Every tool
+// call writes a row, and measured per row (BenchmarkRecordExecutions) the
+// pool's way cost about twice the CPU:
 //
 //   - database/sql's transactions and modernc.org/sqlite's statements
 //     start a goroutine each to watch a cancellable context (the driver to

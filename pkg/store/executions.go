@@ -121,8 +121,8 @@ func (s *Store) journaled(ctx context.Context) error {
 // standbys); call it before the Store is used. By default it does not:
 // the rows commit asynchronously (synchronous_commit off for their
 // statement alone), and the commit returns once they are in the server's
-// WAL buffers. Waiting for the flush cost about 130 µs of every tool
-// call's answer here (BenchmarkRecordExecutions/postgres), and more on
+// WAL buffers. Waiting for the flush cost 130–170 µs of every tool call's
+// answer here (BenchmarkRecordExecutions/postgres), and more on
 // slower disks. An asynchronous row survives a crash of Kiln, as a row in
 // SQLite's execution journal does (execjournal.go); it can be lost, with
 // the other commits of the last moments (up to three times the server's
