@@ -9,7 +9,6 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/kilnhq/kiln/sandbox/fuel"
 )
@@ -143,14 +142,10 @@ func (e *Engine) instantiate(ctx context.Context, rt wazero.Runtime, compiled wa
 	callCtx, cancel := context.WithDeadline(ctx, state.meter.deadline)
 	defer cancel()
 	callCtx = context.WithValue(callCtx, callStateKey{}, state)
-	callCtx = experimental.WithMemoryAllocator(callCtx, mem)
 
 	start := time.Now()
-	inst, err := rt.InstantiateModule(callCtx, compiled, cfg.WithStartFunctions())
+	inst, err := instantiateIn(callCtx, rt, compiled, cfg.WithStartFunctions(), mem)
 	if err != nil {
-		// wazero drops an instance whose start section failed without
-		// freeing its memory: a mapping nothing else would unmap.
-		mem.Free()
 		return time.Since(start), err
 	}
 	if mem.initial != nil { // see limitedMemory.Reallocate

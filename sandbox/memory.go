@@ -1,8 +1,11 @@
 package sandbox
 
 import (
+	"context"
 	"fmt"
 
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 )
 
@@ -106,9 +109,21 @@ func (m *limitedMemory) Reallocate(size uint64) []byte {
 	return m.buf
 }
 
-// Free implements experimental.LinearMemory. The sandbox calls it too,
-// when an instantiation fails (instantiate, newWarm); a second call does
-// nothing.
+// instantiateIn instantiates compiled with mem as its linear memory: every
+// instance the sandbox makes is made here. wazero drops an instance whose
+// instantiation failed (its start section trapped, say) without freeing
+// its memory, which in a mapping nothing else would unmap: it is freed
+// here then.
+func instantiateIn(ctx context.Context, rt wazero.Runtime, compiled wazero.CompiledModule, cfg wazero.ModuleConfig, mem *limitedMemory) (api.Module, error) {
+	inst, err := rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, mem), compiled, cfg)
+	if err != nil {
+		mem.Free()
+	}
+	return inst, err
+}
+
+// Free implements experimental.LinearMemory. instantiateIn calls it too,
+// when an instantiation fails; a second call does nothing.
 func (m *limitedMemory) Free() {
 	if m.inspect != nil && m.buf != nil {
 		m.inspect(m.buf)

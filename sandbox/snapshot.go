@@ -8,7 +8,6 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/kilnhq/kiln/sandbox/fuel"
 )
@@ -50,10 +49,8 @@ func (e *Engine) newWarm(ctx context.Context, compiled wazero.CompiledModule, na
 	cfg := wazero.NewModuleConfig().WithName("").WithStartFunctions().
 		WithStdout(w.slot).WithStderr(w.slot).WithRandSource(w.slot).
 		WithWalltime(w.slot.walltime, walltimeResolution).WithNanotime(w.slot.nanotime, nanotimeResolution)
-	ictx := experimental.WithMemoryAllocator(context.WithValue(ctx, callStateKey{}, setup), w.mem)
-	inst, err := e.rt.InstantiateModule(ictx, compiled, cfg)
+	inst, err := instantiateIn(context.WithValue(ctx, callStateKey{}, setup), e.rt, compiled, cfg, w.mem)
 	if err != nil {
-		w.mem.Free() // as instantiate does
 		return nil, fmt.Errorf("sandbox: instantiating a warm instance: %w", err)
 	}
 	w.mod = inst
