@@ -127,44 +127,32 @@ func (c *Config) validateHTTP() []error {
 // envInt reads a whole number from the environment, def when unset; a
 // value that is not one is reported by Validate.
 func (c *Config) envInt(getenv Getenv, name string, def int) int {
-	v := getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		c.envErrs = append(c.envErrs, fmt.Errorf("config: %s is %q; it must be a whole number", name, v))
-		return def
-	}
-	return n
+	return envValue(c, getenv, name, def, strconv.Atoi, "a whole number")
 }
 
 // envBool reads true or false from the environment, def when unset; a
 // value that is neither is reported by Validate.
 func (c *Config) envBool(getenv Getenv, name string, def bool) bool {
-	v := getenv(name)
-	if v == "" {
-		return def
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		c.envErrs = append(c.envErrs, fmt.Errorf("config: %s is %q; it must be true or false", name, v))
-		return def
-	}
-	return b
+	return envValue(c, getenv, name, def, strconv.ParseBool, "true or false")
 }
 
 // envDuration reads a duration such as 90s or 2m from the environment, def
 // when unset; a value that is not one is reported by Validate.
 func (c *Config) envDuration(getenv Getenv, name string, def time.Duration) time.Duration {
+	return envValue(c, getenv, name, def, time.ParseDuration, "a duration such as 90s or 2m")
+}
+
+// envValue reads name from the environment with parse, def when unset; a
+// value parse refuses is reported by Validate, saying it must be want.
+func envValue[T any](c *Config, getenv Getenv, name string, def T, parse func(string) (T, error), want string) T {
 	v := getenv(name)
 	if v == "" {
 		return def
 	}
-	d, err := time.ParseDuration(v)
+	x, err := parse(v)
 	if err != nil {
-		c.envErrs = append(c.envErrs, fmt.Errorf("config: %s is %q; it must be a duration such as 90s or 2m", name, v))
+		c.envErrs = append(c.envErrs, fmt.Errorf("config: %s is %q; it must be %s", name, v, want))
 		return def
 	}
-	return d
+	return x
 }
